@@ -1,0 +1,5 @@
+"""The triage Django project and web app."""
+
+from workers.celery_app import app as celery_app
+
+__all__ = ["celery_app"]
