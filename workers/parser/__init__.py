@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from workers.report import ParsedLog, Report
+from workers.statkeys import stat_keys
 
 _PREFIX = re.compile(r"^(?:\[\s*\d+\.\d+\])?(?:\[\s*[TC]\d+\])?\s*")
 _HEADS = re.compile(r"^(BUG: .*|WARNING: .*|Oops: .*|general protection fault.*|Kernel panic - not syncing: .*|kernel BUG at .*)")
@@ -23,4 +24,5 @@ def parse_log(data: bytes | str) -> ParsedLog:
         if m:
             reports.append(Report(title=m.group(1).strip(), kind=m.group(1).split(":")[0].split()[0],
                                   start_line=n, end_line=n))
-    return ParsedLog(reports=reports)
+    keys, source = stat_keys(text)
+    return ParsedLog(reports=reports, stat_keys=keys, stat_source=source)
