@@ -1,0 +1,146 @@
+"""fail:runs, %reproduction, Fisher's test, buckets and the 0-day robot's table."""
+
+from __future__ import annotations
+
+import pytest
+
+from workers.compare import (
+    Run,
+    bucket,
+    compare,
+    fail_runs_table,
+    p_value,
+    reproduction,
+    runs_table,
+    runs_to_settle,
+)
+
+# The table of a real robot report (Sept 2023) quoted in ../shared/corpus/lkp/README.md: 300 clean
+# base runs, 300 runs of the tested commit.
+ROBOT_TABLE = """\
+cb588b24f0fcf515 eaf065b089545219e27e529e3d6
+---------------- ---------------------------
+       fail:runs  %reproduction    fail:runs
+           |             |             |
+           :300          6%          17:300   dmesg.BUG:#DF_stack_guard_page_was_hit_at#(stack_is#..#)
+           :300          0%           1:300   dmesg.BUG:#DF_stack_guard_page_was_hit_at(____ptrval____)(stack_is(____ptrval____)..(____ptrval____))
+           :300          6%          18:300   dmesg.BUG:KASAN:stack-out-of-bounds_in_vsnprintf
+           :300          6%          17:300   dmesg.BUG:TASK_stack_guard_page_was_hit_at#(stack_is#..#)
+           :300          0%           1:300   dmesg.BUG:TASK_stack_guard_page_was_hit_at(____ptrval____)(stack_is(____ptrval____)..(____ptrval____))
+           :300          9%          28:300   dmesg.BUG:unable_to_handle_page_fault_for_address
+           :300          3%           8:300   dmesg.Kernel_panic-not_syncing:Fatal_exception
+           :300          7%          20:300   dmesg.Kernel_panic-not_syncing:Fatal_exception_in_interrupt
+           :300          3%          10:300   dmesg.Oops:#[##]
+           :300          6%          19:300   dmesg.RIP:__sanitizer_cov_trace_pc
+           :300          5%          14:300   dmesg.RIP:exc_page_fault
+           :300          6%          18:300   dmesg.WARNING:kernel_stack
+           :300          6%          18:300   dmesg.WARNING:stack_recursion
+           :300          6%          18:300   dmesg.stack_guard_page:#[##]
+"""
+
+
+def _runs_from_table(table: str) -> tuple[list[Run], list[Run]]:
+    """300 clean base runs and 300 target runs in which key k fails in exactly its listed runs.
+
+    The failures are spread over different runs per key (not all in the first ones), so that the
+    counts, not the run layout, are what the table reflects.
+    """
+    wanted: dict[str, int] = {}
+    for line in table.splitlines()[4:]:
+        fails_runs, key = line.rsplit("   ", 1)
+        wanted[key] = int(fails_runs.split()[-1].split(":")[0])
+    target_keys: list[set[str]] = [set() for _ in range(300)]
+    for i, (key, n) in enumerate(sorted(wanted.items())):
+        for j in range(n):
+            target_keys[(i * 37 + j * 7) % 300].add(key)
+    base = [Run.of(f"base-{i}", [], commit="cb588b24f0fcf515a4c0b0a8e3d6") for i in range(300)]
+    target = [Run.of(f"target-{i}", keys, commit="eaf065b089545219e27e529e3d6a6b1") for i, keys in enumerate(target_keys)]
+    return base, target
+
+
+def test_robot_table_is_reproduced_from_synthetic_runs():
+    base, target = _runs_from_table(ROBOT_TABLE)
+    # the commits are longer than the columns: the table cuts them to 16 and 27 characters
+    got = runs_table([("cb588b24f0fcf515a4c0b0a8e3d6", base), ("eaf065b089545219e27e529e3d6a6b1", target)])
+    assert got == ROBOT_TABLE
+
+
+def test_robot_table_also_matches_with_robot_arithmetic_when_sides_have_equal_runs():
+    base, target = _runs_from_table(ROBOT_TABLE)
+    got = runs_table([("cb588b24f0fcf515", base), ("eaf065b089545219e27e529e3d6", target)], robot_arithmetic=True)
+    assert got == ROBOT_TABLE
+
+
+def test_reproduction_uses_per_side_rates_unless_robot_arithmetic():
+    # 10 of 100 base runs vs 10 of 50 target runs: rates 10% and 20%
+    assert reproduction(10, 100, 10, 50) == pytest.approx(10.0)
+    # the robot divides both by the base's 100 runs: 0%
+    assert reproduction(10, 100, 10, 50, robot_arithmetic=True) == pytest.approx(0.0)
+
+
+def test_table_shows_base_failures_and_blank_zero_target_counts():
+    table = fail_runs_table([("base", {"dmesg.X": 3}, 10), ("target", {}, 10)])
+    assert table.splitlines()[4] == "          3:10         -30%            :10    dmesg.X"
+
+
+def test_table_has_one_column_per_compared_commit():
+    table = fail_runs_table([("a", {"k": 1}, 4), ("b", {"k": 2}, 4), ("c", {}, 4)])
+    lines = table.splitlines()
+    assert lines[0] == "a                b                           c"
+    assert lines[2] == "       fail:runs  %reproduction    fail:runs  %reproduction    fail:runs"
+    assert lines[3] == "           |             |             |             |             |"
+    assert lines[4] == "          1:4           25%           2:4          -25%            :4     k"
+
+
+def test_rows_are_sorted_by_key_bytes_not_locale():
+    table = fail_runs_table([("a", {}, 1), ("b", {"dmesg.b": 1, "dmesg.B": 1, "dmesg._": 1}, 1)])
+    assert [line.split()[-1] for line in table.splitlines()[4:]] == ["dmesg.B", "dmesg._", "dmesg.b"]
+
+
+def test_fisher_p_value_matches_known_value():
+    # 0/300 vs 17/300: a clear regression
+    assert p_value(0, 300, 17, 300) < 1e-4
+    # 0/300 vs 1/300: nothing can be concluded
+    assert p_value(0, 300, 1, 300) == pytest.approx(1.0)
+    # a side without runs tells nothing
+    assert p_value(0, 0, 3, 3) == 1.0
+
+
+def test_buckets():
+    assert bucket(0, 300, 17, 300, significant=True) == "regression"
+    assert bucket(17, 300, 0, 300, significant=True) == "fixed"
+    assert bucket(2, 300, 0, 300, significant=False) == "new pass"
+    assert bucket(290, 300, 295, 300, significant=False) == "still failing"
+    assert bucket(3, 300, 4, 300, significant=False) == "flaky"
+    assert bucket(0, 300, 1, 300, significant=False) == "flaky"
+
+
+def test_compare_buckets_and_counts_each_key_once_per_run():
+    base = [Run.of(f"b{i}", ["dmesg.A"] if i < 2 else []) for i in range(20)]
+    target = [Run.of(f"t{i}", ["dmesg.A", "dmesg.B"] if i < 15 else []) for i in range(20)]
+    result = compare(base, target)
+    rows = {r.key: r for r in result.rows}
+    assert (rows["dmesg.B"].fail0, rows["dmesg.B"].fail1, rows["dmesg.B"].runs1) == (0, 15, 20)
+    assert rows["dmesg.A"].bucket == "regression" and rows["dmesg.A"].significant
+    assert rows["dmesg.B"].bucket == "regression"
+    assert [r.key for r in result.by_bucket()["regression"]] == ["dmesg.B", "dmesg.A"]
+
+
+def test_doubtful_regression_says_how_many_runs_would_settle_it():
+    extra = runs_to_settle(0, 300, 1, 300)
+    assert extra is not None and extra > 0
+    m = 300 + extra
+    # with the same rate and that many more runs the test is significant ...
+    assert p_value(0, m, round(m / 300), m) < 0.05
+    # ... and a clearly smaller number of runs is not enough
+    half = 300 + extra // 2
+    assert p_value(0, half, round(half / 300), half) >= 0.05
+
+
+def test_equal_rates_never_settle_and_significant_rows_need_no_more_runs():
+    assert runs_to_settle(5, 100, 5, 100) is None
+    assert runs_to_settle(0, 300, 17, 300) == 0
+
+
+def test_compare_of_runs_without_failures_has_no_rows():
+    assert compare([Run.of("a", [])], [Run.of("b", [])]).rows == []
