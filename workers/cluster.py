@@ -347,11 +347,10 @@ def similar(clusters: Iterable[Cluster], threshold: float = 0.75, head: int = 2)
 # --- measuring ------------------------------------------------------------------------------------
 
 
-def pairwise_precision_recall(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> tuple[float, float]:
-    """Pairwise precision and recall of a clustering against true labels, item by item.
+def pair_counts(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> tuple[int, int, int]:
+    """(pairs together in both, pairs together in `predicted`, pairs together in `truth`).
 
-    Precision: of the pairs put in one cluster, the share that are truly the same crash; recall: of
-    the pairs that are the same crash, the share put in one cluster. 1.0 when there are no pairs.
+    Counts, not ratios, so that separate clusterings (one per arch, say) can be summed.
     """
     if len(truth) != len(predicted):
         raise ValueError("truth and predicted must label the same items")
@@ -362,7 +361,19 @@ def pairwise_precision_recall(truth: Sequence[Hashable], predicted: Sequence[Has
         both[(t, p)] += 1
         by_truth[t] += 1
         by_pred[p] += 1
-    tp = sum(comb(n, 2) for n in both.values())
-    pred_pairs = sum(comb(n, 2) for n in by_pred.values())
-    true_pairs = sum(comb(n, 2) for n in by_truth.values())
+    return (sum(comb(n, 2) for n in both.values()), sum(comb(n, 2) for n in by_pred.values()),
+            sum(comb(n, 2) for n in by_truth.values()))
+
+
+def precision_recall(tp: int, pred_pairs: int, true_pairs: int) -> tuple[float, float]:
+    """Pairwise precision and recall from `pair_counts` (summed); 1.0 when there are no pairs."""
     return (tp / pred_pairs if pred_pairs else 1.0, tp / true_pairs if true_pairs else 1.0)
+
+
+def pairwise_precision_recall(truth: Sequence[Hashable], predicted: Sequence[Hashable]) -> tuple[float, float]:
+    """Pairwise precision and recall of a clustering against true labels, item by item.
+
+    Precision: of the pairs put in one cluster, the share that are truly the same crash; recall: of
+    the pairs that are the same crash, the share put in one cluster. 1.0 when there are no pairs.
+    """
+    return precision_recall(*pair_counts(truth, predicted))

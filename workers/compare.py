@@ -196,8 +196,11 @@ def compare(base_runs: Iterable[Run], target_runs: Iterable[Run], base: str = "b
 # --- the robot's text table -----------------------------------------------------------------------
 
 
+# printf-style formats on purpose in this section: they are the robot's own (Ruby printf), verbatim.
+
+
 def _fail_runs(fail: int, runs: int) -> str:
-    return ("%11d" % fail if fail else " " * 11) + ":%-4d" % runs
+    return ("%11d" % fail if fail else " " * 11) + ":%-4d" % runs  # noqa: UP031
 
 
 def fail_runs_table(columns: Sequence[tuple[str, Mapping[str, int], int]], robot_arithmetic: bool = False) -> str:
@@ -210,7 +213,7 @@ def fail_runs_table(columns: Sequence[tuple[str, Mapping[str, int], int]], robot
         return ""
     (name0, counts0, runs0), others = columns[0], columns[1:]
     lines = [
-        "%-16s" % name0[:16] + "".join(" %-27s" % name[:27] for name, _, _ in others),
+        "%-16s" % name0[:16] + "".join(" %-27s" % name[:27] for name, _, _ in others),  # noqa: UP031
         "-" * 16 + " ---------------------------" * len(others),
         "       fail:runs" + "  %reproduction    fail:runs" * len(others),
         "           |    " + "         |             |    " * len(others),
@@ -223,7 +226,8 @@ def fail_runs_table(columns: Sequence[tuple[str, Mapping[str, int], int]], robot
         line = _fail_runs(f0, runs0)
         for _, counts, runs in others:
             f1 = counts.get(key, 0)
-            line += "%10.0f%% " % reproduction(f0, runs0, f1, runs, robot_arithmetic) + _fail_runs(f1, runs)
+            change = reproduction(f0, runs0, f1, runs, robot_arithmetic)
+            line += "%10.0f%% " % change + _fail_runs(f1, runs)  # noqa: UP031
         lines.append(line + "  " + key)
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
