@@ -63,7 +63,7 @@ def report_titles(report: Report) -> list[str]:
         k = title_key(t)
         if k and k not in seen:
             seen.append(k)
-    return seen
+    return seen or ["untitled"]  # reports the parser could not name still group together
 
 
 # --- frames ---------------------------------------------------------------------------------------
@@ -141,6 +141,7 @@ class Cluster:
     corrupted: bool = False
     open: bool = True  # a closed (fixed) cluster takes no new crashes; syzbot opens "title (2)"
     signature: tuple[str, ...] = ()  # frame_signature of its first report, for similar()
+    guilty: str | None = None  # function of the guilty frame of its first report that names one
     count: int = 0
 
 
@@ -236,7 +237,7 @@ class Clusterer:
             self.clusters[CORRUPTED_KEY] = cluster
             return Assignment(CORRUPTED_KEY, True, "corrupted")
         titles = report_titles(report)
-        cluster = Cluster(key=self._new_key(titles[0] if titles else "untitled"),
+        cluster = Cluster(key=self._new_key(titles[0]),
                           title=report.title.strip() or "untitled", signature=frame_signature(report))
         self._add(cluster)
         self._grow(cluster, report)
@@ -255,6 +256,8 @@ class Clusterer:
             cluster.alt_titles.update(titles[1:])
         if not cluster.signature:
             cluster.signature = frame_signature(report)
+        if cluster.guilty is None and report.guilty is not None and 0 <= report.guilty < len(report.frames):
+            cluster.guilty = frame_name(report.frames[report.guilty])
         self._index(cluster)
 
     def _new_key(self, base: str) -> str:

@@ -3,6 +3,7 @@ precision/recall on perturbed real logs."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import zlib
@@ -305,3 +306,45 @@ def test_lab_corpus_variants_cluster_with_high_precision_and_recall():
     if not _parser_gives_frames(_logs(folders[0])[:5]):
         pytest.skip(f"placeholder parser: precision {precision:.3f} not judged (recall {recall:.3f} ok)")
     assert precision >= 0.98
+
+
+def test_reports_without_a_title_group_together_and_bad_guilty_index_is_harmless():
+    c = Clusterer()
+    r = Report(title="  ", kind="", frames=_frames("f"), guilty=7)
+    assert c.assign(r) == c.assign(Report(title="", kind="")) == "untitled"
+    named = Report(title="WARNING in f", kind="WARNING", frames=_frames("f"), guilty=0)
+    assert c.clusters[c.assign(named)].guilty == "f"
+
+
+# --- triage cluster -------------------------------------------------------------------------------
+
+
+def test_cli_jsonl_lists_every_report_once_by_path_and_index(tmp_path, capsys):
+    from workers.cli import main
+
+    warning = (FIXTURES / "lab" / "WARNING.log").read_text()
+    a, b, c = tmp_path / "a.log", tmp_path / "b.log", tmp_path / "c.log"
+    a.write_text(warning)
+    b.write_text(perturb(warning, 5))
+    c.write_bytes((FIXTURES / "lab" / "PANIC.log").read_bytes())
+    assert main(["cluster", "--format", "jsonl", str(a), str(b), str(c)]) == 0
+    clusters = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all(set(cl) == {"title", "members"} for cl in clusters)
+    members = [(m["path"], m["report"]) for cl in clusters for m in cl["members"]]
+    expected = [(str(p), i) for p in (a, b, c) for i in range(len(parse_log(p.read_bytes()).reports))]
+    assert sorted(members) == sorted(expected)
+    first = next(cl for cl in clusters if {"path": str(a), "report": 0} in cl["members"])
+    assert {"path": str(b), "report": 0} in first["members"]
+    assert not any(m["path"] == str(c) for m in first["members"])
+
+
+def test_cli_text_names_clusters_and_reports_missing_files(tmp_path, capsys):
+    from workers.cli import main
+
+    a = tmp_path / "a.log"
+    a.write_bytes((FIXTURES / "lab" / "PANIC.log").read_bytes())
+    title = parse_log(a.read_bytes()).reports[0].title
+    assert main(["cluster", str(a), str(tmp_path / "nope.log")]) == 1
+    out = capsys.readouterr()
+    assert out.out.splitlines()[:2] == [f"{title}  (1 report)", f"    {a} #0"]
+    assert "nope.log: no such file or directory" in out.err
