@@ -153,6 +153,7 @@ def test_compare_of_runs_without_failures_has_no_rows():
 # --- triage compare -------------------------------------------------------------------------------
 
 LKP = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "lkp" / "dmesg"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cluster" / "lab"
 
 
 def _write_logs(folder: Path, texts: list[str]) -> Path:
@@ -164,16 +165,19 @@ def _write_logs(folder: Path, texts: list[str]) -> Path:
 
 
 def test_cli_counts_every_log_as_a_run_and_reads_directories(tmp_path, capsys):
-    warn = "[    1.000000] WARNING: CPU: 0 PID: 1 at mm/slub.c:12 kfree+0x1/0x2\n"
-    base = _write_logs(tmp_path / "base", ["[    0.000000] Linux version 6.12\n"] * 3)
-    target = _write_logs(tmp_path / "target", [warn, warn, "clean boot\n"])
+    warning = (FIXTURES / "WARNING.log").read_text()
+    clean = "[    0.000000] Linux version 6.12.117 (gcc) #1 SMP\n[    1.000000] Run /init as init process\n"
+    base = _write_logs(tmp_path / "base", [clean] * 3)
+    target = _write_logs(tmp_path / "target", [warning, warning.replace("[    ", "[   1"), clean])
     status = main(["compare", "--base", str(base), "--target", str(target), "--clusters",
                    "--base-name", "v6.12", "--target-name", "v6.13-rc1"])
     out = capsys.readouterr().out.splitlines()
     assert status == 0
     assert out[0] == "v6.12            v6.13-rc1"
-    assert out[4] == "           :3           67%           2:3     cluster:WARNING: CPU: 0 PID: 1 at mm/slub.c:12 kfree+0x1/0x2"
-    assert len(out) == 5
+    rows = out[4:]
+    assert any(row.endswith("  cluster:" + parse_log(warning).reports[0].title) for row in rows)
+    # every key fails in the two WARNING runs of three, none of the three clean base runs
+    assert rows and all(row.startswith("           :3            67%           2:3     ") for row in rows)
 
 
 def test_cli_reports_missing_paths_and_empty_sides(tmp_path, capsys):
