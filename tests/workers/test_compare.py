@@ -177,7 +177,7 @@ def test_cli_counts_every_log_as_a_run_and_reads_directories(tmp_path, capsys):
     rows = out[4:]
     assert any(row.endswith("  cluster:" + parse_log(warning).reports[0].title) for row in rows)
     # every key fails in the two WARNING runs of three, none of the three clean base runs
-    assert rows and all(row.startswith("           :3            67%           2:3     ") for row in rows)
+    assert rows and all(row.startswith("           :3           67%           2:3     ") for row in rows)
 
 
 def test_cli_reports_missing_paths_and_empty_sides(tmp_path, capsys):
