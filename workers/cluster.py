@@ -86,7 +86,16 @@ _GENERIC = re.compile(
     r"entry_SYSCALL\w*|do_syscall_\w+|__do_sys_\w+|__x64_sys_\w+|__ia32_sys_\w+|__arm64_sys_\w+|"
     r"system_call\w*|\w*syscall_exception|el0\w*|el1\w*|invoke_syscall|ret_from_fork\w*|"
     r"kthread|start_kernel|secondary_startup\w*|start_secondary|cpu_startup_entry|do_idle|"
-    r"common_startup\w*|x86_64_start\w*|rest_init|kernel_init"
+    r"common_startup\w*|x86_64_start\w*|rest_init|kernel_init|"
+    # checkers that report on behalf of their caller (syzbot names the caller: "refcount bug in f")
+    r"refcount_warn_saturate|__refcount_\w+|refcount_\w+|usercopy_abort|__check_heap_object|"
+    r"check_heap_object|__check_object_size|check_object_size|__fortify_\w+|fortify_\w+|"
+    r"__list_\w+_valid\w*|__list_valid_\w+|list_\w+_corruption|"
+    # the allocator and string helpers a bad access or bad free goes through
+    r"kfree|kfree_sensitive|kmem_cache_free|__kmem_cache_free|slab_free\w*|__slab_free|do_slab_free|"
+    r"free_debug_processing|__slab_err|slab_err|object_err|slab_bug|print_trailer|"
+    r"kmalloc\w*|__kmalloc\w*|kmem_cache_alloc\w*|__kmem_cache_alloc\w*|slab_alloc\w*|"
+    r"memcpy|memmove|memset|memcmp|strcpy|strncpy|strscpy|strlen|strnlen|__memcpy|__memset|__memmove"
     r")$"
 )
 
