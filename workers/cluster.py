@@ -29,6 +29,7 @@ from workers.report import Frame, Report
 
 CORRUPTED_KEY = "corrupted report"
 SIGNATURE_FRAMES = 8  # satyr-like: the top of the stack says what crashed, the bottom is boilerplate
+_STACK_GAP = 3  # lines between two frames of one stack: <IRQ>, </TASK> markers, not a new stack
 
 # --- titles ---------------------------------------------------------------------------------------
 
@@ -109,10 +110,21 @@ def frame_name(frame: Frame) -> str | None:
 
 
 def frame_signature(report: Report, limit: int = SIGNATURE_FRAMES) -> tuple[str, ...]:
-    """The top `limit` non-generic, reliable frames of a report (the faulting IP first if printed)."""
+    """The top `limit` non-generic, reliable frames of a report (the faulting IP first if printed).
+
+    Only the first stack counts: KASAN's "Allocated by" / "Freed by" stacks and the stacks after
+    an interrupt frame start after a gap of lines and say where memory came from, not what crashed.
+    """
     names: list[str] = []
     frames = [report.ip] if report.ip is not None else []
-    frames += [f for f in report.frames if f.role != "lr"]
+    previous_line: int | None = None
+    for frame in report.frames:
+        if frame.role != "frame":
+            continue
+        if previous_line is not None and frame.line - previous_line > _STACK_GAP:
+            break
+        previous_line = frame.line
+        frames.append(frame)
     for frame in frames:
         if not frame.reliable:
             continue
@@ -329,26 +341,34 @@ class Clusterer:
 # --- similar clusters -----------------------------------------------------------------------------
 
 
-def similar(clusters: Iterable[Cluster], threshold: float = 0.75, head: int = 2) -> list[tuple[str, str, float]]:
+def similar(clusters: Iterable[Cluster], threshold: float = 0.75, head: int = 2,
+            hub_share: float = 0.1) -> list[tuple[str, str, float]]:
     """Pairs of clusters (key_a < key_b, score) whose stacks look alike, best first.
 
     Score: 1 - normalized edit distance of the frame signatures (satyr's measure). Because every
-    stack shares its syscall or workqueue tail, a pair must also share a crash point: the first frame
-    of one is among the first `head` frames of the other (a GPF in a callee of the function a KASAN
-    report names still pairs up). Corrupted clusters and signatures under two frames are left out.
+    stack shares its syscall or workqueue tail, a pair must also share a crash point: the same first
+    frame, or the first frame of one among the first `head` frames of the other (a GPF in a callee
+    of the function a KASAN report names). That second case is refused when the shared frame is a
+    hub, found near the top of more than `hub_share` of all clusters (a dispatcher such as
+    lkdtm_do_action, or an ioctl switch, calls into many unrelated bugs). Corrupted clusters and
+    signatures under two frames are left out.
     """
     usable = sorted((c for c in clusters if not c.corrupted and len(c.signature) >= 2), key=lambda c: c.key)
     by_top: dict[str, list[Cluster]] = defaultdict(list)
     for c in usable:
         for name in set(c.signature[:head]):
             by_top[name].append(c)
+    hub_limit = max(3, int(hub_share * len(usable)))
     pairs: dict[tuple[str, str], float] = {}
     for c in usable:
-        for other in by_top.get(c.signature[0], ()):
+        top = c.signature[0]
+        for other in by_top.get(top, ()):
             if other.key == c.key:
                 continue
             pair = (c.key, other.key) if c.key < other.key else (other.key, c.key)
             if pair in pairs:
+                continue
+            if other.signature[0] != top and len(by_top[top]) > hub_limit:
                 continue
             score = signature_similarity(c.signature, other.signature)
             if score >= threshold:

@@ -366,3 +366,21 @@ def test_cli_text_names_clusters_and_reports_missing_files(tmp_path, capsys):
     out = capsys.readouterr()
     assert out.out.splitlines()[:2] == [f"{title}  (1 report)", f"    {a} #0"]
     assert "nope.log: no such file or directory" in out.err
+
+
+def test_signature_stops_at_the_first_stack():
+    # KASAN's "Allocated by task" stack follows after a gap of lines: not part of what crashed
+    frames = [Frame(function=n, line=i) for i, n in enumerate(["kasan_report", "foo", "bar"])]
+    frames += [Frame(function=n, line=20 + i) for i, n in enumerate(["kmalloc_trace", "alloc_thing", "baz"])]
+    assert frame_signature(Report(title="t", kind="KASAN", frames=frames)) == ("foo", "bar")
+
+
+def test_a_dispatcher_frame_shared_by_many_clusters_does_not_pair_them():
+    c = Clusterer()
+    tail = ("dispatch", "direct_entry", "vfs_write", "ksys_write")
+    leaves = [c.assign(_report(f"WARNING in leaf{i}", f"leaf{i}", *tail)) for i in range(6)]
+    # a crash whose first frame is the dispatcher itself (its callee was a tail call)
+    hub = c.assign(_report("WARNING in dispatch", *tail))
+    pairs = similar(c.clusters.values())
+    assert not any(hub in (a, b) for a, b, _ in pairs)
+    assert len(leaves) == 6 and pairs == []
