@@ -9,7 +9,8 @@ Rules (all deterministic, no Django: the app loads clusters and aliases from its
 - Corrupted reports all go to one cluster flagged `corrupted`, `CORRUPTED_KEY`; their titles are
   never indexed, so a real crash is never glued to it.
 - Merges stick: `aliases` maps a title key to a cluster key and wins over the title index, so new
-  crashes of a merged title follow the merge, also when old logs are analysed again.
+  crashes of a merged title follow the merge, also when old logs are analysed again; a crash whose
+  title changed with a parser upgrade stays in its `previous` cluster (its new title is aliased).
 - `similar()` proposes pairs of clusters whose stacks look alike across titles (a KASAN read and
   write in one function, a GPF and a KASAN report on one call path): a normalized edit distance over
   the top frames with generic frames skipped, as Fedora's satyr compares kernel oopses.
@@ -170,7 +171,7 @@ class Cluster:
 class Assignment:
     key: str
     created: bool  # a new cluster was opened for this report
-    via: str  # "title" | "alt-title" | "alias" | "new" | "corrupted"
+    via: str  # "title" | "alt-title" | "alias" | "previous" | "new" | "corrupted"
 
 
 class Clusterer:
@@ -245,8 +246,13 @@ class Clusterer:
                     return Assignment(key, False, via if t == titles[0] else "alt-title")
         return None
 
-    def assign_detail(self, report: Report) -> Assignment:
+    def assign_detail(self, report: Report, previous: str | None = None) -> Assignment:
+        """Like `assign`, saying how the cluster was found and whether it is new."""
         found = self.find(report)
+        if found is None and previous is not None and not report.corrupted:
+            kept = self._previous(report, previous)
+            if kept is not None:
+                found = kept
         if found is not None and not found.created:
             cluster = self.clusters[found.key]
             if not report.corrupted:
@@ -265,9 +271,25 @@ class Clusterer:
         cluster.count = 1
         return Assignment(cluster.key, True, "new")
 
-    def assign(self, report: Report) -> str:
-        """The key of the cluster the report joins (a new one is opened when none matches)."""
-        return self.assign_detail(report).key
+    def _previous(self, report: Report, previous: str) -> Assignment | None:
+        # A re-analysis renamed the crash (a better parser): it stays in the cluster it was in, and
+        # its new title becomes an alias of that cluster, so merges and history survive the upgrade.
+        key = previous if previous in self.clusters else self.aliases.get(previous)
+        if key is None or key not in self.clusters:
+            return None
+        cluster = self.clusters[key]
+        if not cluster.open or cluster.corrupted:
+            return None
+        self.aliases[report_titles(report)[0]] = key
+        return Assignment(key, False, "previous")
+
+    def assign(self, report: Report, previous: str | None = None) -> str:
+        """The key of the cluster the report joins (a new one is opened when none matches).
+
+        `previous`: when analysing an old log again, the cluster this crash was in before. It is
+        used only if the report's (new) title matches no cluster: the crash then stays where it was.
+        """
+        return self.assign_detail(report, previous).key
 
     def _grow(self, cluster: Cluster, report: Report) -> None:
         titles = report_titles(report)

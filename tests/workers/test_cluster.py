@@ -384,3 +384,18 @@ def test_a_dispatcher_frame_shared_by_many_clusters_does_not_pair_them():
     pairs = similar(c.clusters.values())
     assert not any(hub in (a, b) for a, b, _ in pairs)
     assert len(leaves) == 6 and pairs == []
+
+
+def test_reanalysis_with_a_new_title_keeps_the_crash_and_its_merge():
+    c = Clusterer()
+    old_a = c.assign(_report("WARNING: CPU: 0 PID: 5 at mm/slub.c:12 kfree+0x1/0x2"))
+    old_b = c.assign(_report("WARNING: CPU: 1 PID: 9 at mm/slab.c:40 kfree+0x1/0x2"))
+    c.merge(old_b, old_a)
+    # a better parser names both crashes differently; each stays where it was
+    assert c.assign(_report("WARNING in kfree"), previous=old_a) == old_a
+    assert c.assign(_report("WARNING in kfree_slab"), previous=old_b) == old_a
+    # and new crashes with the new titles follow, without a previous cluster
+    assert c.assign(_report("WARNING in kfree_slab")) == old_a
+    # a title that already has a cluster goes there, whatever it was in before
+    other = c.assign(_report("KASAN: use-after-free Read in f"))
+    assert c.assign(_report("KASAN: use-after-free Read in f"), previous=old_a) == other
