@@ -304,11 +304,15 @@ class Clusterer:
         self._index(cluster)
 
     def _new_key(self, base: str) -> str:
-        # syzbot names a second bug of the same title "title (2)"
-        if base not in self.clusters and base not in self.aliases:
+        # syzbot names a second bug of the same title "title (2)"; the corrupted cluster's key is
+        # reserved even before it exists
+        def taken(key: str) -> bool:
+            return key in self.clusters or key in self.aliases or key == CORRUPTED_KEY
+
+        if not taken(base):
             return base
         n = 2
-        while f"{base} ({n})" in self.clusters or f"{base} ({n})" in self.aliases:
+        while taken(f"{base} ({n})"):
             n += 1
         return f"{base} ({n})"
 

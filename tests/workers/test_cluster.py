@@ -399,3 +399,11 @@ def test_reanalysis_with_a_new_title_keeps_the_crash_and_its_merge():
     # a title that already has a cluster goes there, whatever it was in before
     other = c.assign(_report("KASAN: use-after-free Read in f"))
     assert c.assign(_report("KASAN: use-after-free Read in f"), previous=old_a) == other
+
+
+def test_a_real_crash_titled_like_the_corrupted_cluster_does_not_take_its_key():
+    c = Clusterer()
+    real = c.assign(_report("corrupted report"))
+    assert real != CORRUPTED_KEY
+    assert c.assign(_report("x", corrupted=True)) == CORRUPTED_KEY
+    assert c.clusters[CORRUPTED_KEY].corrupted and not c.clusters[real].corrupted
