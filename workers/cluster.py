@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import comb
+from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
@@ -165,6 +166,19 @@ class Cluster:
     signature: tuple[str, ...] = ()  # frame_signature of its first report, for similar()
     guilty: str | None = None  # function of the guilty frame of its first report that names one
     count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (sorted lists for sets), for a JSONField or an API."""
+        return {"key": self.key, "title": self.title, "titles": sorted(self.titles),
+                "alt_titles": sorted(self.alt_titles), "corrupted": self.corrupted, "open": self.open,
+                "signature": list(self.signature), "guilty": self.guilty, "count": self.count}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Cluster:
+        return cls(key=data["key"], title=data.get("title", data["key"]), titles=set(data.get("titles", ())),
+                   alt_titles=set(data.get("alt_titles", ())), corrupted=bool(data.get("corrupted", False)),
+                   open=bool(data.get("open", True)), signature=tuple(data.get("signature", ())),
+                   guilty=data.get("guilty"), count=int(data.get("count", 0)))
 
 
 @dataclass(frozen=True)

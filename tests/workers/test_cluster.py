@@ -407,3 +407,12 @@ def test_a_real_crash_titled_like_the_corrupted_cluster_does_not_take_its_key():
     assert real != CORRUPTED_KEY
     assert c.assign(_report("x", corrupted=True)) == CORRUPTED_KEY
     assert c.clusters[CORRUPTED_KEY].corrupted and not c.clusters[real].corrupted
+
+
+def test_clusters_round_trip_through_json_and_keep_matching():
+    c = Clusterer()
+    key = c.assign(_report("KASAN: use-after-free Read in foo", "foo", "bar", alt=("bad-access in foo",)))
+    stored = json.loads(json.dumps([cl.to_dict() for cl in c.clusters.values()]))
+    again = Clusterer([Cluster.from_dict(d) for d in stored], c.aliases)
+    assert again.clusters[key].signature == ("foo", "bar")
+    assert again.assign(_report("bad-access in foo")) == key
