@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workers.symbolize import Index, build_index  # noqa: E402
+from workers.symbolize import Index  # noqa: E402
 
 
 def lab_vmlinux() -> Path:
@@ -41,8 +41,8 @@ def lab_vmlinux() -> Path:
 
 def build_in_child(vmlinux: Path, index_dir: Path) -> tuple[float, float]:
     """Build in a child process so that its max RSS is measured alone (RUSAGE_CHILDREN)."""
-    code = ("import sys; sys.path.insert(0, %r); from workers.symbolize import build_index; "
-            "build_index(sys.argv[1], sys.argv[2])" % str(ROOT))
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from workers.symbolize import build_index; "
+            "build_index(sys.argv[1], sys.argv[2])")
     start = time.monotonic()
     subprocess.run([sys.executable, "-c", code, str(vmlinux), str(index_dir)], check=True)
     seconds = time.monotonic() - start
