@@ -26,6 +26,7 @@ urlpatterns = [
     path("clusters/", views.cluster_list, name="clusters"),
     path("clusters/<int:pk>/", views.cluster_detail, name="cluster"),
     path("builds/", views.build_list, name="builds"),
+    path("builds/upload/", views.build_upload, name="build-upload"),
     path("builds/<int:pk>/", views.build_detail, name="build"),
     path("api/", include(router.urls)),
     path("login/", auth_views.LoginView.as_view(), name="login"),
