@@ -1,0 +1,169 @@
+"""Where each crash report starts and ends in a log, and what it holds.
+
+A report starts at a header line (see `kinds.OOPSES`) and runs to its end marker (`---[ end trace`,
+the closing `=====` of sanitizer reports, `Kernel Offset:`/`Rebooting in`) or to the next report.
+Headers that are consequences of the report being printed (`Kernel panic - not syncing: Fatal
+exception`, the `Oops: ... [#1]` line after `BUG: unable to handle ...`) stay inside it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from workers.parser import details
+from workers.parser.frames import parse_frame_line, parse_ip_line
+from workers.parser.kinds import HEADER_RE, OOPSES, Oops
+from workers.parser.titles import describe
+from workers.report import Frame, Report
+
+# Headers that follow from the report before them instead of starting a new one.
+_CONSEQUENCE = re.compile(
+    r"Kernel panic - not syncing|^\s*Oops(?:: | - )|Internal error: |^\s*Unable to handle kernel|"
+    r"general protection fault, probably for non-canonical|PANIC: double fault"
+)
+_END = re.compile(r"---\[ end (?:trace|Kernel panic)|^\s*Kernel Offset: |^\s*Rebooting in \d+ seconds")
+_RULER = re.compile(r"^\s*={20,}\s*$")
+_BEFORE = re.compile(r"^\s*(?:-+\[ cut here \]-+|={20,}|-{20,}|\[ INFO: .*\]|\[ BUG: .*\])\s*$")
+_SECTIONS = {
+    "<IRQ>": "irq", "<NMI>": "nmi", "<SOFTIRQ>": "softirq", "<TASK>": "task", "<#DF>": "exception",
+    "<EOI>": "task", "</IRQ>": "task", "</NMI>": "task", "</SOFTIRQ>": "task", "</TASK>": "task",
+}
+_PPC_INTERRUPT = re.compile(r"^\s*--- interrupt: ([0-9a-f]+)")
+_TITLE_MIN_LINES = 25
+_MAX_REPORT_LINES = 3000
+
+
+@dataclass
+class Header:
+    line: int
+    oops: Oops
+
+
+def find_headers(lines: list[str]) -> list[Header]:
+    """Every line that starts a report, with the report kind it belongs to."""
+    found = []
+    search = HEADER_RE.search
+    for i, line in enumerate(lines):
+        m = search(line)
+        if m is None:
+            continue
+        for oops in OOPSES:
+            if oops.header not in line:
+                continue
+            if any(s.search(line) for s in oops.suppressions):
+                continue
+            found.append(Header(i, oops))
+            break
+    return found
+
+
+def _report_starts(lines: list[str], headers: list[Header]) -> list[tuple[Header, int]]:
+    """Headers that start reports, each with the end (exclusive) of its report."""
+    starts: list[Header] = []
+    ends: list[int] = []
+    n = len(lines)
+    for h in headers:
+        if starts:
+            cur = starts[-1]
+            closed = ends[-1] >= 0
+            near = h.line - cur.line
+            if (_CONSEQUENCE.search(lines[h.line]) and near < 300) or (not closed and near < 4):
+                ends[-1] = -1  # reopen: the consequence belongs to the report
+                continue
+            if ends[-1] < 0:
+                ends[-1] = h.line
+        starts.append(h)
+        ends.append(-1)
+        # Find this report's own end marker.
+        for j in range(h.line + 1, min(n, h.line + _MAX_REPORT_LINES)):
+            text = lines[j]
+            if _END.search(text) or (j > h.line + 1 and _RULER.match(text)):
+                ends[-1] = j + 1
+                break
+    out = []
+    for k, h in enumerate(starts):
+        end = ends[k]
+        nxt = starts[k + 1].line if k + 1 < len(starts) else n
+        if end < 0 or end > nxt:
+            end = min(nxt, h.line + _MAX_REPORT_LINES)
+        out.append((h, max(end, h.line + 1)))
+    # Consequence lines reopened a report: extend it up to the next report.
+    return out
+
+
+def _extend_tail(lines: list[str], end: int, limit: int) -> int:
+    """Keep the panic/end-of-trace lines that follow a report's end marker."""
+    j = end
+    while j < limit and j < end + 40:
+        text = lines[j]
+        if _END.search(text) or _CONSEQUENCE.search(text):
+            end = j + 1
+        j += 1
+    return end
+
+
+def build_reports(lines: list[str]) -> list[Report]:
+    headers = find_headers(lines)
+    if not headers:
+        return []
+    spans = _report_starts(lines, headers)
+    reports = []
+    n = len(lines)
+    for k, (h, end) in enumerate(spans):
+        limit = spans[k + 1][0].line if k + 1 < len(spans) else n
+        end = _extend_tail(lines, end, limit)
+        title_end = min(n, max(end, h.line + _TITLE_MIN_LINES), h.line + _MAX_REPORT_LINES)
+        if k + 1 < len(spans) and spans[k + 1][0].line >= h.line + _TITLE_MIN_LINES:
+            title_end = min(title_end, max(end, spans[k + 1][0].line))
+        desc = describe(lines, h.line, title_end, h.oops)
+        start = h.line
+        while start > 0 and h.line - start < 3 and _BEFORE.match(lines[start - 1]):
+            start -= 1
+        report = Report(
+            title=desc.title, kind=(desc.fmt.kind if desc.fmt and desc.fmt.kind else h.oops.kind),
+            alt_titles=desc.alt_titles, corrupted=desc.corrupted, corrupted_reason=desc.corrupted_reason,
+            start_line=start, end_line=end - 1,
+        )
+        _fill(report, lines, start, end, desc.guilty_line)
+        reports.append(report)
+    return reports
+
+
+def _fill(report: Report, lines: list[str], start: int, end: int, guilty_line: int | None) -> None:
+    section = "task"
+    for i in range(start, end):
+        line = lines[i]
+        stripped = line.strip()
+        if stripped in _SECTIONS:
+            section = _SECTIONS[stripped]
+            continue
+        if stripped.startswith("---") and _PPC_INTERRUPT.match(stripped):
+            section = "exception"
+            continue
+        frame = None
+        if ":" in line[:24] or line.lstrip()[:3] in ("NIP", "LR ", "PC ", "LR:"):
+            frame = parse_ip_line(line)
+        if frame is None:
+            frame = parse_frame_line(line)
+            if frame is not None:
+                frame.section = section
+        if frame is not None:
+            frame.line = i
+            if frame.role == "ip" and report.ip is None and (frame.function or _kernel_address(frame)):
+                report.ip = frame
+            if guilty_line == i and report.guilty is None and frame.function:
+                report.guilty = len(report.frames)
+            report.frames.append(frame)
+            continue
+        details.fill_line(report, line)
+    if report.guilty is None and guilty_line is not None:
+        # The title took its function from a header line (e.g. `WARNING: ... at file.c:1 func+0x..`).
+        for k, f in enumerate(report.frames):
+            if f.line >= guilty_line and f.function:
+                report.guilty = k
+                break
+
+
+def _kernel_address(frame: Frame) -> bool:
+    return frame.address is not None and frame.address >= 0xC0000000
