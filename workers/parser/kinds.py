@@ -65,8 +65,8 @@ class Oops:
 
 RIP_STACK = [RIP, CALL, STACK]
 CALL_STACK = [CALL, STACK]
-STALL_PARTS = [rx("apic_timer_interrupt|sysvec_apic_timer|asm_sysvec|el1h_64_irq|__irq_svc|<IRQ>"), RIP, STACK]
-STALL_PARTS2 = [rx("(?:apic_timer_interrupt|Exception stack|el1h_64_irq|sysvec_apic_timer|<IRQ>)"), STACK]
+STALL_PARTS = [rx("apic_timer_interrupt|el1h_64_irq|__irq_svc"), RIP, STACK]
+STALL_PARTS2 = [rx("apic_timer_interrupt|Exception stack|el1h_64_irq"), STACK]
 LOCK_AT = rx(r"at: (?:{{PC}} +)?{{FUNC}}")
 BAD_ACCESS = ["bad-access in {0}"]
 
@@ -92,11 +92,9 @@ OOPSES: list[Oops] = [
             parts=CALL_STACK, skip=["usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg",
                                     "usb_interrupt_msg", "usb_control_msg"], alt=BAD_ACCESS),
         Fmt(rx("BUG: KMSAN: ([a-z\\-]+) in "), "KMSAN: {0} in {1}", "KMSAN",
-            parts=[rx("BUG: KMSAN: (?:[a-z\\-]+) in "), CALL, STACK],
-            parts2=[CALL, STACK],
+            parts=[rx("BUG: KMSAN: (?:[a-z\\-]+) in "), STACK],
             skip=["alloc_skb", "netlink_ack", "netlink_rcv_skb", "copy_to_user", "copy_page_to_iter",
-                  "_copy_to_iter", "__skb_datagram_iter", "skb_copy_datagram", "simple_copy_to_iter",
-                  "copyout", "instrument_copy"],
+                  "_copy_to_iter", "simple_copy_to_iter", "copyout", "instrument_copy", "kmsan"],
             alt=["bad-access in {1}"]),
         Fmt(rx("BUG: KCSAN: data-race in"), "KCSAN: data-race in {0}", "KCSAN",
             report=rx("BUG: KCSAN: data-race in {{FUNC}}"), alt=[]),
@@ -131,7 +129,7 @@ OOPSES: list[Oops] = [
                       r"locks still held(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
         Fmt(rx("BUG: bad unlock balance detected!"), "BUG: bad unlock balance in {0}", "lockdep",
             report=rx(r"BUG: bad unlock balance detected!(?:.*\n){0,15}?.*is trying to release lock"
-                      r"(?:.*\n){0,15}?.*at: (?:{{PC}} +)?{{FUNC}}")),
+                      r".*\n(?:.*\n){0,15}?(?:.*{{PC}} +|\s*|.*at: ){{FUNC}}")),
         Fmt(rx("BUG: held lock freed!"), "BUG: held lock freed in {0}", "lockdep",
             report=rx(r"BUG: held lock freed!(?:.*\n)+?.*{{PC}} +{{FUNC}}")),
         Fmt(rx("BUG: Bad rss-counter state"), "BUG: Bad rss-counter state", "BUG"),
@@ -161,7 +159,7 @@ OOPSES: list[Oops] = [
                   "memdup", "kvmalloc", "^kv", "sock_", "kobject_"]),
         Fmt(rx("BUG: .*stack guard page was hit at"), "BUG: stack guard page was hit in {0}",
             "stack", parts=RIP_STACK, extractor="stall", alt=["stack-overflow in {0}"]),
-        Fmt(rx("BUG: Invalid wait context"), "BUG: Invalid wait context in {0}", "lockdep",
+        Fmt(rx("BUG: Invalid wait context"), "WARNING: locking bug in {0}", "lockdep",
             parts=CALL_STACK),
         Fmt(rx("BUG: TASK stack guard page was hit at"), "BUG: TASK stack guard page was hit in {0}",
             "stack", parts=RIP_STACK, extractor="stall", alt=["stack-overflow in {0}"]),
@@ -180,7 +178,7 @@ OOPSES: list[Oops] = [
         "ODEBUG:", "Boot_DEBUG:", "xlog_status:", "DEBUG:", "BUG: no syscalls can create resource",
     ]]),
     Oops("WARNING:", "WARNING", [
-        Fmt(rx(r"WARNING: .*lib/debugobjects\.c.* (?:debug_print|debug_check)"),
+        Fmt(rx(r"WARNING: .*lib/debugobjects\.c.* (?:debug_print|debug_check)|ODEBUG: .* object"),
             "WARNING: ODEBUG bug in {0}", "WARNING", parts=RIP_STACK,
             skip=["debug_object", "debug_print", "debug_check", "__debug_", "^timer_", "^hrtimer_",
                   "^work_", "^call_rcu", "^kfree", "free_obj", "slab_free", "_free_", "^__free",
@@ -212,7 +210,10 @@ OOPSES: list[Oops] = [
             skip=["usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg",
                   "usb_control_msg"]),
         Fmt(rx(r"WARNING: .* at {{SRC}} {{FUNC}}"), "WARNING in {2}", "WARNING",
-            parts=[rx(r"WARNING: .* at {{SRC}} {{FUNC}}"), RIP, CALL, STACK]),
+            parts=[rx(r"WARNING: .* at [^ ]+ {{FUNC}}"), RIP, CALL, STACK]),
+        # 6.x: "WARNING: fs/dcache.c:123 at func+0x1/0x2, CPU#0: comm/123"
+        Fmt(rx(r"WARNING: (?:\[.*?\] )?{{SRC}} at {{FUNC}}"), "WARNING in {2}", "WARNING",
+            parts=[rx(r"WARNING: (?:\[.*?\] )?[^ ]+ at {{FUNC}}"), RIP, CALL, STACK]),
         Fmt(rx(r"WARNING: .* at [^ ]+ {{FUNC}}"), "WARNING in {1}", "WARNING",
             parts=[rx(r"WARNING: .* at [^ ]+ {{FUNC}}"), RIP, CALL, STACK]),
         Fmt(rx(r"WARNING: .* at {{SRC}}"), "WARNING in {1}", "WARNING", parts=RIP_STACK),
@@ -228,9 +229,8 @@ OOPSES: list[Oops] = [
         Fmt(rx("WARNING: possible recursive locking detected"), "possible deadlock in {0}", "lockdep",
             report=rx(r"WARNING: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock"
                       r"(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
-        Fmt(rx("WARNING: inconsistent lock state"), "inconsistent lock state in {1}", "lockdep",
-            report=rx(r"WARNING: inconsistent lock state(?:.*\n)+?.*takes(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}"),
-            parts=CALL_STACK),
+        Fmt(rx("WARNING: inconsistent lock state"), "inconsistent lock state in {0}", "lockdep",
+            report=rx(r"WARNING: inconsistent lock state(?:.*\n)+?.*takes(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
         Fmt(rx("WARNING: suspicious RCU usage"), "WARNING: suspicious RCU usage in {1}", "lockdep",
             report=rx(r"WARNING: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}"), parts=CALL_STACK,
             skip=["rcu", "kmem_cache_", "^lockdep_"]),
@@ -240,7 +240,7 @@ OOPSES: list[Oops] = [
             "WARNING: kernel stack frame pointer has bad value", "WARNING"),
         Fmt(rx("WARNING: bad unlock balance detected!"), "WARNING: bad unlock balance in {0}", "lockdep",
             report=rx(r"WARNING: bad unlock balance detected!(?:.*\n){0,15}?.*is trying to release lock"
-                      r"(?:.*\n){0,15}?.*at: (?:{{PC}} +)?{{FUNC}}")),
+                      r".*\n(?:.*\n){0,15}?(?:.*{{PC}} +|\s*|.*at: ){{FUNC}}")),
         Fmt(rx("WARNING: held lock freed!"), "WARNING: held lock freed in {0}", "lockdep",
             report=rx(r"WARNING: held lock freed!(?:.*\n)+?.*at:? (?:{{PC}} +)?{{FUNC}}")),
         Fmt(rx("WARNING: kernel stack regs .* has bad value"), "WARNING: kernel stack regs has bad value",
@@ -271,9 +271,8 @@ OOPSES: list[Oops] = [
         Fmt(rx("INFO: possible recursive locking detected"), "possible deadlock in {0}", "lockdep",
             report=rx(r"INFO: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock"
                       r"(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
-        Fmt(rx("INFO: inconsistent lock state"), "inconsistent lock state in {1}", "lockdep",
-            report=rx(r"INFO: inconsistent lock state(?:.*\n)+?.*takes(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}"),
-            parts=CALL_STACK),
+        Fmt(rx("INFO: inconsistent lock state"), "inconsistent lock state in {0}", "lockdep",
+            report=rx(r"INFO: inconsistent lock state(?:.*\n)+?.*takes(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
         Fmt(rx("INFO: rcu_(?:preempt|sched|bh|tasks\\w*) (?:self-)?detected(?: expedited)? stall"),
             "INFO: rcu detected stall in {0}", "RCU", parts=STALL_PARTS, parts2=STALL_PARTS2,
             skip=["apic_timer_interrupt", "rcu", "sysvec_", "asm_sysvec", "irq_exit", "__irq_svc",

@@ -28,6 +28,7 @@ _ARM_FRAME_NEW = re.compile(r"^\s*\.?([a-zA-Z0-9_]+)(?:\.[\w.]+)?\s+from\s+\.?([
 _ADDR = re.compile(r"\b(?:0x[0-9a-f]+|[0-9a-f]{8,})\b")
 _SRCLINE = re.compile(r"\b([a-zA-Z0-9_\-/.]+\.(?:c|h|S|s|rs)):[0-9]+")
 _NUM = re.compile(r"\b[0-9]+\b")
+_OFFSETS = re.compile(r"\+0x[0-9a-f]+/0x[0-9a-f]+")
 MAX_TITLE = 120
 
 
@@ -44,6 +45,7 @@ class Description:
 def sanitize(title: str) -> str:
     """Numbers and addresses out of a title so that reruns of the same bug get the same one."""
     title = title.split("\n", 1)[0].strip()
+    title = _OFFSETS.sub("", title)
     title = _ADDR.sub("ADDR", title)
     title = _SRCLINE.sub(r"\1:LINE", title)
     title = _NUM.sub("NUM", title)
@@ -111,16 +113,20 @@ def _extract(fmt: Fmt, parts: list, frames_src: list[str], base: int) -> tuple[t
                     continue
                 _append(frames, _frame_names(ln), i - 1, skip)
         else:
-            while i < n:
-                ln = frames_src[i]
-                i += 1
+            # A line the recipe expects but the report lacks (no RIP: line, say) is skipped
+            # instead of swallowing the rest of the report.
+            j = i
+            while j < n:
+                ln = frames_src[j]
+                j += 1
                 m = part.search(ln)
                 if m is None:
                     continue
                 names = [g for g in m.groups() if g]
                 if part is RIP:
                     names = [title_name(g) for g in names]
-                _append(frames, names, i - 1, skip)
+                _append(frames, names, j - 1, skip)
+                i = j
                 break
         part_idx += 1
 
