@@ -59,6 +59,18 @@ SKIP_PATTERNS = [
     "^__kernel_text_address", "^stack_depot", "^__stack_depot", "^save_stack", "^__save_stack",
     "^set_track", "^print_track", "^print_report", "^describe_object", "^report_",
     "^__x86_indirect_thunk", "^__x86_return_thunk", "^__pfx_", "^srso_",
+    # Library and driver-core helpers: the bug is in their caller.
+    "^sysfs_", "^kernfs_", "^kobject_", "^kobj_", "^device_(?:add|del|release|unregister|register)$",
+    "^get_device_parent", "^put_device", "^devres_", "^devm_", "^rb_", "^__rb_", "^crc\\d+",
+    "^atomic_", "^arch_atomic", "^raw_atomic", "^__atomic", "^_atomic_dec_and_lock",
+    "^unlock_page", "^folio_unlock", "^lock_page", "^folio_lock", "^__folio_lock", "^dput$",
+    "^fast_dput", "^ida_", "^idr_", "^del_timer", "^timer_delete", "^try_to_del_timer",
+    "^timer_shutdown", "^complete$", "^complete_all", "^wait_for_completion", "^__wait_for_common",
+    "^wait_for_common", "^__flush_work", "^flush_work", "^kthread_stop", "^usb_kill_", "^usb_poison",
+    "^unregister_netdev", "^rollback_registered", "^free_large_kmalloc", "^__might_sleep",
+    "^__might_resched", "^might_sleep", "^__call_rcu", "^call_rcu", "^__vunmap", "^vunmap", "^vfree",
+    "^kvfree", "^free_pages", "^__free_pages", "^free_unref_page", "^__put_page", "^put_page",
+    "^bad_page", "^post_alloc_hook", "^prep_new_page", "^get_page_from_freelist", "^dump_page",
 ]
 
 SKIP_RE = re.compile("|".join(f"(?:{p})" for p in SKIP_PATTERNS))
@@ -91,25 +103,20 @@ _STALL_ANCHORS = re.compile(
     "|".join(
         f"(?:{p})"
         for p in [
-            "^__do_softirq", "^handle_softirqs", "^run_ksoftirqd", "^do_softirq", "^__irq_exit_rcu",
-            "^irq_exit", "^call_timer_fn", "^expire_timers", "^__run_timers", "^run_timer_softirq",
-            "^run_timer_base", "^__hrtimer_run_queues", "^hrtimer_interrupt", "^tasklet_action",
-            "^tasklet_hi_action", "^process_one_work", "^process_scheduled_works", "^worker_thread",
-            "^kthread$", "^ret_from_fork", "^smpboot_thread_fn", "^net_rx_action", "^__napi_poll",
-            "^napi_poll", "^process_backlog", "^__netif_receive_skb", "^netif_receive_skb",
+            "^__do_softirq", "^handle_softirqs", "^run_ksoftirqd", "^call_timer_fn", "^expire_timers",
+            "^__run_timers", "^run_timer_softirq", "^run_timer_base", "^tasklet_action", "^tasklet_hi_action",
+            "^process_one_work", "^process_scheduled_works", "^worker_thread", "^kthread$", "^ret_from_fork",
+            "^smpboot_thread_fn", "^task_work_run", "^exit_to_user", "^syscall_exit_to_user",
+            "^do_syscall_", "^do_fast_syscall", "^do_int80_syscall", "^entry_SYS", "^ret_fast_syscall",
+            "^el0_svc", "^invoke_syscall", "^__invoke_syscall", "^x64_sys_call", "^ia32_sys_call",
+            "^system_call", "^sysenter_dispatch", "smp_call_function",
+            "^(?:__)?vfs_(?:read|write|readv|writev|iter_read|iter_write)$", "^new_sync_(?:read|write)$",
+            "^do_iter_(?:read|write)", "^do_vfs_ioctl", "^(?:__)?sock_(?:sendmsg|recvmsg|ioctl|do_ioctl|"
+            "write_iter|read_iter)", "^sock_sendmsg_nosec", "^sock_recvmsg_nosec", "^sock_common_",
+            "netlink_rcv_msg$", "^netlink_rcv_skb", "^netlink_unicast", "^netlink_sendmsg", "^netlink_dump",
+            "^genl_", "^rtnetlink_rcv", "^blkdev_ioctl", "^compat_blkdev_ioctl", "compat_\\w*ioctl$",
+            "^net_rx_action", "^__napi_poll", "^napi_poll", "^process_backlog", "^__netif_receive_skb",
             "^rcu_core", "^rcu_do_batch", "^rcu_process_callbacks", "^_rcu_process_callbacks",
-            "^do_syscall_", "^do_fast_syscall", "^do_int80_syscall", "^entry_SYSCALL", "^entry_SYSENTER",
-            "^ret_fast_syscall", "^el0_svc", "^el0t_64_sync", "^invoke_syscall", "^__invoke_syscall",
-            "^x64_sys_call", "^ia32_sys_call", "^system_call", "^sysenter_dispatch",
-            "^smp_call_function", "^(?:__)?vfs_(?:read|write|readv|writev|ioctl|iter_read|iter_write)$",
-            "^do_vfs_ioctl", "^(?:__)?sock_(?:sendmsg|recvmsg|ioctl|do_ioctl|write_iter|read_iter)$",
-            "^__sock_sendmsg", "^sock_sendmsg_nosec", "^sock_recvmsg_nosec", "^(?:__)?(?:sys|do)_sendmsg",
-            "^(?:__)?(?:sys|do)_recvmsg", "^(?:_+sys_)?sendmsg$", "^(?:_+sys_)?recvmsg$",
-            "^(?:_+sys_)?sendto$", "^(?:_+sys_)?recvfrom$", "^(?:_+sys_)?(?:setsockopt|getsockopt)$",
-            "^(?:_+sys_)?(?:connect|bind|listen|accept4?|ioctl|read|write|readv|writev|pread64|"
-            "pwrite64|preadv2?|pwritev2?|sendmmsg|recvmmsg|splice|sendfile64|fcntl)$",
-            "^(?:compat_)?(?:sys_)?ioctl$", "^compat_", "^(?:SyS|sys|SYSC)_[a-z0-9_]+$",
-            "^(?:__x64_|__ia32_|__arm64_|__se_|__do_)sys_", "^ksys_",
         ]
     )
 )

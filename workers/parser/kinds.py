@@ -81,7 +81,7 @@ OOPSES: list[Oops] = [
             alt=["bad-access in {3}"]),
         Fmt(rx("BUG: KASAN:"), "KASAN: invalid-free in {1}", "KASAN",
             report=rx("BUG: KASAN: (double-free or invalid-free|double-free|invalid-free) in {{FUNC}}"),
-            parts=[CALL, STACK], skip=["kmem_", "slab_", "kfree", "vunmap", "vfree", "free"],
+            parts=[CALL, STACK], skip=["kmem_", "slab_", "kfree", "kvfree", "vunmap", "vfree"],
             alt=["invalid-free in {1}"]),
         Fmt(rx("BUG: KASAN: ([a-z\\-]+) on address(?:.*\\n)+?.*(Read|Write) of size ([0-9]+)"),
             "KASAN: {0} {1}", "KASAN"),
@@ -411,7 +411,7 @@ OOPSES: list[Oops] = [
             alt=["stack-overflow in {0}"]),
     ], [re.compile("Kernel panic")]),
     Oops("int3:", "int3", [
-        Fmt(rx("int3: 0000"), "int3 in {0}", "int3", parts=RIP_STACK, skip=["kmem_cache", "alloc"]),
+        Fmt(rx("int3: 0000"), "int3 in {0}", "int3", parts=RIP_STACK),
     ]),
     Oops("unreferenced object", "leak", [
         Fmt(rx("unreferenced object {{PC}} \\(size ([0-9]+)\\):"), "memory leak in {1}", "leak",
