@@ -209,13 +209,10 @@ OOPSES: list[Oops] = [
             "WARNING in {0}/usb_submit_urb", "WARNING", parts=CALL_STACK,
             skip=["usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg",
                   "usb_control_msg"]),
-        Fmt(rx(r"WARNING: .* at {{SRC}} {{FUNC}}"), "WARNING in {2}", "WARNING",
-            parts=[rx(r"WARNING: .* at [^ ]+ {{FUNC}}"), RIP, CALL, STACK]),
+        Fmt(rx(r"WARNING: .* at {{SRC}} {{FUNC}}"), "WARNING in {2}", "WARNING", parts=RIP_STACK),
         # 6.x: "WARNING: fs/dcache.c:123 at func+0x1/0x2, CPU#0: comm/123"
-        Fmt(rx(r"WARNING: (?:\[.*?\] )?{{SRC}} at {{FUNC}}"), "WARNING in {2}", "WARNING",
-            parts=[rx(r"WARNING: (?:\[.*?\] )?[^ ]+ at {{FUNC}}"), RIP, CALL, STACK]),
-        Fmt(rx(r"WARNING: .* at [^ ]+ {{FUNC}}"), "WARNING in {1}", "WARNING",
-            parts=[rx(r"WARNING: .* at [^ ]+ {{FUNC}}"), RIP, CALL, STACK]),
+        Fmt(rx(r"WARNING: (?:\[.*?\] )?{{SRC}} at {{FUNC}}"), "WARNING in {2}", "WARNING", parts=RIP_STACK),
+        Fmt(rx(r"WARNING: .* at [^ ]+ {{FUNC}}"), "WARNING in {1}", "WARNING", parts=RIP_STACK),
         Fmt(rx(r"WARNING: .* at {{SRC}}"), "WARNING in {1}", "WARNING", parts=RIP_STACK),
         Fmt(rx("WARNING: possible circular locking dependency detected"), "possible deadlock in {0}",
             "lockdep", report=rx(r"WARNING: possible circular locking dependency detected(?:.*\n)+?.*is "
