@@ -18,9 +18,12 @@ from workers.parser.titles import describe
 from workers.report import Frame, Report
 
 # Headers that follow from the report before them instead of starting a new one.
-_CONSEQUENCE = re.compile(
-    r"Kernel panic - not syncing|^\s*Oops(?:: | - )|Internal error: |^\s*Unable to handle kernel|"
-    r"general protection fault, probably for non-canonical|PANIC: double fault"
+_CONSEQUENCE = re.compile(r"Kernel panic - not syncing")
+# The "Oops" line that follows a BUG/fault header by a few lines.
+_OOPS_LINE = re.compile(
+    r"^\s*(?:Oops(?:: | - )|Internal error: |Unable to handle kernel|invalid opcode: |divide error: |"
+    r"general protection fault|stack segment: |int3: |PANIC: double fault|BUG: unable to handle|"
+    r"BUG: kernel NULL pointer)"
 )
 _END = re.compile(r"---\[ end (?:trace|Kernel panic)|^\s*Kernel Offset: |^\s*Rebooting in \d+ seconds")
 _RULER = re.compile(r"^\s*={20,}\s*$")
@@ -66,9 +69,9 @@ def _report_starts(lines: list[str], headers: list[Header]) -> list[tuple[Header
     for h in headers:
         if starts:
             cur = starts[-1]
-            closed = ends[-1] >= 0
             near = h.line - cur.line
-            if (_CONSEQUENCE.search(lines[h.line]) and near < 300) or (not closed and near < 4):
+            text = lines[h.line]
+            if (_CONSEQUENCE.search(text) and near < 300) or near < 4 or (near < 12 and _OOPS_LINE.match(text)):
                 ends[-1] = -1  # reopen: the consequence belongs to the report
                 continue
             if ends[-1] < 0:
