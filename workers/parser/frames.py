@@ -22,7 +22,9 @@ from workers.report import Frame
 _FUNC = r"[A-Za-z_.$][\w.$@~-]*?"
 _MOD = r"(?:\s+\[(?P<mod>[\w-]+)(?:\s+(?P<bid>[0-9a-f]{8,}))?\])?"
 _OFF = r"\+0x(?P<off>[0-9a-f]+)(?:/0x(?P<size>[0-9a-f]+))?"
-_SRC = r"(?:\s+\((?P<src>[^\s()]+:\d+)(?:\s*\([^)]*\))?\))?(?:\s+\[inline\])?"
+# Source position printed by decode_stacktrace.sh `(fs/x.c:12)` or by syzkaller's symbolizer `fs/x.c:12`.
+_SRC = (r"(?:\s+\((?P<src>[^\s()]+:\d+)(?:\s*\([^)]*\))?\)|\s+(?P<src2>[\w/.+-]+\.\w+:\d+))?"
+        r"(?:\s+\[inline\])?")
 
 # Generic: optional address(es), optional "?", function+off/size, optional [module], optional source.
 _GENERIC = re.compile(
@@ -67,7 +69,7 @@ def parse_frame_line(line: str) -> Frame | None:
             return Frame(
                 function=m["func"], offset=_hex(m["off"]), size=_hex(m["size"]), module=m["mod"],
                 buildid=m["bid"], address=_hex(m["addr0"]) if m["addr0"] else _addr2(line),
-                reliable=not (m["unrel"] or m["unrel2"]), source=m["src"],
+                reliable=not (m["unrel"] or m["unrel2"]), source=m["src"] or m["src2"],
             )
     if " from " in line:
         m = _ARM.match(line)
@@ -111,7 +113,7 @@ def parse_ip_line(line: str) -> Frame | None:
     role = _IP_ROLE.get(kind, "ip")
     address = _hex(m["addr1"]) or _hex(m["addr0"]) or _hex(m["raw"]) or _hex(m["rawaddr"])
     return Frame(function=m["func"], offset=_hex(m["off"]), size=_hex(m["size"]), module=m["mod"],
-                 buildid=m["bid"], address=address, role=role, source=m["src"])
+                 buildid=m["bid"], address=address, role=role, source=m["src"] or m["src2"])
 
 
 def title_name(function: str | None) -> str:

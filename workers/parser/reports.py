@@ -71,7 +71,7 @@ def _report_starts(lines: list[str], headers: list[Header]) -> list[tuple[Header
             cur = starts[-1]
             near = h.line - cur.line
             text = lines[h.line]
-            if (_CONSEQUENCE.search(text) and near < 300) or near < 4 or (near < 12 and _OOPS_LINE.match(text)):
+            if (_CONSEQUENCE.search(text) and near < 300) or near < 4 or (near < 25 and _OOPS_LINE.match(text)):
                 ends[-1] = -1  # reopen: the consequence belongs to the report
                 continue
             if ends[-1] < 0:
