@@ -66,11 +66,12 @@ SKIP_PATTERNS = [
     "^unlock_page", "^folio_unlock", "^lock_page", "^folio_lock", "^__folio_lock", "^dput$",
     "^fast_dput", "^ida_", "^idr_", "^del_timer", "^timer_delete", "^try_to_del_timer",
     "^timer_shutdown", "^complete$", "^complete_all", "^wait_for_completion", "^__wait_for_common",
-    "^wait_for_common", "^__flush_work", "^flush_work", "^kthread_stop", "^usb_kill_", "^usb_poison",
+    "^wait_for_common", "^__flush_work", "^flush_work$", "^kthread_stop", "^usb_kill_", "^usb_poison",
     "^unregister_netdev", "^rollback_registered", "^free_large_kmalloc", "^__might_sleep",
     "^__might_resched", "^might_sleep", "^__call_rcu", "^call_rcu", "^__vunmap", "^vunmap", "^vfree",
     "^kvfree", "^free_pages", "^__free_pages", "^free_unref_page", "^__put_page", "^put_page",
-    "^bad_page", "^post_alloc_hook", "^prep_new_page", "^get_page_from_freelist", "^dump_page",
+    "^print_usage_bug", "^valid_state", "^mark_usage", "^mark_irqflags", "^print_irq_inversion_bug",
+    "^check_usage", "^bad_page", "^post_alloc_hook", "^prep_new_page", "^get_page_from_freelist", "^dump_page",
 ]
 
 SKIP_RE = re.compile("|".join(f"(?:{p})" for p in SKIP_PATTERNS))

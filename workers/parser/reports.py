@@ -34,6 +34,8 @@ _SECTIONS = {
 }
 _PPC_INTERRUPT = re.compile(r"^\s*--- interrupt: ([0-9a-f]+)")
 _TITLE_MIN_LINES = 25
+# Messages that carry a header word but are not kernel crash reports.
+_IGNORE = re.compile(r"EXT4-[Ff][Ss](?: \(.*?\))?:|XFS \(\w+\): |BTRFS (?:info|warning)")
 _MAX_REPORT_LINES = 3000
 
 
@@ -51,9 +53,14 @@ def find_headers(lines: list[str]) -> list[Header]:
         m = search(line)
         if m is None:
             continue
+        if _IGNORE.search(line):
+            continue
         for oops in OOPSES:
-            if oops.header not in line:
+            at = line.find(oops.header)
+            if at < 0:
                 continue
+            if at > 0 and (line[at - 1].isalnum() or line[at - 1] == "_"):
+                continue  # BTF_INFO:, DEBUG: ... are not report headers
             if any(s.search(line) for s in oops.suppressions):
                 continue
             found.append(Header(i, oops))

@@ -19,7 +19,7 @@ from workers.parser.kinds import RIP, STACK, STACK_START, Fmt, Oops
 # Lines that break a stack apart (a second report interleaved), after syzkaller's corruptedLines.
 _CORRUPTED_LINES = re.compile(r"^\s*ret_from_fork\+0x[0-9a-f]+/0x[0-9a-f]+\s+\S+\s+\S")
 # Frame regexes of syzkaller: `[<pc>] [<pc>] func+` or `func.`; arm `(func) from ... (caller+`.
-_SYZ_FRAME = re.compile(r"^\s*(?:\[<?(?:0x)?[0-9a-f]+>?\]\s+){0,2}\.?([a-zA-Z0-9_]+)(?:\.|\+)")
+_SYZ_FRAME = re.compile(r"^\s*(?:\[<?(?:0x)?[0-9a-f]+>?\]\s+){0,2}\.?([a-zA-Z_][a-zA-Z0-9_]*)(?:\.|\+)")
 _ARM_FRAME = re.compile(
     r"^\s*\[<?(?:0x)?[0-9a-f]+>?\]\s+\(([a-zA-Z0-9_.]+)\)\s+from\s+\[<?(?:0x)?[0-9a-f]+>?\]\s+\(\.?([a-zA-Z0-9_]+)(?:\.|\+)"
 )
@@ -150,6 +150,10 @@ def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
         if fmt.report is not None:
             match = fmt.report.search(text)
             if match is None:
+                if fmt.parts is None and fmt.fmt.count("{") == 1 and fmt.fmt.endswith("{0}"):
+                    # The header is there but the lines naming the function are cut off.
+                    best = Description(fmt.fmt.format("corrupted"), fmt, [], True,
+                                       "matched title but not report regexp")
                 continue
         args = [g or "" for g in match.groups()]
         corrupted = fmt.corrupted
@@ -177,5 +181,7 @@ def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
         return best
     pos = text.find(oops.header)
     line = text[pos:].split("\n", 1)[0] if pos >= 0 else text_lines[0]
+    if line.strip() == oops.header:
+        line = oops.header + " corrupted"  # nothing follows the header: the report is cut
     return Description(sanitize(line), None, [], matched_title,
                        "matched title but not report regexp" if matched_title else "")
