@@ -222,7 +222,7 @@ OOPSES: list[Oops] = [
             "lockdep", report=rx(r"WARNING: possible irq lock inversion dependency detected(?:.*\n)+?.*just "
                                  r"changed the state of lock(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
         Fmt(rx("WARNING: .*-safe -> .*-unsafe lock order detected"), "possible deadlock in {0}", "lockdep",
-            parts=[LOCK_AT]),
+            parts=[rx("which became (?:.*) at:"), STACK], parts2=[LOCK_AT]),
         Fmt(rx("WARNING: possible recursive locking detected"), "possible deadlock in {0}", "lockdep",
             report=rx(r"WARNING: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock"
                       r"(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
@@ -265,7 +265,7 @@ OOPSES: list[Oops] = [
             "lockdep", report=rx(r"INFO: possible irq lock inversion dependency detected(?:.*\n)+?.*just "
                                  r"changed the state of lock(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
         Fmt(rx("INFO: .*-safe -> .*-unsafe lock order detected"), "possible deadlock in {0}",
-            "lockdep", parts=[LOCK_AT]),
+            "lockdep", parts=[rx("which became (?:.*) at:"), STACK], parts2=[LOCK_AT]),
         Fmt(rx("INFO: possible recursive locking detected"), "possible deadlock in {0}", "lockdep",
             report=rx(r"INFO: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock"
                       r"(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from workers.parser import guilty
 from workers.parser.frames import parse_frame_line, title_name
-from workers.parser.kinds import RIP, STACK, STACK_START, Fmt, Oops
+from workers.parser.kinds import CALL, RIP, STACK, STACK_START, Fmt, Oops
 
 # Lines that break a stack apart (a second report interleaved), after syzkaller's corruptedLines.
 _CORRUPTED_LINES = re.compile(r"^\s*ret_from_fork\+0x[0-9a-f]+/0x[0-9a-f]+\s+\S+\s+\S")
@@ -128,6 +128,9 @@ def _extract(fmt: Fmt, parts: list, frames_src: list[str], base: int) -> tuple[t
                 _append(frames, names, j - 1, skip)
                 i = j
                 break
+            else:
+                if part is not RIP and part is not CALL:
+                    i = n  # an anchor line the recipe needs is missing: nothing after it counts
         part_idx += 1
 
 
