@@ -71,7 +71,9 @@ SKIP_PATTERNS = [
     "^__might_resched", "^might_sleep", "^__call_rcu", "^call_rcu", "^__vunmap", "^vunmap", "^vfree",
     "^kvfree", "^free_pages", "^__free_pages", "^free_unref_page", "^__put_page", "^put_page",
     "^print_usage_bug", "^valid_state", "^mark_usage", "^mark_irqflags", "^print_irq_inversion_bug",
-    "^check_usage", "^bad_page", "^post_alloc_hook", "^prep_new_page", "^get_page_from_freelist", "^dump_page",
+    "^check_usage", "^down_trylock$", "^down$", "^up$", "^down_interruptible", "^down_killable",
+    "^down_timeout", "^osq_lock", "^osq_unlock", "^__do_kernel_fault", "^do_kernel_fault", "^do_bad_area",
+    "^do_tag_check_fault", "^device_", "^dpm_sysfs_", "^bad_page", "^post_alloc_hook", "^prep_new_page", "^get_page_from_freelist", "^dump_page",
 ]
 
 SKIP_RE = re.compile("|".join(f"(?:{p})" for p in SKIP_PATTERNS))
@@ -116,6 +118,7 @@ _STALL_ANCHORS = re.compile(
             "write_iter|read_iter)", "^sock_sendmsg_nosec", "^sock_recvmsg_nosec", "^sock_common_",
             "netlink_rcv_msg$", "^netlink_rcv_skb", "^netlink_unicast", "^netlink_sendmsg", "^netlink_dump",
             "^genl_", "^rtnetlink_rcv", "^blkdev_ioctl", "^compat_blkdev_ioctl", "compat_\\w*ioctl$",
+            "^vfs_ioctl$", "^(?:sys_)?ioctl$", "^(?:sys_)?(?:set|get)sockopt$", "^do_sock_(?:set|get)sockopt",
             "^net_rx_action", "^__napi_poll", "^napi_poll", "^process_backlog", "^__netif_receive_skb",
             "^rcu_core", "^rcu_do_batch", "^rcu_process_callbacks", "^_rcu_process_callbacks",
         ]
@@ -144,7 +147,7 @@ _HANG_ANCHORS = [
 ]
 _HANG_SKIP = re.compile(
     "sched|_lock|_slowlock|down|rwsem|completion|kthread|wait|synchronize|context_switch|__switch_to"
-    "|cancel_delayed_work|rcu_barrier"
+    "|cancel_delayed_work|__cancel_work|cancel_work_sync|rcu_barrier"
 )
 
 

@@ -69,6 +69,10 @@ STALL_PARTS = [rx("apic_timer_interrupt|el1h_64_irq|__irq_svc"), RIP, STACK]
 STALL_PARTS2 = [rx("apic_timer_interrupt|Exception stack|el1h_64_irq"), STACK]
 LOCK_AT = rx(r"at: (?:{{PC}} +)?{{FUNC}}")
 BAD_ACCESS = ["bad-access in {0}"]
+# Allocation helpers: a leak is blamed on the code that asked for the memory.
+LEAK_SKIP = ["kmemleak", "create_object", "mmap", "kmalloc", "kmem_cache", "kzalloc", "kcalloc", "kmemdup",
+             "kstrdup", "alloc", "__vmalloc", "vmalloc", "vzalloc", "krealloc", "slab_post_alloc", "memdup",
+             "kvmalloc", "^kv", "sock_", "kobject_", "^pcpu_", "list_lru_init"]
 
 _KASAN_ACCESS = (
     r"BUG: KASAN: ([a-z\-]+) in {{FUNC}}(?:.*\n)+?.*(Read|Write) (?:of size|at addr) (?:[0-9a-f]+)"
@@ -154,9 +158,7 @@ OOPSES: list[Oops] = [
             parts=CALL_STACK, skip=["schedule"]),
         Fmt(rx("BUG: memory leak"), "memory leak in {0}", "leak",
             parts=[rx("backtrace:"), STACK],
-            skip=["kmemleak", "mmap", "kmalloc", "kmem_cache", "kzalloc", "kcalloc", "kmemdup",
-                  "kstrdup", "alloc", "__vmalloc", "vmalloc", "vzalloc", "krealloc", "slab_post_alloc",
-                  "memdup", "kvmalloc", "^kv", "sock_", "kobject_"]),
+            skip=LEAK_SKIP),
         Fmt(rx("BUG: .*stack guard page was hit at"), "BUG: stack guard page was hit in {0}",
             "stack", parts=RIP_STACK, extractor="stall", alt=["stack-overflow in {0}"]),
         Fmt(rx("BUG: Invalid wait context"), "WARNING: locking bug in {0}", "lockdep",
@@ -178,10 +180,11 @@ OOPSES: list[Oops] = [
         "ODEBUG:", "Boot_DEBUG:", "xlog_status:", "DEBUG:", "BUG: no syscalls can create resource",
     ]]),
     Oops("WARNING:", "WARNING", [
-        Fmt(rx(r"WARNING: .*lib/debugobjects\.c.* (?:debug_print|debug_check)|ODEBUG: .* object"),
+        Fmt(rx(r"WARNING: .*lib/debugobjects\.c.* (?:debug_print|debug_check)|ODEBUG: .* object"
+               r"|WARNING: lib/debugobjects\.c:\d+ at "),
             "WARNING: ODEBUG bug in {0}", "WARNING", parts=RIP_STACK,
             skip=["debug_object", "debug_print", "debug_check", "__debug_", "^timer_", "^hrtimer_",
-                  "^work_", "^call_rcu", "^kfree", "free_obj", "slab_free", "_free_", "^__free",
+                  "^work_", "^call_rcu", "^kfree", "free_obj", "slab_free", "^__free",
                   "^destroy_", "^init_timer"]),
         Fmt(rx(r"WARNING: .*mm/usercopy\.c.* usercopy_warn"), "WARNING: bad usercopy in {0}", "WARNING",
             parts=RIP_STACK, skip=["usercopy", "__check"]),
@@ -366,6 +369,10 @@ OOPSES: list[Oops] = [
         Fmt(rx(r"divide error: (?:.*\n)+?.*(?:RIP|EIP|pc ): (?:[0-9a-f]+:)?(?:{{PC}} +{{PC}} +)?{{FUNC}}"),
             "divide error in {0}", "divide error"),
     ]),
+    Oops("divide_error:", "divide error", [
+        Fmt(rx(r"divide_error: (?:.*\n)+?.*(?:RIP|EIP|pc ): (?:[0-9a-f]+:)?(?:{{PC}} +{{PC}} +)?{{FUNC}}"),
+            "divide error in {0}", "divide error"),
+    ]),
     Oops("invalid opcode:", "invalid opcode", [
         Fmt(rx(r"invalid opcode: (?:.*\n)+?.*(?:RIP|EIP): (?:[0-9a-f]+:)?(?:{{PC}} +{{PC}} +)?{{FUNC}}"),
             "invalid opcode in {0}", "invalid opcode"),
@@ -415,14 +422,10 @@ OOPSES: list[Oops] = [
     Oops("unreferenced object", "leak", [
         Fmt(rx("unreferenced object {{PC}} \\(size ([0-9]+)\\):"), "memory leak in {1}", "leak",
             parts=[rx("backtrace"), STACK],
-            skip=["kmemleak", "mmap", "kmalloc", "kmem_cache", "kzalloc", "kcalloc", "kmemdup",
-                  "kstrdup", "alloc", "__vmalloc", "vmalloc", "vzalloc", "krealloc", "memdup",
-                  "kvmalloc", "^kv", "slab_post_alloc", "sock_", "kobject_"]),
+            skip=LEAK_SKIP),
         Fmt(rx("unreferenced object 0x[0-9a-f]+ \\(size ([0-9]+)\\):"), "memory leak in {1}", "leak",
             parts=[rx("backtrace"), STACK],
-            skip=["kmemleak", "mmap", "kmalloc", "kmem_cache", "kzalloc", "kcalloc", "kmemdup",
-                  "kstrdup", "alloc", "__vmalloc", "vmalloc", "vzalloc", "krealloc", "memdup",
-                  "kvmalloc", "^kv", "slab_post_alloc", "sock_", "kobject_"]),
+            skip=LEAK_SKIP),
     ]),
     Oops("Oops:", "Oops", [
         Fmt(rx("Oops: general protection fault"), "general protection fault in {0}", "GPF", parts=RIP_STACK,

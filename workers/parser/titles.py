@@ -68,11 +68,32 @@ def _frame_names(line: str) -> list[str]:
     return []
 
 
+_MANGLED = re.compile(r"_ZN?((?:\d+[A-Za-z_]\w*?)+)(?:E|[a-z]*$)")
+
+
+def demangle(name: str) -> str:
+    """`_Z8fakeNameiii` -> `fakeName`, `_ZN2ns4funcEv` -> `ns::func` (C++ and Rust v0-less symbols)."""
+    if not name.startswith("_Z"):
+        return name
+    body = name[3:] if name.startswith("_ZN") else name[2:]
+    parts = []
+    while body and body[0].isdigit():
+        k = 0
+        while k < len(body) and body[k].isdigit():
+            k += 1
+        length = int(body[:k])
+        if length <= 0 or k + length > len(body):
+            break
+        parts.append(body[k:k + length])
+        body = body[k + length:]
+    return "::".join(parts) if parts else name
+
+
 def _append(frames: list[tuple[str, int]], names: list[str], idx: int, skip: re.Pattern[str] | None) -> None:
     for name in names:
         if not name:
             continue
-        name = guilty.strip_syscall_prefix(name)
+        name = guilty.strip_syscall_prefix(demangle(name))
         if guilty.is_generic(name, skip):
             continue
         frames.append((name, idx))
