@@ -118,6 +118,13 @@ OOPSES: list[Oops] = [
         Fmt(rx("BUG: (?:unable to handle kernel NULL pointer dereference|kernel NULL pointer dereference)"),
             "BUG: unable to handle kernel NULL pointer dereference in {0}", "BUG", parts=RIP_STACK,
             alt=BAD_ACCESS),
+        # powerpc: "BUG: Kernel NULL pointer dereference on write at 0x00000000",
+        # "BUG: Unable to handle kernel data access on write at ...", "... instruction fetch".
+        Fmt(rx("BUG: Kernel NULL pointer dereference (?:on (?:read|write) )?at"),
+            "BUG: unable to handle kernel NULL pointer dereference in {0}", "BUG", parts=RIP_STACK,
+            alt=BAD_ACCESS),
+        Fmt(rx("BUG: Unable to handle kernel (?:data access|instruction fetch)"),
+            "BUG: unable to handle kernel paging request in {0}", "BUG", parts=RIP_STACK, alt=BAD_ACCESS),
         Fmt(rx("BUG: (?:unable to handle kernel|kernel)"), "BUG: unable to handle kernel", "BUG",
             corrupted=True),
         Fmt(rx("BUG: (spinlock|rwlock) (lockup suspected|already unlocked|recursion|cpu recursion|bad magic"
