@@ -47,19 +47,22 @@ def parse_log(data: bytes | str) -> ParsedLog:
     return parsed
 
 
+# Strings only one architecture's traces print, most specific first.
 _ARCH_HINTS = [
-    ("powerpc", re.compile(r"\bNIP[: ]|\bGPR00:|\.ppc64|powerpc", re.M)),
-    ("x86_64", re.compile(r"\bRIP: |x86_64|\bRAX: ")),
-    ("i386", re.compile(r"\bEIP: |\bEAX: ")),
-    ("arm64", re.compile(r"\bpstate: |\bx29: |aarch64|arm64")),
-    ("arm", re.compile(r"\) from \[<|PC is at |\bcpsr: |ARM-")),
-    ("riscv", re.compile(r"\bepc ?: |\bstatus: [0-9a-f]+ badaddr:|riscv")),
-    ("s390", re.compile(r"Krnl PSW|s390")),
+    ("powerpc", ("GPR00:", "NIP [", "NIP:  ")),
+    ("arm64", ("pstate: ", "x29: ")),
+    ("x86_64", ("RIP: 0010:", "RAX: ", "RIP: 0033:")),
+    ("i386", ("EIP: ", "EAX: ")),
+    ("arm", (") from [<", "PC is at ", " from ")),
+    ("riscv", ("epc : ", "badaddr: ")),
+    ("s390", ("Krnl PSW", "Krnl GPRS")),
 ]
 
 
 def _guess_arch(text: str) -> str | None:
-    for arch, pattern in _ARCH_HINTS:
-        if pattern.search(text):
+    for arch, hints in _ARCH_HINTS:
+        if any(h in text for h in hints):
+            if arch == "arm" and "] (" not in text and "+0x" not in text:
+                continue
             return arch
     return None

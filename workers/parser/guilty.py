@@ -9,6 +9,7 @@ loop, so the title names the function that dispatched the work (the syscall, the
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Generic frames, matched anywhere in the function name unless anchored (syzkaller's linuxStackParams).
@@ -93,8 +94,13 @@ def strip_syscall_prefix(name: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=65536)
+def _generic(name: str) -> bool:
+    return SKIP_RE.search(name) is not None
+
+
 def is_generic(name: str, extra: re.Pattern[str] | None = None) -> bool:
-    return bool(SKIP_RE.search(name)) or bool(extra and extra.search(name))
+    return _generic(name) or bool(extra and extra.search(name))
 
 
 def first_frame(frames: list[tuple[str, int]]) -> tuple[str, int] | None:
