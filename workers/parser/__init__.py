@@ -20,7 +20,7 @@ from workers.statkeys import stat_keys
 __all__ = ["parse_log", "normalize", "parse_frame_line", "parse_ip_line"]
 
 _BANNER = re.compile(r"Linux version (\S+)")
-_BUILD_ID = re.compile(r"\b(?:vmlinux )?[Bb]uild[ -]?[Ii][Dd]:? ([0-9a-f]{40})\b")
+_BUILD_ID = re.compile(r"uild[ -]?[Ii][Dd]:? ([0-9a-f]{40})\b")
 
 
 def parse_log(data: bytes | str) -> ParsedLog:
@@ -34,9 +34,10 @@ def parse_log(data: bytes | str) -> ParsedLog:
         for frame in report.frames:
             frame.line = lines.origin[frame.line]
     parsed = ParsedLog(reports=reports)
-    m = _BANNER.search(text)
+    at = text.find("Linux version ")
+    m = _BANNER.match(text, at) if at >= 0 else None
     parsed.release = m.group(1) if m else next((r.release for r in reports if r.release), None)
-    m = _BUILD_ID.search(text)
+    m = _BUILD_ID.search(text) if ("uild ID" in text or "uild id" in text or "uild-id" in text) else None
     parsed.build_id = m.group(1) if m else None
     parsed.arch = _guess_arch(text)
     try:

@@ -28,6 +28,8 @@ _OOPS_LINE = re.compile(
 )
 _END = re.compile(r"---\[ end (?:trace|Kernel panic)|^\s*Kernel Offset: |^\s*Rebooting in \d+ seconds")
 _RULER = re.compile(r"^\s*={20,}\s*$")
+_MARKERS = re.compile(r"---\[ end (?:trace|Kernel panic)|^[ \t]*Kernel Offset: |^[ \t]*Rebooting in \d+ seconds|^[ \t]*={20,}[ \t]*$",
+                      re.M)
 _BEFORE = re.compile(r"^\s*(?:-+\[ cut here \]-+|={20,}|-{20,}|\[ INFO: .*\]|\[ BUG: .*\])\s*$")
 _SECTIONS = {
     "<IRQ>": "irq", "<NMI>": "nmi", "<SOFTIRQ>": "softirq", "<TASK>": "task", "<#DF>": "exception",
@@ -78,11 +80,28 @@ def find_headers(lines: list[str]) -> list[Header]:
     return found
 
 
+def _marker_lines(lines: list[str]) -> list[int]:
+    """Line numbers of end-of-report markers (end trace, Kernel Offset, ===== rulers), ascending."""
+    text = "\n".join(lines)
+    marks = []
+    last = -1
+    newlines = 0
+    pos = 0
+    for m in _MARKERS.finditer(text):
+        newlines += text.count("\n", pos, m.start())
+        pos = m.start()
+        if newlines != last:
+            marks.append(newlines)
+            last = newlines
+    return marks
+
+
 def _report_starts(lines: list[str], headers: list[Header]) -> list[tuple[Header, int]]:
     """Headers that start reports, each with the end (exclusive) of its report."""
     starts: list[Header] = []
     ends: list[int] = []
     n = len(lines)
+    marks = _marker_lines(lines)
     for h in headers:
         if starts:
             cur = starts[-1]
@@ -95,12 +114,15 @@ def _report_starts(lines: list[str], headers: list[Header]) -> list[tuple[Header
                 ends[-1] = h.line
         starts.append(h)
         ends.append(-1)
-        # Find this report's own end marker.
-        for j in range(h.line + 1, min(n, h.line + _MAX_REPORT_LINES)):
-            text = lines[j]
-            if _END.search(text) or (j > h.line + 1 and _RULER.match(text)):
+        # This report's own end marker: the first after its header (a ruler must not be the
+        # one that opens the report right above or below the header).
+        k = bisect.bisect_right(marks, h.line)
+        while k < len(marks) and marks[k] < h.line + _MAX_REPORT_LINES:
+            j = marks[k]
+            if _END.search(lines[j]) or j > h.line + 1:
                 ends[-1] = j + 1
                 break
+            k += 1
     out = []
     for k, h in enumerate(starts):
         end = ends[k]
@@ -108,7 +130,6 @@ def _report_starts(lines: list[str], headers: list[Header]) -> list[tuple[Header
         if end < 0 or end > nxt:
             end = min(nxt, h.line + _MAX_REPORT_LINES)
         out.append((h, max(end, h.line + 1)))
-    # Consequence lines reopened a report: extend it up to the next report.
     return out
 
 
