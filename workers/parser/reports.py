@@ -28,8 +28,6 @@ _OOPS_LINE = re.compile(
 )
 _END = re.compile(r"---\[ end (?:trace|Kernel panic)|^\s*Kernel Offset: |^\s*Rebooting in \d+ seconds")
 _RULER = re.compile(r"^\s*={20,}\s*$")
-_MARKERS = re.compile(r"---\[ end (?:trace|Kernel panic)|^[ \t]*Kernel Offset: |^[ \t]*Rebooting in \d+ seconds|^[ \t]*={20,}[ \t]*$",
-                      re.M)
 _BEFORE = re.compile(r"^\s*(?:-+\[ cut here \]-+|={20,}|-{20,}|\[ INFO: .*\]|\[ BUG: .*\])\s*$")
 _SECTIONS = {
     "<IRQ>": "irq", "<NMI>": "nmi", "<SOFTIRQ>": "softirq", "<TASK>": "task", "<#DF>": "exception",
@@ -82,17 +80,13 @@ def find_headers(lines: list[str]) -> list[Header]:
 
 def _marker_lines(lines: list[str]) -> list[int]:
     """Line numbers of end-of-report markers (end trace, Kernel Offset, ===== rulers), ascending."""
-    text = "\n".join(lines)
     marks = []
-    last = -1
-    newlines = 0
-    pos = 0
-    for m in _MARKERS.finditer(text):
-        newlines += text.count("\n", pos, m.start())
-        pos = m.start()
-        if newlines != last:
-            marks.append(newlines)
-            last = newlines
+    for i, line in enumerate(lines):
+        # Substring tests first: they cost nothing next to a regex call per line.
+        if ("====" in line or "---[ end" in line or "Kernel Offset: " in line or "Rebooting in" in line) and (
+            _END.search(line) or _RULER.match(line)
+        ):
+            marks.append(i)
     return marks
 
 
