@@ -58,8 +58,8 @@ def is_kmsg(raw_lines: list[str]) -> bool:
     """True when the log is /dev/kmsg records (`6,1234,5678,-;text`)."""
     seen = 0
     for line in raw_lines[:50]:
-        if not line.strip():
-            continue
+        if not line.strip() or line[0] == " ":
+            continue  # blank or a " KEY=value" continuation line
         if not _KMSG.match(line):
             return False
         seen += 1
