@@ -8,7 +8,7 @@ import re
 from workers.report import Report
 
 _CPU = re.compile(
-    r"CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.*?) +(?:Not tainted|Tainted: ([A-Z ]*?)) +(\S+)"
+    r"CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.*?) +(?:Not tainted|Tainted: ([A-Z ]*?)) +(\d\S*)"
 )
 _REGS_REASON = re.compile(r"REGS: [0-9a-f]+ TRAP: ([0-9a-f]+) +(?:Not tainted|Tainted: ([A-Z ]*?)) +\((\S+)\)")
 _HARDWARE = re.compile(r"Hardware name: (.*?)\s*$")

@@ -96,7 +96,7 @@ OOPSES: list[Oops] = [
             parts=CALL_STACK, skip=["usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg",
                                     "usb_interrupt_msg", "usb_control_msg"], alt=BAD_ACCESS),
         Fmt(rx("BUG: KMSAN: ([a-z\\-]+) in "), "KMSAN: {0} in {1}", "KMSAN",
-            parts=[rx("BUG: KMSAN: (?:[a-z\\-]+) in "), STACK],
+            parts=[rx("BUG: KMSAN: (?:[a-z\\-]+) in "), STACK], parts2=CALL_STACK,
             skip=["alloc_skb", "netlink_ack", "netlink_rcv_skb", "copy_to_user", "copy_page_to_iter",
                   "_copy_to_iter", "simple_copy_to_iter", "copyout", "instrument_copy", "kmsan"],
             alt=["bad-access in {1}"]),

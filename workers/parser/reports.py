@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 
 from workers.parser import details
-from workers.parser.frames import parse_frame_line, parse_ip_line
+from workers.parser.frames import parse_frame_line, parse_ip_line, title_name
+from workers.parser.guilty import strip_syscall_prefix
 from workers.parser.kinds import HEADER_RE, OOPSES, Oops
-from workers.parser.titles import describe
+from workers.parser.titles import demangle, describe
 from workers.report import Frame, Report
 
 # Headers that follow from the report before them instead of starting a new one.
@@ -160,12 +161,31 @@ def build_reports(lines: list[str]) -> list[Report]:
             alt_titles=desc.alt_titles, corrupted=desc.corrupted, corrupted_reason=desc.corrupted_reason,
             start_line=start, end_line=end - 1,
         )
-        _fill(report, lines, start, end, desc.guilty_line)
+        _fill(report, lines, start, end)
+        report.guilty = _guilty_index(report.frames, desc.guilty_line, desc.guilty_name)
         reports.append(report)
     return reports
 
 
-def _fill(report: Report, lines: list[str], start: int, end: int, guilty_line: int | None) -> None:
+def _guilty_index(frames: list[Frame], line: int | None, name: str | None) -> int | None:
+    """Index of the frame the title names: the one on the line it came from, else the first of that name."""
+    if name is None:
+        return None
+    for k, f in enumerate(frames):
+        if f.line == line and f.function:
+            return k
+    candidates = [k for k, f in enumerate(frames) if f.function and _title_key(f.function) == name]
+    after = [k for k in candidates if line is None or frames[k].line >= line]
+    reliable = [k for k in after or candidates if frames[k].reliable]
+    pick = reliable or after or candidates
+    return pick[0] if pick else None
+
+
+def _title_key(function: str) -> str:
+    return strip_syscall_prefix(demangle(title_name(function)))
+
+
+def _fill(report: Report, lines: list[str], start: int, end: int) -> None:
     section = "task"
     for i in range(start, end):
         line = lines[i]
@@ -187,17 +207,9 @@ def _fill(report: Report, lines: list[str], start: int, end: int, guilty_line: i
             frame.line = i
             if frame.role == "ip" and report.ip is None and (frame.function or _kernel_address(frame)):
                 report.ip = frame
-            if guilty_line == i and report.guilty is None and frame.function:
-                report.guilty = len(report.frames)
             report.frames.append(frame)
             continue
         details.fill_line(report, line)
-    if report.guilty is None and guilty_line is not None:
-        # The title took its function from a header line (e.g. `WARNING: ... at file.c:1 func+0x..`).
-        for k, f in enumerate(report.frames):
-            if f.line >= guilty_line and f.function:
-                report.guilty = k
-                break
 
 
 def _kernel_address(frame: Frame) -> bool:

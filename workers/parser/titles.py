@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from workers.parser import guilty
-from workers.parser.frames import parse_frame_line, title_name
+from workers.parser.frames import title_name
 from workers.parser.kinds import CALL, RIP, STACK, STACK_START, Fmt, Oops
 
 # Lines that break a stack apart (a second report interleaved), after syzkaller's corruptedLines.
@@ -40,6 +40,7 @@ class Description:
     corrupted: bool = False
     corrupted_reason: str = ""
     guilty_line: int | None = None  # index in the normalized lines of the line naming the frame
+    guilty_name: str | None = None  # the function the title names
 
 
 def sanitize(title: str) -> str:
@@ -182,7 +183,7 @@ def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
         args = [g or "" for g in match.groups()]
         corrupted = fmt.corrupted
         reason = "report format is marked as corrupted" if corrupted else ""
-        guilty_line = None
+        guilty_line = guilty_name = None
         if fmt.parts is not None:
             # Frames are looked for from the line of the title match on.
             first = text.count("\n", 0, match.start())
@@ -194,13 +195,14 @@ def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
                 corrupted, reason = True, reason or "extracted no stack frame"
             else:
                 frame, guilty_line = found
+                guilty_name = frame
                 if not ok:
                     corrupted, reason = True, "stack trace is interleaved with other output"
             args.append(frame)
         title = fmt.fmt.format(*args)
         alts = [a.format(*args) for a in fmt.alt]
         best = Description(sanitize(title) if fmt.parts is None else title.split("\n")[0], fmt,
-                           [sanitize(a) for a in alts], corrupted, reason, guilty_line)
+                           [sanitize(a) for a in alts], corrupted, reason, guilty_line, guilty_name)
     if best is not None:
         return best
     pos = text.find(oops.header)
