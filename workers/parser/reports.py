@@ -201,9 +201,8 @@ def _fill(report: Report, lines: list[str], start: int, end: int) -> None:
             frame = parse_ip_line(line)
         if frame is None:
             frame = parse_frame_line(line)
-            if frame is not None:
-                frame.section = section
         if frame is not None:
+            frame.section = section
             frame.line = i
             if frame.role == "ip" and report.ip is None and (frame.function or _kernel_address(frame)):
                 report.ip = frame
