@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from workers.statkeys.normalize import analyze_error_id
-from workers.statkeys.patterns import IGNORE_RE, OOM_RE, OOPS_RE
+from workers.statkeys.patterns import OOM_RE, OOPS_RE, PREFILTER
 
 # lkp splits lines where a second printk record starts in the middle of another one.
 _MIXED = re.compile(r"(.+?)(\[ *[0-9]{1,6}\.[0-9]{6}\] .*)")
@@ -18,15 +18,10 @@ _ANY_FRAME = re.compile(r"([a-zA-Z0-9_.]+)\+0x[0-9a-f]+/0x[0-9a-f]+")
 _SYSCALL = re.compile(r"\[<[0-9a-f]+>\] ((?:compat_)?SyS_[a-zA-Z0-9_]+)\+0x")
 # The generic bottom of a stack: the frame just above one of these says which initcall, work
 # function, kernel thread or syscall was running.
-_ROOTS = frozenset((
-    "do_one_initcall", "process_one_work", "kthread", "notifier_call_chain",
-    "entry_SYSCALL_64_fastpath", "do_fast_syscall_32", "sysenter_dispatch", "do_syscall_64",
-    "system_call_fastpath", "tracesys_phase2", "stub_execve", "do_int80_syscall_32",
-    "entry_SYSCALL_64", "entry_SYSENTER_32", "entry_INT80_32", "ret_from_fork",
-))
-_NOT_ROOT_CALLERS = _ROOTS | {"worker_thread", "smpboot_thread_fn", "kernel_init", "kernel_init_freeable"}
+_ROOTS = frozenset(("do_one_initcall", "process_one_work", "kthread", "notifier_call_chain"))
+_NOT_ROOT_CALLERS = _ROOTS | {"worker_thread"}
 
-_LOCKDEP_HEAD = re.compile(r"(?:WARNING|INFO): possible (?:circular|recursive) locking \S+ detected")
+_LOCKDEP_HEAD = re.compile(r"(?:WARNING|INFO): possible (?:circular|recursive) locking(?: \S+)? detected")
 
 
 def split_lines(text: str) -> list[str]:
@@ -79,9 +74,9 @@ def crash_keys(lines: list[str]) -> Iterable[str]:
     prev: str | None = None
     has_oom = False
     for i, line in enumerate(lines):
-        m = OOPS_RE.search(line)
-        if m and not IGNORE_RE.search(line):
-            text = line[m.start():]
+        m = OOPS_RE.search(line) if any(w in line for w in PREFILTER) else None
+        if m:
+            text = line[m.start():].lstrip("] :")
             if text.startswith("Mem-Info:") and has_oom:
                 continue
             if OOM_RE.search(text):

@@ -32,6 +32,8 @@ _CUT_HEADS = [re.compile(p) for p in (
     r"(BUG: sleeping function called from invalid context at \S+\.[ch]):",
     r"(BUG: lock held when returning to user space!)",
     r"(WARNING: kernel stack)",
+    r"(PANIC: double fault)",
+    r"(irq \d+: nobody cared)",
     r"(WARNING: workqueue cpumask)",
     r"(KASAN: null-ptr-deref in range \S+)",
     r"(kernel BUG at \S+\.[ch]):",
@@ -53,7 +55,7 @@ _CUT_PAIRS = [re.compile(p) for p in (
 )]
 
 # x86 style "<what>: 0000 [#1]" heads: the flags after the die counter depend on the config.
-_DIE_HEAD = re.compile(r"([a-zA-Z][\w ]*: [0-9a-f]{4} \[#[0-9]+\])|([a-z]+ general protection fault):")
+_DIE_HEAD = re.compile(r"([a-z]+ general protection fault):|([a-zA-Z][\w ]*: [0-9a-f]{4} \[#[0-9]+\])")
 # KASAN/KFENCE "<bug> in func+0x../0x..": lkp's pattern stops at the function (digit-free names).
 _SAN_IN = re.compile(r"(BUG: (?:KASAN|KFENCE): [a-z -]+ in [a-z_]+)\+0x")
 _WARNING_AT = re.compile(r"WARNING:.* at .* ([a-zA-Z.0-9_]+\+0x)")
