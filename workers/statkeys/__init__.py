@@ -1,21 +1,30 @@
 """The 0-day robot's (lkp-tests) stat keys of a console log: `BUG:KASAN:...`, `RIP:fn`, `boot_failures`.
 
 Public API: `stat_keys(text) -> (keys, source)`; keys have no `dmesg.`/`kmsg.` prefix, in order
-of first appearance; source is "kmsg" for /dev/kmsg-record logs, else "dmesg".
+of first appearance; source is "kmsg" for /dev/kmsg dumps, else "dmesg".
+
+lkp runs two parsers: `dmesg/parse` on the serial console (oops heads, RIP, call-trace roots,
+plus `boot_failures` when anything is found) and `kmsg/parse` on the /dev/kmsg dump (error-level
+printk lines, segfaults, sanitizer reports). A log with crash heads is keyed like a console log;
+one without is keyed like a kmsg dump, which is what each parser would report for it.
 """
 
 from __future__ import annotations
 
 from workers.statkeys.dmesg import crash_keys, split_lines
+from workers.statkeys.kmsg import is_kmsg, kmsg_keys, record_level
 
 
 def stat_keys(text: str) -> tuple[list[str], str]:
     """(keys without prefix, source "dmesg" or "kmsg") for the whole log text."""
     try:
         lines = split_lines(text)
-        keys = list(dict.fromkeys(k for k in crash_keys(lines) if k))
+        kmsg = is_kmsg(lines)
+        console = [record_level(line)[1] for line in lines] if kmsg else lines
+        keys = list(dict.fromkeys(k for k in crash_keys(console) if k))
+        if keys:
+            return ["boot_failures", *keys], "dmesg"
+        keys = list(dict.fromkeys(k for k in kmsg_keys(lines) if k))
+        return keys, "kmsg" if kmsg or keys else "dmesg"
     except Exception:  # noqa: BLE001 - a log must never make the parser fail
-        keys = []
-    if keys:
-        keys.insert(0, "boot_failures")
-    return keys, "dmesg"
+        return [], "dmesg"

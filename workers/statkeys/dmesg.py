@@ -10,6 +10,8 @@ from workers.statkeys.patterns import OOM_RE, OOPS_RE, PREFILTER
 
 # lkp splits lines where a second printk record starts in the middle of another one.
 _MIXED = re.compile(r"(.+?)(\[ *[0-9]{1,6}\.[0-9]{6}\] .*)")
+# ...but not where the head is a kmsg level / facility prefix of the record itself.
+_RECORD_PREFIX = re.compile(r"^(?:<\d+>|\d+,\d+,\d+,[^;]*;|[a-z]+\d? *: *[a-z]+ *: )$")
 _INLINE_SUFFIX = re.compile(r"\.(?:isra|constprop|part)\.[0-9]+\+0x")
 
 # Call-trace lines: only frames printed with their address (`[<ffffffff8123>] fn+0x1/0x2`).
@@ -34,7 +36,8 @@ def split_lines(text: str) -> list[str]:
         if "+0x" in line:
             line = _INLINE_SUFFIX.sub("+0x", line)
         m = _MIXED.match(line) if "] " in line else None
-        if m and not m.group(1).lstrip().startswith("[") and "[<" not in m.group(1):
+        if (m and not m.group(1).lstrip().startswith("[") and "[<" not in m.group(1)
+                and not _RECORD_PREFIX.match(m.group(1))):
             out.append(m.group(1))
             out.append(m.group(2))
         else:

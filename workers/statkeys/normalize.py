@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 _SUFFIX = re.compile(r"\.(?:isra|constprop|part)\.[0-9]+")
+# Numbered device names (lkp's etc/linux-device-names): `eth0` and `eth1` are one bug.
+_DEVICE = re.compile(r"\b(eth|wlan|usb|nvme|loop|nbd|ram|mmcblk|mtd|ubi|sd[a-z]|vd[a-z]|xvd[a-z]|hd[a-z]|sr|ttyUSB|ttyACM)\d+\b")
 
 # Report heads that lkp cuts to a fixed prefix: the rest of the line (pids, addresses, lock
 # names) varies from run to run.
@@ -145,6 +147,7 @@ def analyze_error_id(line: str) -> tuple[str, str]:
     error_id = re.sub(r" \(Tainted: [^)]*\)", "", error_id)
     error_id = _SUFFIX.sub("", error_id)
     error_id = re.sub(r"/kbuild/src/[^/]+/", "", error_id)
+    error_id = _DEVICE.sub(r"\1#", error_id)
     error_id = re.sub(r"\b[0-9a-f]{8}\b", "#", error_id)
     error_id = re.sub(r"\b[0-9a-f]{16}\b", "#", error_id)
     error_id = re.sub(r"(=)[0-9a-f]+\b", r"\1#", error_id)

@@ -1,0 +1,116 @@
+"""Keys of lkp's kmsg parser: printk errors, user-space segfaults and sanitizer reports.
+
+lkp dumps /dev/kmsg with `dmesg -x`-like prefixes (`kern  :err   : [ 43.1] text`) or `<N>`
+levels; its kmsg parser keys every kernel line of level err or worse that is not already an oops
+head, plus segfault lines and the ASan/UBSan reports of user-space tools.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from workers.statkeys.normalize import analyze_error_id, common_error_id
+from workers.statkeys.patterns import OOPS_RE
+
+_RAW_RECORD = re.compile(r"^(\d+),\d+,\d+,[^;]*;")
+_LEVEL_PREFIX = re.compile(r"^<(\d+)>")
+_FACILITY_PREFIX = re.compile(
+    r"^(?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local\d) *: *"
+    r"(emerg|alert|crit|err|warn|notice|info|debug) *: ")
+_ERROR_LEVELS = {"emerg", "alert", "crit", "err"}
+_STARS = re.compile(r"^[\s*]+|[\s*]+$")
+_SEGFAULT = re.compile(r"\S+\[\d+\]: segfault at ")
+_BOOT_OK = re.compile(r"LKP: .*Kernel tests: Boot OK!")
+_RUNTIME_ERROR = re.compile(r"(\S+:\d+:\d+: runtime error: .*)")
+_LEAK_HEAD = re.compile(r"\b(Direct|Indirect) leak of \d+ byte")
+_LEAK_FRAME = re.compile(r"#(\d+) 0x[0-9a-f]+ in (\S+)")
+_LEAK_FRAMES = 6
+
+# Error-level messages lkp's kmsg-denylist drops: harmless noise of test machines.
+_DENYLIST = (
+    "genirq: Flags mismatch",
+)
+
+
+def is_kmsg(lines: list[str]) -> bool:
+    """True for a /dev/kmsg dump: raw records, `<N>` levels or facility:level prefixes."""
+    seen = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        if _RAW_RECORD.match(line) or _LEVEL_PREFIX.match(line) or _FACILITY_PREFIX.match(line):
+            return True
+        seen += 1
+        if seen > 50:
+            break
+    return False
+
+
+def record_level(line: str) -> tuple[str | None, str]:
+    """(level name or None, text) of one kmsg line."""
+    m = _RAW_RECORD.match(line)
+    if m:
+        return _level_name(int(m.group(1)) & 7), line[m.end():]
+    m = _LEVEL_PREFIX.match(line)
+    if m:
+        return _level_name(int(m.group(1)) & 7), line[m.end():]
+    m = _FACILITY_PREFIX.match(line)
+    if m:
+        return m.group(1), line[m.end():]
+    return None, line
+
+
+def _level_name(n: int) -> str:
+    return ("emerg", "alert", "crit", "err", "warn", "notice", "info", "debug")[n]
+
+
+def _sanitizer_leak(lines: list[str], i: int, kind: str) -> str | None:
+    funcs: list[str] = []
+    for line in lines[i + 1:i + 40]:
+        m = _LEAK_FRAME.search(line)
+        if m:
+            if int(m.group(1)) != len(funcs):
+                break
+            funcs.append(m.group(2))
+            if len(funcs) == _LEAK_FRAMES:
+                break
+        elif line.strip() and "#" not in line and funcs:
+            text = record_level(line)[1].strip()
+            if text and not re.fullmatch(r"\[[ \d.]+\]", text):
+                break
+    if not funcs:
+        return None
+    return f"sanitizer.{kind.lower()}_leak/" + "/".join(funcs)
+
+
+def kmsg_keys(lines: list[str]) -> Iterable[str]:
+    """Keys of lkp's kmsg parser in order of first appearance (duplicates left to the caller)."""
+    for i, line in enumerate(lines):
+        level, text = record_level(line)
+        if _BOOT_OK.search(text):
+            yield analyze_error_id(text[text.index("LKP: "):])[0]
+            continue
+        if _SEGFAULT.search(text):
+            yield "segfault_at_ip_sp_error"
+            continue
+        m = _RUNTIME_ERROR.search(text)
+        if m:
+            body = re.sub(r"^\[[ \d.]+\]\s*", "", m.group(1))
+            yield "sanitizer." + common_error_id(body)
+            continue
+        m = _LEAK_HEAD.search(text)
+        if m:
+            key = _sanitizer_leak(lines, i, m.group(1))
+            if key:
+                yield key
+            continue
+        if level not in _ERROR_LEVELS or line.startswith("user"):
+            continue
+        if OOPS_RE.search(text) or any(d in text for d in _DENYLIST):
+            continue
+        body = _STARS.sub("", re.sub(r"^(?:\[[^\]]*\]\s*)+", "", text))
+        if body:
+            key = analyze_error_id(body)[0]
+            if key:
+                yield key
