@@ -92,7 +92,7 @@ def kmsg_keys(lines: list[str]) -> Iterable[str]:
             yield analyze_error_id(text[text.index("LKP: "):])[0]
             continue
         if _SEGFAULT.search(text):
-            yield "segfault_at_ip_sp_error"
+            yield analyze_error_id(text)[0]
             continue
         m = _RUNTIME_ERROR.search(text)
         if m:

@@ -1,42 +1,49 @@
 """Turn one selected console line into its stat key, the way lkp-tests' `analyze_error_id` does.
 
-lkp keeps a short head of the message for well-known reports (so that a bug gets one key however
-its details vary), replaces numbers and addresses by `#`, drops `+0x../0x..` offsets and squeezes
-spaces into `_`. The second value returned is lkp's "bug to bisect" grep pattern; the yaml
-fixtures print it, which is how these rules were checked.
+lkp keeps a fixed head of well-known reports (so a bug gets one key whatever pids, addresses or
+lock names follow), drops `+0x../0x..` offsets, replaces numbers and addresses by `#` and
+squeezes spaces into `_`. The second value returned is lkp's "bug to bisect" grep pattern, which
+lkp prints next to each key in its yaml output; the tests compare both.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _SUFFIX = re.compile(r"\.(?:isra|constprop|part)\.[0-9]+")
 # Numbered device names (lkp's etc/linux-device-names): `eth0` and `eth1` are one bug.
-_DEVICE = re.compile(r"\b(eth|wlan|usb|nvme|loop|nbd|ram|mmcblk|mtd|ubi|sd[a-z]|vd[a-z]|xvd[a-z]|hd[a-z]|sr|ttyUSB|ttyACM)\d+\b")
+_DEVICE = re.compile(r"\b(eth|wlan|usb|nvme|loop|nbd|ram|mmcblk|mtd|ubi|sd[a-z]|vd[a-z]|xvd[a-z]|hd[a-z]|sr"
+                     r"|ttyUSB|ttyACM)\d+\b")
+_PRINTK_PREFIX = re.compile(r"^(?:kern  |user  |daemon):......: ")
+_TIMESTAMP = re.compile(r"^(?:\[ *[0-9]+\.[0-9]+\] ?)?(?:\[ *[TC][0-9]+\] ?)?")
 
-# Report heads that lkp cuts to a fixed prefix: the rest of the line (pids, addresses, lock
-# names) varies from run to run.
-_CUT_HEADS = [re.compile(p) for p in (
+# Report heads cut to a fixed text (group 1).
+_CUT_HEAD = re.compile("|".join(f"(?:{p})" for p in (
     r"(INFO: rcu[_a-z]* self-detected stall on CPU)",
     r"(INFO: rcu[_a-z]* detected stalls on CPUs/tasks:)",
-    r"(INFO: rcu_tasks detected stalls on tasks:)",
+    r"(INFO: rcu_tasks[_a-z]* detected stalls on tasks:)",
     r"(BUG: unable to handle kernel)",
     r"(BUG: unable to handle page fault for address)",
     r"(BUG: kernel NULL pointer dereference, address)",
     r"(BUG: Bad page state in process)",
+    r"(BUG: Bad page map in process)",
     r"(BUG: workqueue lockup - pool)",
     r"(BUG: workqueue leaked lock or atomic)",
     r"(BUG: scheduling while atomic)",
     r"(BUG: spinlock bad magic on CPU)",
     r"(BUG: spinlock lockup suspected on CPU)",
+    r"(BUG: spinlock already unlocked on CPU)",
+    r"(BUG: spinlock recursion on CPU)",
+    r"(BUG: spinlock wrong owner on CPU)",
     r"(BUG: using smp_processor_id\(\) in preemptible)",
     r"(BUG: using __this_cpu_read\(\) in preemptible)",
     r"(BUG: sleeping function called from invalid context at \S+\.[ch]):",
     r"(BUG: lock held when returning to user space!)",
     r"(WARNING: kernel stack)",
+    r"(WARNING: workqueue cpumask)",
     r"(PANIC: double fault)",
     r"(irq \d+: nobody cared)",
-    r"(WARNING: workqueue cpumask)",
     r"(KASAN: null-ptr-deref in range \S+)",
     r"(kernel BUG at \S+\.[ch]):",
     r"(UBSAN: Undefined behaviour in \S+\.[ch]):",
@@ -46,38 +53,44 @@ _CUT_HEADS = [re.compile(p) for p in (
     r"(used greatest stack depth:)",
     r"(is leaving the kernel with locks still held!)",
     r"(is trying to release lock \(\S+\) at)",
-    r"(page allocation failure: order:\S+ mode:\S+(?: nodemask=.*?mems_allowed=)?)",
+    r"(page allocation failure: order:\S+ mode:\S+(?: nodemask=\S+mems_allowed=)?)",
     r"(IP-Config: Auto-configuration of network failed)",
-)]
+)))
 
-_CUT_PAIRS = [re.compile(p) for p in (
-    r"(BUG: ).* (still has locks held)",
-    r"(INFO: task ).* (blocked for more than \d+ seconds)",
-    r"(BUG: Dentry ).* (still in use)",
-)]
+# Heads whose two fixed parts surround a varying name: (key text, bisect pattern) = (1+2, 2).
+_CUT_PAIR = re.compile("|".join((
+    r"(BUG: )\S+ (still has locks held)",
+    r"(INFO: task )\S+ (blocked for more than \d+ seconds)",
+    r"(BUG: Dentry )\S+ +(still in use)",
+)))
+_SEGFAULT = re.compile(r"(segfault at) \S+ (ip) \S+ (sp) \S+ (error)")
 
-# x86 style "<what>: 0000 [#1]" heads: the flags after the die counter depend on the config.
+# x86 die() heads `<what>: 0000 [#1]`: the config flags that follow are cut.
 _DIE_HEAD = re.compile(r"([a-z]+ general protection fault):|([a-zA-Z][\w ]*: [0-9a-f]{4} \[#[0-9]+\])")
-# KASAN/KFENCE "<bug> in func+0x../0x..": lkp's pattern stops at the function (digit-free names).
+# KASAN/KFENCE `<bug> in func+0x../0x..` stop at the function (lkp's pattern has no digits in it).
 _SAN_IN = re.compile(r"(BUG: (?:KASAN|KFENCE): [a-z -]+ in [a-z_]+)\+0x")
-_WARNING_AT = re.compile(r"WARNING:.* at .* ([a-zA-Z.0-9_]+\+0x)")
 _CALLTRACE = re.compile(r"^(?:backtrace|calltrace):([a-zA-Z0-9_]+)")
-_LOCKDEP = re.compile(r"((?:WARNING|INFO): possible (?:circular|recursive) locking \S+ detected) (.*)")
+_FUNC_OFFSET = re.compile(r" ([a-zA-Z.0-9_]+\+0x)")
+
+_BISECT_SUFFIX = re.compile(r"([a-zA-Z0-9_]+)\.(?:isra|constprop|part)\.[0-9]+\+0x")
+_BISECT_FUNC = re.compile(r"([a-zA-Z0-9_]+\+0x)|([a-zA-Z0-9_]+=)")
+_BISECT_VARYING = re.compile(r"[^a-zA-Z/:.()!_-]")
 
 
-def _bisect_pattern(line: str) -> str:
-    """lkp's `oops_to_bisect_pattern`: the words of the line up to the first function+0x."""
+def bisect_pattern(line: str) -> str:
+    """lkp's `oops_to_bisect_pattern`: the line's words up to the first `func+0x`, with `.*` for
+    words that contain numbers or other varying characters."""
     patterns: list[str] = []
     for w in line.split():
-        m = re.search(r"([a-zA-Z0-9_]+)\.(?:isra|constprop|part)\.[0-9]+\+0x", w)
+        m = _BISECT_SUFFIX.search(w)
         if m:
             patterns.append(m.group(1))
             break
-        m = re.search(r"([a-zA-Z0-9_]+\+0x)", w) or re.search(r"([a-zA-Z0-9_]+=)", w)
+        m = _BISECT_FUNC.search(w)
         if m:
-            patterns.append(m.group(1))
+            patterns.append(m.group(1) or m.group(2))
             break
-        if re.search(r"[^a-zA-Z/:.()!_-]", w):
+        if _BISECT_VARYING.search(w):
             if not patterns or patterns[-1] != ".*":
                 patterns.append(".*")
         else:
@@ -92,10 +105,10 @@ def _bisect_pattern(line: str) -> str:
 def common_error_id(line: str) -> str:
     """lkp's `common_error_id`: numbers to `#`, spaces squeezed to `_`, trailing punctuation cut."""
     line = line.rstrip("\n")
-    line = re.sub(r"\b3\.[0-9]+[-a-z0-9.]+", "#", line)
-    line = re.sub(r"\b[1-9][0-9]-[A-Z][a-z]+-[0-9]{4}\b", "#", line)
+    line = re.sub(r"\b3\.[0-9]+[-a-z0-9.]+", "#", line)  # an old kernel release
+    line = re.sub(r"\b[1-9][0-9]-[A-Z][a-z]+-[0-9]{4}\b", "#", line)  # a date: 28-Dec-2013
     line = re.sub(r"\b0x[0-9a-f]+\b", "#", line)
-    line = re.sub(r"\b[a-f0-9]{40}\b", "#", line)
+    line = re.sub(r"\b[a-f0-9]{40}\b", "#", line)  # a commit id
     line = re.sub(r"\b[0-9][0-9.]*", "#", line)
     line = re.sub(r"#x\b", "0x", line)
     line = re.sub(r'[\\"$]', "~", line)
@@ -109,42 +122,49 @@ def common_error_id(line: str) -> str:
     return line
 
 
+def _warning_at(line: str) -> tuple[str, str] | None:
+    """`WARNING: CPU: 1 PID: 2 at file.c:3 func+0x..` keeps `at file.c:3 func`; lkp's regex is
+    `WARNING:.* at .* (func+0x)` (greedy: the last `func+0x` after the last possible ` at `)."""
+    if not line.startswith("WARNING:"):
+        return None
+    funcs = list(_FUNC_OFFSET.finditer(line))
+    for f in reversed(funcs):
+        at = line.rfind(" at ", len("WARNING:") - 1, f.start())
+        if at >= 0 and at + 3 < f.start():
+            bisect = "WARNING:.* at .* " + _SUFFIX.sub("", f.group(1))
+            return "WARNING: " + line[line.find(" at ", len("WARNING:") - 1) + 1:], bisect
+    return None
+
+
+@lru_cache(maxsize=8192)
 def analyze_error_id(line: str) -> tuple[str, str]:
-    """(stat key, bug-to-bisect pattern) of one selected line."""
-    line = re.sub(r"^(?:kern  |user  |daemon):......: ", "", line)
+    """(stat key, bug-to-bisect pattern) of one selected line (text from the report head on)."""
+    line = _PRINTK_PREFIX.sub("", line)
+    line = _TIMESTAMP.sub("", line)
     line = re.sub(r"^[^a-zA-Z]+", "", line)
-    bisect = None
     m = _CALLTRACE.match(line)
     if m:
         return common_error_id(line), m.group(1) + "+0x"
-    for rx in _CUT_HEADS:
-        m = rx.search(line)
-        if m:
-            line = bisect = m.group(1)
-            break
+    if (m := _CUT_HEAD.search(line)):
+        line = bisect = next(g for g in m.groups() if g is not None)
+    elif (m := _CUT_PAIR.search(line)):
+        first, second = [g for g in m.groups() if g is not None]
+        line, bisect = first + second, second
+    elif (m := _SEGFAULT.search(line)):
+        line = bisect = " ".join(m.groups())
+    elif (w := _warning_at(line)):
+        line, bisect = w
+    elif (m := _SAN_IN.search(line)):
+        line = bisect = m.group(1)
+    elif (m := _DIE_HEAD.match(line)):
+        line = m.group(1) or m.group(2)
+        bisect = bisect_pattern(line)
     else:
-        for rx in _CUT_PAIRS:
-            m = rx.search(line)
-            if m:
-                line = m.group(1) + m.group(2)
-                bisect = m.group(2)
-                break
-        else:
-            m = _WARNING_AT.search(line)
-            if m:
-                bisect = "WARNING:.* at .* " + _SUFFIX.sub("", m.group(1))
-                line = "WARNING: " + re.search(r"(at .*)", line).group(1)
-            elif (m := _SAN_IN.search(line)):
-                line = bisect = m.group(1)
-            elif (m := _DIE_HEAD.match(line)):
-                line = m.group(1) or m.group(2)
-                bisect = _bisect_pattern(line)
-            else:
-                bisect = _bisect_pattern(line)
+        bisect = bisect_pattern(line)
 
     error_id = re.sub(r"^[^a-zA-Z]+", "", line)
-    error_id = re.sub(r" \]$", "", error_id)
-    error_id = re.sub(r" \(Tainted: [^)]*\)", "", error_id)
+    error_id = re.sub(r" \]$", "", error_id)  # [ INFO: possible recursive locking detected ]
+    error_id = re.sub(r" \(Tainted: [^)]*\)", "", error_id)  # SLUB: BUG kmalloc-64 (Tainted: G B): ...
     error_id = _SUFFIX.sub("", error_id)
     error_id = re.sub(r"/kbuild/src/[^/]+/", "", error_id)
     error_id = _DEVICE.sub(r"\1#", error_id)
@@ -155,6 +175,6 @@ def analyze_error_id(line: str) -> tuple[str, str]:
     error_id = re.sub(r"[+/][0-9a-f]+\b", "", error_id)
     error_id = common_error_id(error_id)
     error_id = re.sub(r"([a-z]:)[0-9]+\b", r"\1", error_id)
-    error_id = re.sub(r"#:\[<#>\]\[<#>\]", "", error_id)
-    error_id = re.sub(r"\b(RIP|EIP|PC|NIP|LR|pc|lr):#:", r"\1:", error_id)
+    error_id = re.sub(r"#:\[<#>\]\[<#>\]", "", error_id)  # RIP: 0010:[<ffff..>]  [<ffff..>] fn
+    error_id = re.sub(r"\b(RIP|EIP):#:", r"\1:", error_id)  # RIP: 0010:fn
     return error_id, bisect
