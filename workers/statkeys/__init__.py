@@ -11,20 +11,21 @@ one without is keyed like a kmsg dump, which is what each parser would report fo
 
 from __future__ import annotations
 
-from workers.statkeys.dmesg import crash_keys, split_lines
+from workers.statkeys.dmesg import crash_keys
 from workers.statkeys.kmsg import is_kmsg, kmsg_keys, record_level
+from workers.statkeys.lines import Log
 
 
 def stat_keys(text: str) -> tuple[list[str], str]:
     """(keys without prefix, source "dmesg" or "kmsg") for the whole log text."""
     try:
-        lines = split_lines(text)
-        kmsg = is_kmsg(lines)
-        console = [record_level(line)[1] for line in lines] if kmsg else lines
-        keys = list(dict.fromkeys(k for k in crash_keys(console) if k))
+        log = Log(text)
+        kmsg = is_kmsg(log.lines)
+        console = [record_level(line)[1] for line in log.lines] if kmsg else None
+        keys = list(dict.fromkeys(k for k in crash_keys(log, console) if k))
         if keys:
             return ["boot_failures", *keys], "dmesg"
-        keys = list(dict.fromkeys(k for k in kmsg_keys(lines) if k))
+        keys = list(dict.fromkeys(k for k in kmsg_keys(log) if k))
         return keys, "kmsg" if kmsg or keys else "dmesg"
     except Exception:  # noqa: BLE001 - a log must never make the parser fail
         return [], "dmesg"

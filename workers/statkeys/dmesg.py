@@ -5,18 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from workers.statkeys.lines import Log
 from workers.statkeys.normalize import analyze_error_id
-from workers.statkeys.patterns import OOM_RE, OOPS_RE, PREFILTER
-
-# Longer lines are cut: no report head is that long, and it keeps every regex below linear.
-MAX_LINE = 2048
-
-# lkp splits a line where a second printk record starts in the middle of it (`fixup_dmesg`)...
-_MIXED = re.compile(r"(.+)(\[ *[0-9]{1,6}\.[0-9]{6}\] .*)")
-# ...but not after a kmsg level / facility prefix, which belongs to the record itself.
-_RECORD_PREFIX = re.compile(r"(?:<\d+>|\d+,\d+,\d+,[^;]*;|[a-z]+\d? *: *[a-z]+ *: )")
-_INLINE_SUFFIX = re.compile(r"\.(?:isra|constprop|part)\.[0-9]+\+0x")
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
+from workers.statkeys.patterns import ANCHORS, OOM_RE, OOPS_RE
 
 # A function name is only matched from its first character (the lookbehind), which keeps the
 # search linear on long runs of letters.
@@ -28,32 +19,13 @@ _SYSCALL = re.compile(r"\[<[0-9a-f]+>\] ((?:compat_)?SyS_[a-zA-Z0-9_]+)\+0x")
 # The generic bottom of a stack: the frame just above one of these names the initcall, work
 # function, notifier or kernel thread that was running; lkp keys it as `calltrace:fn`.
 _ROOTS = frozenset(("do_one_initcall", "process_one_work", "kthread", "notifier_call_chain"))
+_ROOT_WORDS = tuple(r + "+0x" for r in _ROOTS)
 _NOT_ROOT_CALLERS = _ROOTS | {"worker_thread"}
 
 _LOCKDEP_HEAD = re.compile(r"(?:WARNING|INFO): possible (?:circular|recursive) locking(?: \S+)? detected")
 _LOCKDEP_SPAN = 40
-
-
-def split_lines(text: str) -> list[str]:
-    """Console lines after lkp's `fixup_dmesg`: mixed records broken up, CR and ANSI escapes dropped."""
-    out: list[str] = []
-    for raw in text.split("\n"):
-        line = raw[:MAX_LINE].rstrip("\r")
-        if "\r" in line:
-            line = line.rsplit("\r", 1)[-1]
-        if "\x1b" in line:
-            line = _ANSI.sub("", line)
-        if "\x00" in line:
-            line = line.replace("\x00", "")
-        if "+0x" in line:
-            line = _INLINE_SUFFIX.sub("+0x", line)
-        m = _MIXED.match(line) if "] " in line else None
-        if m and not _RECORD_PREFIX.fullmatch(m.group(1)):
-            out.append(m.group(1))
-            out.append(m.group(2))
-        else:
-            out.append(line)
-    return out
+# lkp's pattern for `<kind>-related general protection fault` starts at the word after the dash.
+_RELATED = re.compile(r"-([a-z]+) $")
 
 
 def _find_after(lines: list[str], start: int, end: int, needle: str) -> int:
@@ -82,14 +54,22 @@ def lockdep_line(head: str, lines: list[str], i: int) -> str | None:
             f"but task is already holding lock: {held}")
 
 
-def crash_keys(lines: list[str]) -> Iterable[str]:
-    """Keys of the crash heads and call-trace roots, in log order (duplicates left to the caller)."""
+def crash_keys(log: Log, lines: list[str] | None = None) -> Iterable[str]:
+    """Keys of the crash heads and call-trace roots, in log order (duplicates left to the caller).
+
+    `lines` may replace the log's lines by a same-length list (kmsg prefixes stripped)."""
+    lines = log.lines if lines is None else lines
     prev: str | None = None
     has_oom = False
-    for i, line in enumerate(lines):
-        m = OOPS_RE.search(line) if any(w in line for w in PREFILTER) else None
+    # lkp greps the heads and `+0x` lines first: other lines never reach the loop (nor `prev`).
+    heads = set(log.lines_with(ANCHORS))
+    for i in sorted(heads.union(log.lines_with(("+0x",)))):
+        line = lines[i]
+        m = OOPS_RE.search(line) if i in heads else None
         if m:
-            text = line[m.start():].lstrip("] :")
+            text = line[m.start():]
+            if text.startswith("general protection fault:") and (r := _RELATED.search(line, 0, m.start())):
+                text = r.group(1) + " " + text  # `segment-related general protection fault`
             if text.startswith("Mem-Info:") and has_oom:
                 continue  # the memory dump of an allocation failure already keyed
             if OOM_RE.search(text):
@@ -104,10 +84,10 @@ def crash_keys(lines: list[str]) -> Iterable[str]:
         if "+0x" not in line or " ? " in line:
             continue
         if not has_oom:
-            s = _SYSCALL.search(line)
+            s = _SYSCALL.search(line) if "SyS_" in line else None
             if s:
                 yield analyze_error_id("calltrace:" + s.group(1))[0]
-            f = _ANY_FRAME.search(line)
+            f = _ANY_FRAME.search(line) if any(r in line for r in _ROOT_WORDS) else None
             if f and f.group(1) in _ROOTS and prev is not None:
                 p = _ADDR_FRAME.search(prev)
                 if p and p.group(1) not in _NOT_ROOT_CALLERS:

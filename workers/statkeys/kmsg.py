@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from workers.statkeys.lines import Log
 from workers.statkeys.normalize import analyze_error_id, common_error_id
 from workers.statkeys.patterns import OOPS_RE
 
@@ -84,9 +85,27 @@ def _sanitizer_leak(lines: list[str], i: int, kind: str) -> str | None:
     return f"sanitizer.{kind.lower()}_leak/" + "/".join(funcs)
 
 
-def kmsg_keys(lines: list[str]) -> Iterable[str]:
-    """Keys of lkp's kmsg parser in order of first appearance (duplicates left to the caller)."""
-    for i, line in enumerate(lines):
+# Words that anchor the non-level rules, for `Log.lines_with`.
+_ANCHORS = ("Kernel tests: Boot OK!", "segfault at ", "runtime error: ", " leak of ")
+_ERROR_ANCHORS = (":emerg :", ":alert :", ":crit  :", ":err   :")
+
+
+def _error_level_lines(log: Log) -> list[int]:
+    """Lines that may be printk errors: by anchor for `dmesg -x` dumps, all lines otherwise."""
+    lines = log.lines
+    if any(_FACILITY_PREFIX.match(line) for line in lines[:50] if line):
+        return log.lines_with(_ERROR_ANCHORS)
+    return list(range(len(lines)))
+
+
+def kmsg_keys(log: Log) -> Iterable[str]:
+    """Keys of lkp's kmsg parser in log order (duplicates left to the caller)."""
+    lines = log.lines
+    candidates = set(log.lines_with(_ANCHORS))
+    if is_kmsg(lines):
+        candidates.update(_error_level_lines(log))
+    for i in sorted(candidates):
+        line = lines[i]
         level, text = record_level(line)
         if _BOOT_OK.search(text):
             yield analyze_error_id(text[text.index("LKP: "):])[0]

@@ -20,7 +20,7 @@ _BUG_HEADS = (
     r"rwlock (?:bad magic|lockup suspected|recursion|wrong owner|wrong CPU|cpu recursion)",
     r"Bad page state", r"Bad page map", r"Bad page cache", r"Bad rss-counter state",
     r"using (?:smp_processor_id|__this_cpu_\w+|this_cpu_\w+)\(\) in preemptible",
-    r"\S*\s*stack guard page was hit", r"Dentry .* still in use", r"lock held when returning to user space",
+    r"\S* ?stack guard page was hit", r"Dentry \S+ +still in use", r"lock held when returning to user space",
     r"\S+ still has locks held", r"kernel (?:early-boot |boot |test )?(?:hang|crashed|timeout)",
     r"kernel reboot-without-warning", r"non-zero pgtables_bytes", r"non-zero nr_p[mt][de]s",
     r"MAX_LOCKDEP_\w+ too low", r"key \S+ has not been registered", r"looking up invalid subclass",
@@ -33,7 +33,7 @@ _WARNING_HEADS = (
     r"bad unlock balance detected", r"held lock freed", r"Nested lock was not taken",
     r"\w+-safe -> \w+-unsafe lock order detected", r"lock held when returning to user space",
     r"possible irq lock inversion dependency", r"kernel stack", r"stack recursion",
-    r"stack going in the wrong direction", r"workqueue cpumask", r".* USB support is incomplete",
+    r"stack going in the wrong direction", r"workqueue cpumask", r"\S+ USB support is incomplete",
     r"at \S+:\d+ \S+\+0x",
 )
 
@@ -47,13 +47,12 @@ _INFO_HEADS = (
 )
 
 OOPS_PATTERNS = (
-    r"[a-z]+ general protection fault:",
     r"general protection fault:",
     r"canonical address",
     r"Oops: ",
-    r"(?:^|[\] :])BUG: (?:" + "|".join(_BUG_HEADS) + ")",
+    r"(?<![^\] :])BUG: (?:" + "|".join(_BUG_HEADS) + ")",
     r"^BUG: memory leak",
-    r"(?:^|[\] ])BUG [\w-]+ \(",
+    r"(?<![^\] ])BUG [\w-]+ \(",
     r"kernel BUG at ",
     r"Kernel BUG at ",
     r"Kernel panic - not syncing",
@@ -64,8 +63,8 @@ OOPS_PATTERNS = (
     r"stack guard page:",
     r"double fault:",
     r"PANIC: double fault",
-    r"(?:^|[\] :])WARNING: (?:" + "|".join(_WARNING_HEADS) + ")",
-    r"(?:^|[\] :])INFO: (?:" + "|".join(_INFO_HEADS) + ")",
+    r"(?<![^\] :])WARNING: (?:" + "|".join(_WARNING_HEADS) + ")",
+    r"(?<![^\] :])INFO: (?:" + "|".join(_INFO_HEADS) + ")",
     r"RIP: [0-9a-f]{4}:(?:\[<[0-9a-f]+>\] +\[<[0-9a-f]+>\] )?[a-zA-Z_.][\w.]*\+0x",
     r"EIP: (?:\[<[0-9a-f]+>\] )?[a-zA-Z_.][\w.]*\+0x",
     r"UBSAN: ",
@@ -75,9 +74,9 @@ OOPS_PATTERNS = (
     r"page allocation failure: order:",
     r"Mem-Info:",
     r"is trying to release lock ",
-    r"is freeing memory .* with a lock still held there!",
+    r"is freeing memory \S+ with a lock still held there!",
     r"is leaving the kernel with locks still held!",
-    r"inconsistent \{.*\} -> \{.*\} usage\.",
+    r"inconsistent \{[^{}]*\} -> \{[^{}]*\} usage\.",
     r"IP-Config: Auto-configuration of network failed",
     r"Kernel stack is corrupted",
     r"Watchdog detected hard LOCKUP",
@@ -87,10 +86,10 @@ OOPS_PATTERNS = (
 
 OOPS_RE = re.compile("|".join(f"(?:{p})" for p in OOPS_PATTERNS))
 
-# Cheap pre-filter: a line without any of these words cannot match OOPS_RE.
-PREFILTER = ("BUG", "WARNING", "INFO", "Oops", "fault", "panic", "opcode", "error", "RIP",
-             "EIP", "UBSAN", "KASAN", "nobody cared", "failure", "Mem-Info", "lock", "stack",
-             "inconsistent", "IP-Config", "LOCKUP", "Out of memory", "canonical")
+# Words of which every line matching OOPS_RE holds at least one (searched with str.find first).
+ANCHORS = ("BUG", "WARNING:", "INFO: ", "Oops: ", "fault", "canonical", "Kernel ", "opcode", "divide",
+           "stack segment", "stack guard", "IP: ", "SAN: ", "nobody cared", "allocation failure",
+           "Mem-Info", " lock", "inconsistent {", "IP-Config", "LOCKUP", "Out of memory")
 
 # Allocation-failure / OOM heads: after one of these lkp keys no call-trace functions and not the
 # Mem-Info that follows (it belongs to the same report).
