@@ -102,24 +102,53 @@ def bisect_pattern(line: str) -> str:
     return " ".join(patterns)
 
 
+# (pattern, replacement) steps of lkp's common_error_id, in order.
+_COMMON_STEPS = [(re.compile(p), r) for p, r in (
+    (r"\b3\.[0-9]+[-a-z0-9.]+", "#"),  # an old kernel release
+    (r"\b[1-9][0-9]-[A-Z][a-z]+-[0-9]{4}\b", "#"),  # a date: 28-Dec-2013
+    (r"\b0x[0-9a-f]+\b", "#"),
+    (r"\b[a-f0-9]{40}\b", "#"),  # a commit id
+    (r"\b[0-9][0-9.]*", "#"),
+    (r"#x\b", "0x"),
+    (r'[\\"$]', "~"),
+    (r"\s+", " "),
+    (r"([^a-zA-Z0-9]) ", r"\1"),
+    (r" ([^a-zA-Z])", r"\1"),
+)]
+_COMMON_TAIL = re.compile(r"[-_.,;:#!\[(]+$")
+
+# (pattern, replacement) steps of lkp's analyze_error_id applied to the kept text before and after
+# common_error_id.
+_ID_STEPS = [(re.compile(p), r) for p, r in (
+    (r"^[^a-zA-Z]+", ""),
+    (r" \]$", ""),  # [ INFO: possible recursive locking detected ]
+    (r" \(Tainted: [^)]*\)", ""),  # SLUB: BUG kmalloc-64 (Tainted: G B): ...
+    (r"\.(?:isra|constprop|part)\.[0-9]+", ""),
+    (r"/kbuild/src/[^/]+/", ""),
+    (_DEVICE.pattern, r"\1#"),
+    (r"\b[0-9a-f]{8}\b", "#"),
+    (r"\b[0-9a-f]{16}\b", "#"),
+    (r"(=)[0-9a-f]+\b", r"\1#"),
+    (r"[+/]0x[0-9a-f]+\b", ""),
+    (r"[+/][0-9a-f]+\b", ""),
+)]
+_ID_FINAL_STEPS = [(re.compile(p), r) for p, r in (
+    (r"([a-z]:)[0-9]+\b", r"\1"),
+    (r"#:\[<#>\]\[<#>\]", ""),  # RIP: 0010:[<ffff..>]  [<ffff..>] fn
+    (r"\b(RIP|EIP):#:", r"\1:"),  # RIP: 0010:fn
+)]
+_LEADING_JUNK = re.compile(r"^[^a-zA-Z]+")
+
+
 def common_error_id(line: str) -> str:
     """lkp's `common_error_id`: numbers to `#`, spaces squeezed to `_`, trailing punctuation cut."""
     line = line.rstrip("\n")
-    line = re.sub(r"\b3\.[0-9]+[-a-z0-9.]+", "#", line)  # an old kernel release
-    line = re.sub(r"\b[1-9][0-9]-[A-Z][a-z]+-[0-9]{4}\b", "#", line)  # a date: 28-Dec-2013
-    line = re.sub(r"\b0x[0-9a-f]+\b", "#", line)
-    line = re.sub(r"\b[a-f0-9]{40}\b", "#", line)  # a commit id
-    line = re.sub(r"\b[0-9][0-9.]*", "#", line)
-    line = re.sub(r"#x\b", "0x", line)
-    line = re.sub(r'[\\"$]', "~", line)
-    line = re.sub(r"\s+", " ", line)
-    line = re.sub(r"([^a-zA-Z0-9]) ", r"\1", line)
-    line = re.sub(r" ([^a-zA-Z])", r"\1", line)
+    for rx, repl in _COMMON_STEPS:
+        line = rx.sub(repl, line)
     line = line.lstrip(" ")
-    line = re.sub(r"^-", "", line)
-    line = line.replace(" ", "_")
-    line = re.sub(r"[-_.,;:#!\[(]+$", "", line)
-    return line
+    if line.startswith("-"):
+        line = line[1:]
+    return _COMMON_TAIL.sub("", line.replace(" ", "_"))
 
 
 def _warning_at(line: str) -> tuple[str, str] | None:
@@ -141,20 +170,21 @@ def analyze_error_id(line: str) -> tuple[str, str]:
     """(stat key, bug-to-bisect pattern) of one selected line (text from the report head on)."""
     line = _PRINTK_PREFIX.sub("", line)
     line = _TIMESTAMP.sub("", line)
-    line = re.sub(r"^[^a-zA-Z]+", "", line)
+    line = _LEADING_JUNK.sub("", line)
     m = _CALLTRACE.match(line)
     if m:
         return common_error_id(line), m.group(1) + "+0x"
-    if (m := _CUT_HEAD.search(line)):
+    # The text starts at the report head (crash_keys cuts it there), so heads are matched in place.
+    if (m := _CUT_HEAD.match(line)):
         line = bisect = next(g for g in m.groups() if g is not None)
-    elif (m := _CUT_PAIR.search(line)):
+    elif (m := _CUT_PAIR.match(line)):
         first, second = [g for g in m.groups() if g is not None]
         line, bisect = first + second, second
-    elif (m := _SEGFAULT.search(line)):
+    elif "segfault at " in line and (m := _SEGFAULT.search(line)):
         line = bisect = " ".join(m.groups())
     elif (w := _warning_at(line)):
         line, bisect = w
-    elif (m := _SAN_IN.search(line)):
+    elif (m := _SAN_IN.match(line)):
         line = bisect = m.group(1)
     elif (m := _DIE_HEAD.match(line)):
         line = m.group(1) or m.group(2)
@@ -162,19 +192,10 @@ def analyze_error_id(line: str) -> tuple[str, str]:
     else:
         bisect = bisect_pattern(line)
 
-    error_id = re.sub(r"^[^a-zA-Z]+", "", line)
-    error_id = re.sub(r" \]$", "", error_id)  # [ INFO: possible recursive locking detected ]
-    error_id = re.sub(r" \(Tainted: [^)]*\)", "", error_id)  # SLUB: BUG kmalloc-64 (Tainted: G B): ...
-    error_id = _SUFFIX.sub("", error_id)
-    error_id = re.sub(r"/kbuild/src/[^/]+/", "", error_id)
-    error_id = _DEVICE.sub(r"\1#", error_id)
-    error_id = re.sub(r"\b[0-9a-f]{8}\b", "#", error_id)
-    error_id = re.sub(r"\b[0-9a-f]{16}\b", "#", error_id)
-    error_id = re.sub(r"(=)[0-9a-f]+\b", r"\1#", error_id)
-    error_id = re.sub(r"[+/]0x[0-9a-f]+\b", "", error_id)
-    error_id = re.sub(r"[+/][0-9a-f]+\b", "", error_id)
+    error_id = line
+    for rx, repl in _ID_STEPS:
+        error_id = rx.sub(repl, error_id)
     error_id = common_error_id(error_id)
-    error_id = re.sub(r"([a-z]:)[0-9]+\b", r"\1", error_id)
-    error_id = re.sub(r"#:\[<#>\]\[<#>\]", "", error_id)  # RIP: 0010:[<ffff..>]  [<ffff..>] fn
-    error_id = re.sub(r"\b(RIP|EIP):#:", r"\1:", error_id)  # RIP: 0010:fn
+    for rx, repl in _ID_FINAL_STEPS:
+        error_id = rx.sub(repl, error_id)
     return error_id, bisect
