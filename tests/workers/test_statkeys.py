@@ -87,6 +87,16 @@ def test_fixed_heads_cut_varying_tail():
         "BUG:Dentry_still_in_use"
 
 
+def test_stack_guard_page_keys_as_in_lkp_reports():
+    assert key("BUG: #DF stack guard page was hit at ffffc90000be7ff8 (stack is ffffc90000be8000..ffffc90000beffff)") \
+        == "BUG:#DF_stack_guard_page_was_hit_at#(stack_is#..#)"
+    assert key("BUG: TASK stack guard page was hit at (____ptrval____) (stack is (____ptrval____)..(____ptrval____))") \
+        == "BUG:TASK_stack_guard_page_was_hit_at(____ptrval____)(stack_is(____ptrval____)..(____ptrval____))"
+    assert key("WARNING: stack recursion on stack type 1") == "WARNING:stack_recursion"
+    assert key("WARNING: kernel stack regs at 00000000a1b2c3d4 in swapper/0:0 has bad 'bp' value 0") == \
+        "WARNING:kernel_stack"
+
+
 def test_addresses_and_isra_suffixes_are_dropped():
     assert key("INFO: Slab 0xffffea0002e40f80 objects=20 used=2 fp=0xffff8800b903eaf0 flags=0x40") == \
         "INFO:Slab#objects=#used=#fp=#flags="

@@ -41,6 +41,8 @@ _CUT_HEAD = re.compile("|".join(f"(?:{p})" for p in (
     r"(BUG: sleeping function called from invalid context at \S+\.[ch]):",
     r"(BUG: lock held when returning to user space!)",
     r"(WARNING: kernel stack)",
+    r"(WARNING: stack recursion)",
+    r"(WARNING: stack going in the wrong direction)",
     r"(WARNING: workqueue cpumask)",
     r"(PANIC: double fault)",
     r"(irq \d+: nobody cared)",
