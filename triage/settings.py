@@ -155,3 +155,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+WHITENOISE_USE_FINDERS = True  # serve static/ without collectstatic on the embedded setup
