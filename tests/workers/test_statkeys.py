@@ -245,6 +245,12 @@ def test_kmsg_level_prefixes_and_star_boxes():
     assert (got, source) == (["NOTICE"], "kmsg")
 
 
+def test_user_space_records_are_not_printk_errors():
+    got, source = stat_keys("user  :err   : [  838.7] my tool failed\n<11>[  838.8] another tool failed\n"
+                            "<3>[  838.9] sd 0:0:0:0: [sda] tag#0 timing out command\n")
+    assert (got, source) == (["sd#:#:#:#:[sda]tag#timing_out_command"], "kmsg")
+
+
 def test_raw_dev_kmsg_records():
     got, source = stat_keys("6,100,5000,-;usb 1-1: new device\n3,101,5001,-;nvme0: I/O timeout\n")
     assert (got, source) == (["nvme#:I/O_timeout"], "kmsg")

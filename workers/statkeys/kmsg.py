@@ -17,7 +17,7 @@ from workers.statkeys.patterns import OOPS_RE
 _RAW_RECORD = re.compile(r"^(\d+),\d+,\d+,[^;]*;")
 _LEVEL_PREFIX = re.compile(r"^<(\d+)>")
 _FACILITY_PREFIX = re.compile(
-    r"^(?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local\d) *: *"
+    r"^(kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local\d) *: *"
     r"(emerg|alert|crit|err|warn|notice|info|debug) *: ")
 _ERROR_LEVELS = {"emerg", "alert", "crit", "err"}
 _STARS = re.compile(r"^[\s*]+|[\s*]+$")
@@ -49,21 +49,23 @@ def is_kmsg(lines: list[str]) -> bool:
 
 
 def record_level(line: str) -> tuple[str | None, str]:
-    """(level name or None, text) of one kmsg line."""
-    m = _RAW_RECORD.match(line)
+    """(level name of a kernel record, or None; text without the prefix) of one kmsg line.
+
+    Records of other facilities (user space writing to /dev/kmsg) have no kernel level."""
+    m = _RAW_RECORD.match(line) or _LEVEL_PREFIX.match(line)
     if m:
-        return _level_name(int(m.group(1)) & 7), line[m.end():]
-    m = _LEVEL_PREFIX.match(line)
-    if m:
-        return _level_name(int(m.group(1)) & 7), line[m.end():]
+        return _level_name(int(m.group(1))), line[m.end():]
     m = _FACILITY_PREFIX.match(line)
     if m:
-        return m.group(1), line[m.end():]
+        return (m.group(2) if m.group(1) == "kern" else None), line[m.end():]
     return None, line
 
 
-def _level_name(n: int) -> str:
-    return ("emerg", "alert", "crit", "err", "warn", "notice", "info", "debug")[n]
+def _level_name(prefix: int) -> str | None:
+    """`<N>` / raw record prefix: facility * 8 + level; facility 0 is the kernel."""
+    if prefix > 7:
+        return None
+    return ("emerg", "alert", "crit", "err", "warn", "notice", "info", "debug")[prefix]
 
 
 def _sanitizer_leak(lines: list[str], i: int, kind: str) -> str | None:
@@ -87,15 +89,16 @@ def _sanitizer_leak(lines: list[str], i: int, kind: str) -> str | None:
 
 # Words that anchor the non-level rules, for `Log.lines_with`.
 _ANCHORS = ("Kernel tests: Boot OK!", "segfault at ", "runtime error: ", " leak of ")
-_ERROR_ANCHORS = (":emerg :", ":alert :", ":crit  :", ":err   :")
+_ERROR_ANCHORS = (":emerg :", ":alert :", ":crit  :", ":err   :", "<0>", "<1>", "<2>", "<3>")
 
 
 def _error_level_lines(log: Log) -> list[int]:
-    """Lines that may be printk errors: by anchor for `dmesg -x` dumps, all lines otherwise."""
+    """Lines that may be printk errors: found by anchor, except in raw /dev/kmsg records whose
+    level is a number at the start of the line."""
     lines = log.lines
-    if any(_FACILITY_PREFIX.match(line) for line in lines[:50] if line):
-        return log.lines_with(_ERROR_ANCHORS)
-    return list(range(len(lines)))
+    if any(_RAW_RECORD.match(line) for line in lines[:50]):
+        return list(range(len(lines)))
+    return log.lines_with(_ERROR_ANCHORS)
 
 
 def kmsg_keys(log: Log) -> Iterable[str]:
@@ -124,7 +127,7 @@ def kmsg_keys(log: Log) -> Iterable[str]:
             if key:
                 yield key
             continue
-        if level not in _ERROR_LEVELS or line.startswith("user"):
+        if level not in _ERROR_LEVELS:
             continue
         if OOPS_RE.search(text) or any(d in text for d in _DENYLIST):
             continue
