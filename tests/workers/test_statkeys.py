@@ -248,7 +248,7 @@ def test_kmsg_level_prefixes_and_star_boxes():
 def test_user_space_records_are_not_printk_errors():
     got, source = stat_keys("user  :err   : [  838.7] my tool failed\n<11>[  838.8] another tool failed\n"
                             "<3>[  838.9] sd 0:0:0:0: [sda] tag#0 timing out command\n")
-    assert (got, source) == (["sd#:#:#:#:[sda]tag#timing_out_command"], "kmsg")
+    assert (got, source) == (["sd#:#:#:#:[sda]tag##timing_out_command"], "kmsg")
 
 
 def test_raw_dev_kmsg_records():
