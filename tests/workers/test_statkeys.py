@@ -295,6 +295,27 @@ def test_arbitrary_bytes_never_raise(data: bytes):
     assert source in ("dmesg", "kmsg") and all(isinstance(k, str) and k for k in got)
 
 
+CRASH_LOG = "\n".join((
+    "[   17.07] general protection fault: 0000 [#1] PREEMPT SMP",
+    "[   17.07] RIP: 0010:[<ffffffffa0f913db>]  [<ffffffffa0f913db>] init_real_cpu_mask+0x4f/0x115",
+    "[   17.09]  [<ffffffffa3cbbc60>] hfi1_mod_init+0x33/0x2f3",
+    "[   17.09]  [<ffffffffa3bf8c84>] do_one_initcall+0xa2/0x218",
+    "[   17.10] WARNING: possible circular locking dependency detected",
+    "[   17.10] getty/4382 is trying to acquire lock:",
+    "[   17.10] 81bdb92c (console_owner){-.-.}-{0:0}, at: console_unlock+0x1d6/0x38d",
+    "[   17.12] Kernel panic - not syncing: Fatal exception",
+))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, len(CRASH_LOG)), st.integers(0, len(CRASH_LOG)), st.text(max_size=50))
+def test_mutated_crash_log_never_raises(cut: int, insert_at: int, junk: str):
+    text = CRASH_LOG[:cut] + CRASH_LOG[cut + 7:]
+    text = text[:insert_at] + junk + text[insert_at:]
+    got, _ = stat_keys(text)
+    assert all(isinstance(k, str) and k for k in got)
+
+
 # --- the 0-day robot's own fixtures -------------------------------------------------------
 
 def _expected(yaml_path: Path) -> set[str]:

@@ -124,7 +124,7 @@ _COMMON_TAIL = re.compile(r"[-_.,;:#!\[(]+$")
 _ID_STEPS = [(re.compile(p), r) for p, r in (
     (r"^[^a-zA-Z]+", ""),
     (r" \]$", ""),  # [ INFO: possible recursive locking detected ]
-    (r" \(Tainted: [^)]*\)", ""),  # SLUB: BUG kmalloc-64 (Tainted: G B): ...
+    (r" \((?:Not tainted|Tainted: [^)]*)\)", ""),  # SLUB: BUG kmalloc-64 (Tainted: G B): ...
     (r"\.(?:isra|constprop|part)\.[0-9]+", ""),
     (r"/kbuild/src/[^/]+/", ""),
     (_DEVICE.pattern, r"\1#"),
