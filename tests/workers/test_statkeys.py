@@ -151,6 +151,23 @@ def test_new_style_warning_is_not_a_key():
     assert keys("[ 3.0] WARNING: mm/memblock.c:904 at __free_reserved_area+0xd3/0xf0, CPU#0: swapper/0") == []
 
 
+def test_any_x86_die_head_is_keyed():
+    assert keys("[ 1.0] int3: 0000 [#1] SMP", "[ 2.0] Bad pagetable: 0009 [#2] SMP")[1:] == \
+        ["int3:#[##]", "Bad_pagetable:#[##]"]
+
+
+def test_kasan_wild_access_range_and_read_lock_order_heads():
+    assert keys("[ 1.0] KASAN: maybe wild-memory-access in range [0x0003088000000018-0x000308800000001f]",
+                "[ 2.0] WARNING: HARDIRQ-READ-safe -> HARDIRQ-READ-unsafe lock order detected")[1:] == \
+        ["KASAN:maybe_wild-memory-access_in_range[#-#]",
+         "WARNING:HARDIRQ-READ-safe->HARDIRQ-READ-unsafe_lock_order_detected"]
+
+
+def test_segment_related_gpf_keeps_lkp_key():
+    assert keys("[ 1.0] segment-related general protection fault: 206c [#2] PTI")[1:] == \
+        ["related_general_protection_fault"]
+
+
 def test_noncanonical_gpf_is_keyed_from_canonical_address():
     assert keys("general protection fault, probably for non-canonical address 0xdffffc0000000002: "
                 "0000 [#1] PREEMPT SMP KASAN")[1:] == ["canonical_address#:#[##]"]

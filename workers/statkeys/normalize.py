@@ -47,9 +47,10 @@ _CUT_HEAD = re.compile("|".join(f"(?:{p})" for p in (
     r"(PANIC: double fault)",
     r"(irq \d+: nobody cared)",
     r"(KASAN: null-ptr-deref in range \S+)",
+    r"(KASAN: (?:maybe|probably) [\w-]+ in range \S+)",
     r"(kernel BUG at \S+\.[ch]):",
     r"(UBSAN: Undefined behaviour in \S+\.[ch]):",
-    r"(Out of memory: Kill process) \d+ \(",
+    r"(Out of memory: Kill(?:ed)? process) \d+ \(",
     r"(Out of memory and no killable processes)",
     r"(Writer stall state) \d+ ",
     r"(used greatest stack depth:)",
@@ -184,6 +185,10 @@ def analyze_error_id(line: str) -> tuple[str, str]:
         line, bisect = first + second, second
     elif "segfault at " in line and (m := _SEGFAULT.search(line)):
         line = bisect = " ".join(m.groups())
+    elif line.startswith("Corrupted low memory at"):
+        # Corrupted low memory at ffff880000007b08 (7b08 phys) = 27200c000000000
+        bisect = bisect_pattern(line)
+        line = re.sub(r"= \b[0-9a-f]+\b", "= #", re.sub(r"\b[0-9a-f]+\b phys", "# phys", line))
     elif (w := _warning_at(line)):
         line, bisect = w
     elif (m := _SAN_IN.match(line)):

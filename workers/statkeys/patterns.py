@@ -23,7 +23,8 @@ _BUG_HEADS = (
     r"\S* ?stack guard page was hit", r"Dentry \S+ +still in use", r"lock held when returning to user space",
     r"\S+ still has locks held", r"kernel (?:early-boot |boot |test )?(?:hang|crashed|timeout)",
     r"kernel reboot-without-warning", r"non-zero pgtables_bytes", r"non-zero nr_p[mt][de]s",
-    r"MAX_LOCKDEP_\w+ too low", r"key \S+ has not been registered", r"looking up invalid subclass",
+    r"MAX_LOCKDEP_\w+ too low", r"[Kk]ernel NULL pointer dereference", r"Unable to handle kernel",
+    r"failure at \S+:\d+", r"key \S+ has not been registered", r"looking up invalid subclass",
     r"held lock freed", r"Out of memory", r"corrupted list", r"sleeping function",
 )
 
@@ -31,7 +32,7 @@ _WARNING_HEADS = (
     r"(?:CPU: \d+ PID: -?\d+ )?at ", r"possible circular locking dependency",
     r"possible recursive locking", r"inconsistent lock state", r"suspicious RCU usage",
     r"bad unlock balance detected", r"held lock freed", r"Nested lock was not taken",
-    r"\w+-safe -> \w+-unsafe lock order detected", r"lock held when returning to user space",
+    r"[\w-]+-safe -> [\w-]+-unsafe lock order detected", r"lock held when returning to user space",
     r"possible irq lock inversion dependency", r"kernel stack", r"stack recursion",
     r"stack going in the wrong direction", r"workqueue cpumask", r"\S+ USB support is incomplete",
     r"at \S+:\d+ \S+\+0x",
@@ -41,7 +42,7 @@ _INFO_HEADS = (
     r"rcu[_a-z]* self-detected stall on CPU", r"rcu[_a-z]* detected stalls on CPUs/tasks",
     r"rcu_tasks(?:_\w+)? detected stalls on tasks", r"task \S+ blocked for more than",
     r"trying to register non-static key", r"possible circular locking dependency",
-    r"possible recursive locking", r"\w+-safe -> \w+-unsafe lock order detected",
+    r"possible recursive locking", r"[\w-]+-safe -> [\w-]+-unsafe lock order detected",
     r"suspicious RCU usage", r"Freed in ", r"Object 0x[0-9a-f]+ @offset=", r"Slab 0x[0-9a-f]+ objects=",
     r"possible irq lock inversion dependency",
 )
@@ -60,6 +61,8 @@ OOPS_PATTERNS = (
     r"divide error:",
     r"divide_error:",
     r"stack segment:",
+    # any x86 die() head `<what>: <error code> [#<count>]` (int3, alignment check, Bad pagetable...)
+    r"(?<![\w-])[A-Za-z][\w ]{0,40}: [0-9a-f]{4} \[#[0-9]+\]",
     r"stack guard page:",
     r"double fault:",
     r"PANIC: double fault",
@@ -69,7 +72,7 @@ OOPS_PATTERNS = (
     r"EIP: (?:\[<[0-9a-f]+>\] )?[a-zA-Z_.][\w.]*\+0x",
     r"UBSAN: ",
     r"KASAN: null-ptr-deref in range",
-    r"KASAN: (?:maybe|probably)[-\w]*-memory-access in range",
+    r"KASAN: (?:maybe|probably) [\w-]+ in range",
     r"irq \d+: nobody cared",
     r"page allocation failure: order:",
     r"Mem-Info:",
@@ -82,6 +85,7 @@ OOPS_PATTERNS = (
     r"Watchdog detected hard LOCKUP",
     r"Out of memory: Kill",
     r"Out of memory and no killable processes",
+    r"Corrupted low memory at",
 )
 
 OOPS_RE = re.compile("|".join(f"(?:{p})" for p in OOPS_PATTERNS))
@@ -89,7 +93,8 @@ OOPS_RE = re.compile("|".join(f"(?:{p})" for p in OOPS_PATTERNS))
 # Words of which every line matching OOPS_RE holds at least one (searched with str.find first).
 ANCHORS = ("BUG", "WARNING:", "INFO: ", "Oops: ", "fault", "canonical", "Kernel ", "opcode", "divide",
            "stack segment", "stack guard", "IP: ", "SAN: ", "nobody cared", "allocation failure",
-           "Mem-Info", " lock", "inconsistent {", "IP-Config", "LOCKUP", "Out of memory")
+           "Mem-Info", " lock", "inconsistent {", "IP-Config", "LOCKUP", "Out of memory", " [#",
+           "Corrupted low memory")
 
 # Allocation-failure / OOM heads: after one of these lkp keys no call-trace functions and not the
 # Mem-Info that follows (it belongs to the same report).
