@@ -54,6 +54,7 @@ OOPS_PATTERNS = (
     r"(?<![^\] :])BUG: (?:" + "|".join(_BUG_HEADS) + ")",
     r"^BUG: memory leak",
     r"(?<![^\] ])BUG [\w-]+ \(",
+    r"BUG ASSERT FAILED",  # Trusty's `DEBUG ASSERT FAILED at`: lkp keys it from the `BUG`
     r"kernel BUG at ",
     r"Kernel BUG at ",
     r"Kernel panic - not syncing",
