@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from workers.statkeys.lines import Log
 from workers.statkeys.normalize import analyze_error_id
-from workers.statkeys.patterns import ANCHORS, OOM_RE, OOPS_RE
+from workers.statkeys.patterns import ANCHORS, OOM_RE, find_head
 
 # A function name is only matched from its first character (the lookbehind), which keeps the
 # search linear on long runs of letters.
@@ -65,7 +65,7 @@ def crash_keys(log: Log, lines: list[str] | None = None) -> Iterable[str]:
     heads = set(log.lines_with(ANCHORS))
     for i in sorted(heads.union(log.lines_with(("+0x",)))):
         line = lines[i]
-        m = OOPS_RE.search(line) if i in heads else None
+        m = find_head(line) if i in heads else None
         if m:
             text = line[m.start():]
             if text.startswith("general protection fault:") and (r := _RELATED.search(line, 0, m.start())):

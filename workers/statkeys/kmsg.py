@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from workers.statkeys.lines import Log
 from workers.statkeys.normalize import analyze_error_id, common_error_id
-from workers.statkeys.patterns import OOPS_RE
+from workers.statkeys.patterns import find_head
 
 _RAW_RECORD = re.compile(r"^(\d+),\d+,\d+,[^;]*;")
 _LEVEL_PREFIX = re.compile(r"^<(\d+)>")
@@ -129,7 +129,7 @@ def kmsg_keys(log: Log) -> Iterable[str]:
             continue
         if level not in _ERROR_LEVELS:
             continue
-        if OOPS_RE.search(text) or any(d in text for d in _DENYLIST):
+        if find_head(text) or any(d in text for d in _DENYLIST):
             continue
         body = _STARS.sub("", re.sub(r"^(?:\[[^\]]*\]\s*)+", "", text))
         if body:

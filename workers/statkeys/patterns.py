@@ -62,8 +62,6 @@ OOPS_PATTERNS = (
     r"divide error:",
     r"divide_error:",
     r"stack segment:",
-    # any x86 die() head `<what>: <error code> [#<count>]` (int3, alignment check, Bad pagetable...)
-    r"(?<![\w-])[A-Za-z][\w ]{0,40}: [0-9a-f]{4} \[#[0-9]+\]",
     r"stack guard page:",
     r"double fault:",
     r"PANIC: double fault",
@@ -89,13 +87,26 @@ OOPS_PATTERNS = (
     r"Corrupted low memory at",
 )
 
-OOPS_RE = re.compile("|".join(f"(?:{p})" for p in OOPS_PATTERNS))
+_OOPS_RE = re.compile("|".join(f"(?:{p})" for p in OOPS_PATTERNS))
+# Any x86 die() head `<what>: <error code> [#<count>]` (int3, alignment check, Bad pagetable...);
+# kept apart because it can start at any word: it is only tried on lines holding ` [#`.
+_DIE_RE = re.compile(r"(?<![\w-])[A-Za-z][\w ]{0,40}: [0-9a-f]{4} \[#[0-9]+\]")
 
-# Words of which every line matching OOPS_RE holds at least one (searched with str.find first).
+
+def find_head(line: str) -> re.Match[str] | None:
+    """The leftmost report head of a line, or None."""
+    m = _OOPS_RE.search(line)
+    if " [#" in line:
+        d = _DIE_RE.search(line)
+        if d and (m is None or d.start() < m.start()):
+            return d
+    return m
+
+# Words of which every line with a head holds at least one (searched with str.find first).
 ANCHORS = ("BUG", "WARNING:", "INFO: ", "Oops: ", "fault", "canonical", "Kernel ", "opcode", "divide",
            "stack segment", "stack guard", "IP: ", "SAN: ", "nobody cared", "allocation failure",
            "Mem-Info", " lock", "inconsistent {", "IP-Config", "LOCKUP", "Out of memory", " [#",
-           "Corrupted low memory")
+           "Corrupted low memory", "is freeing memory")
 
 # Allocation-failure / OOM heads: after one of these lkp keys no call-trace functions and not the
 # Mem-Info that follows (it belongs to the same report).
