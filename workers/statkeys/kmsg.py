@@ -2,7 +2,8 @@
 
 lkp dumps /dev/kmsg with `dmesg -x`-like prefixes (`kern  :err   : [ 43.1] text`) or `<N>`
 levels; its kmsg parser keys every kernel line of level err or worse that is not already an oops
-head, plus segfault lines and the ASan/UBSan reports of user-space tools.
+head, plus segfault lines, the ASan/UBSan reports of user-space tools and lkp's own
+`LKP: ... Kernel tests: Boot OK!` marker (its fixtures key it in kmsg dumps).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ _FACILITY_PREFIX = re.compile(
     r"(emerg|alert|crit|err|warn|notice|info|debug) *: ")
 _ERROR_LEVELS = {"emerg", "alert", "crit", "err"}
 _STARS = re.compile(r"^[\s*]+|[\s*]+$")
-_SEGFAULT = re.compile(r"\S+\[\d+\]: segfault at ")
+_SEGFAULT = re.compile(r"(?<!\S)\S+\[\d+\]: segfault at ")
 _BOOT_OK = re.compile(r"LKP: .*Kernel tests: Boot OK!")
-_RUNTIME_ERROR = re.compile(r"(\S+:\d+:\d+: runtime error: .*)")
+_RUNTIME_ERROR = re.compile(r"(?<!\S)(\S+:\d+:\d+: runtime error: .*)")
 _LEAK_HEAD = re.compile(r"\b(Direct|Indirect) leak of \d+ byte")
 _LEAK_FRAME = re.compile(r"#(\d+) 0x[0-9a-f]+ in (\S+)")
 _LEAK_FRAMES = 6
