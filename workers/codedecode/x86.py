@@ -1,0 +1,313 @@
+"""x86 disassembly with objdump's instruction boundaries and AT&T spelling, using capstone.
+
+scripts/decodecode runs objdump from the first byte shown, so the "All code" block is a linear sweep
+from there. objdump and capstone agree on valid instructions; where they do not, this follows objdump:
+an instruction cut off by the end of the bytes becomes `.byte 0xNN` (or the name of a prefix byte) and
+the sweep goes on at the next byte; an invalid opcode is a one-byte `(bad)`; a prefix the instruction
+does not use is spelt out in front of it (`rex`, `data16`, `cs`), as objdump does.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import capstone
+
+from .insn import Insn, zero_run
+
+_SEGMENTS = {0x26: "es", 0x2E: "cs", 0x36: "ss", 0x3E: "ds", 0x64: "fs", 0x65: "gs"}
+_LEGACY = {**_SEGMENTS, 0x66: "data16", 0x67: "addr32", 0xF0: "lock", 0xF2: "repnz", 0xF3: "repz", 0x9B: "fwait"}
+_REX_BITS = "WRXB"
+
+# capstone spells some objdump mnemonics differently (AT&T suffixes where objdump has none).
+_NO_SUFFIX = {
+    "callq": "call", "retq": "ret", "jmpq": "jmp", "pushq": "push", "popq": "pop", "leaveq": "leave",
+    "ljmpq": "ljmp", "lcallq": "lcall", "lretq": "lret", "iretq": "iretq", "calll": "call", "retl": "ret",
+    "jmpl": "jmp", "pushl": "push", "popl": "pop", "leavel": "leave", "popfq": "popf", "pushfq": "pushf",
+    "popfl": "popf", "pushfl": "pushf", "lretl": "lret", "iretl": "iret", "fucompi": "fucomip",
+    "fcompi": "fcomip", "wait": "fwait", "xlatb": "xlat", "sal": "shl", "salb": "shlb", "salw": "shlw",
+    "sall": "shll", "salq": "shlq",
+}
+_PREFIX_WORDS = {"repne": "repnz", "repe": "repz"}
+_SHIFTS = ("rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar")
+# Suffixed names objdump keeps even with a register operand (size conversions).
+_KEEP = re.compile(r"^(movz|movs)[bwl][wlq]$|^c[bwdlq]t[wlq]$|^cqto$|^cltd$|^cwtd$")
+_REG = re.compile(r"%([a-z0-9]+)")
+_BYTE_REGS = {"spl", "bpl", "sil", "dil"}
+_GPR = re.compile(r"[re]?[abcd]x|[abcd][lh]|[re]?(?:si|di|sp|bp)|(?:si|di|sp|bp)l|r\d+[dwb]?")
+
+
+def rex_name(byte: int) -> str:
+    bits = "".join(b for i, b in enumerate(_REX_BITS) if byte & (8 >> i))
+    return "rex." + bits if bits else "rex"
+
+
+@lru_cache(maxsize=4)
+def _engine(bits: int) -> capstone.Cs:
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64 if bits == 64 else capstone.CS_MODE_32)
+    md.syntax = capstone.CS_OPT_SYNTAX_ATT
+    md.detail = True  # ModRM and displacement, to print `0x0(%rax)` and `# 0x...` as objdump does
+    return md
+
+
+def _decode(md: capstone.Cs, data: bytes, at: int):
+    for insn in md.disasm(data, at, count=1):
+        return insn
+    return None
+
+
+def _prefix_name(byte: int, bits: int) -> str | None:
+    if bits == 64 and 0x40 <= byte <= 0x4F:
+        return rex_name(byte)
+    if byte == 0x67 and bits == 32:
+        return "addr16"
+    return _LEGACY.get(byte)
+
+
+def _operands(op_str: str) -> str:
+    # objdump: no space after commas, hex immediates and displacements, explicit scale
+    text = op_str.replace(", ", ",")
+    text = re.sub(r"\$(-?)(\d+)\b", lambda m: f"${m.group(1)}0x{int(m.group(2)):x}", text)
+    text = re.sub(r"(?<![\w$x])(-?)(\d+)\(", lambda m: f"{m.group(1)}0x{int(m.group(2)):x}(", text)
+    text = re.sub(r"\((%\w+)?,(%\w+)\)", r"(\1,\2,1)", text)
+    # absolute addresses and branch targets capstone prints in decimal
+    return re.sub(r"(^|,|\*)(\d+)(?=,|$)", lambda m: f"{m.group(1)}0x{int(m.group(2)):x}", text)
+
+
+def _mnemonic(mnemonic: str, op_str: str) -> str:
+    """objdump's name: AT&T size suffix only where no register operand gives the size."""
+    words = [_PREFIX_WORDS.get(w, w) for w in mnemonic.split()]
+    name = words[-1]
+    if name in _NO_SUFFIX:
+        name = _NO_SUFFIX[name]
+    elif name[-1:] in ("b", "w", "l", "q") and len(name) > 2 and not _KEEP.match(name):
+        regs = _gprs(op_str)
+        if name[:-1] in _SHIFTS:  # %cl is the count, not the operand size
+            regs = [r for r in regs if r != "cl"]
+        if name[:-1] in ("ins", "outs"):  # %dx is the port
+            regs = []
+        if regs:
+            name = name[:-1]
+    words[-1] = name
+    return " ".join(words)
+
+
+def _gprs(op_str: str) -> list[str]:
+    """General registers named outside memory operands (they give the operand size)."""
+    outside = re.sub(r"\([^)]*\)", "", op_str)
+    return [r for r in _REG.findall(outside) if _GPR.fullmatch(r)]
+
+
+def _unused_prefixes(data: bytes, text_mnemonic: str, op_str: str, bits: int) -> list[str]:
+    """Names of the prefix bytes objdump prints in front of the mnemonic (prefixes it did not use)."""
+    i, legacy = 0, []
+    while i < len(data) and data[i] in _LEGACY:
+        legacy.append(data[i])
+        i += 1
+    rex = data[i] if bits == 64 and i < len(data) and 0x40 <= data[i] <= 0x4F else None
+    names: list[str] = []
+    regs = set(_REG.findall(op_str))
+    # operand size prefix: one is used by a 16-bit operation or as an SSE mandatory prefix
+    seen66 = legacy.count(0x66)
+    used66 = 1 if seen66 and (text_mnemonic.endswith("w") or any(len(r) == 2 and r[1] in "xip" for r in regs)
+                              or _is_sse(data, i + (rex is not None))) else 0
+    extra66 = seen66 - used66
+    for byte in legacy:
+        if byte == 0x66:
+            if extra66 > 0:
+                names.append("data16")
+                extra66 -= 1
+        elif byte in (0x2E, 0x3E, 0x26, 0x36) and bits == 64:
+            if byte == 0x3E and text_mnemonic.startswith(("jmp", "call")) and "*" in op_str:
+                names.append("notrack")
+            else:
+                names.append(_SEGMENTS[byte])
+        elif byte in (0xF2, 0xF3):
+            if not (set(text_mnemonic.split()[:-1]) & {"rep", "repz", "repnz", "bnd", "xacquire", "xrelease"}
+                    or _is_sse(data, i + (rex is not None)) or text_mnemonic == "pause"):
+                names.append("repz" if byte == 0xF3 else "repnz")
+        elif byte in (0x64, 0x65) and "%" + _SEGMENTS[byte] + ":" not in op_str:
+            names.append(_SEGMENTS[byte])
+    if rex is not None:
+        used = 0
+        if rex & 8 and (text_mnemonic.endswith("q") or _has_64bit_operand(regs)):
+            used |= 8
+        if rex & 7 and any(_extended(r) for r in regs):
+            used |= rex & 7
+        if regs & _BYTE_REGS:
+            used |= 0x40
+        if (rex & 0xF) & ~used or not used:  # objdump names a REX prefix with bits left unused
+            names.append(rex_name(rex))
+    return names
+
+
+def _has_64bit_operand(regs: set[str]) -> bool:
+    return any(r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp", "rip") or re.fullmatch(r"r\d+", r)
+               for r in regs)
+
+
+def _extended(reg: str) -> bool:
+    m = re.fullmatch(r"r(\d+)[dwb]?|[xyz]mm(\d+)|cr(\d+)|dr(\d+)", reg)
+    return bool(m) and int(next(g for g in m.groups() if g is not None)) >= 8
+
+
+def _is_sse(data: bytes, opcode_at: int) -> bool:
+    return data[opcode_at:opcode_at + 1] == b"\x0f" and data[opcode_at + 1:opcode_at + 2] not in (b"\x1f", b"\xb6", b"\xb7", b"\xbe", b"\xbf")
+
+
+def disassemble(buf: bytes, bits: int = 64, address: int = 0) -> list[Insn]:
+    """objdump's linear sweep of `buf` (offsets from `address`)."""
+    md = _engine(bits)
+    out: list[Insn] = []
+    at = 0
+    while at < len(buf):
+        skip = zero_run(buf, at)
+        if skip:
+            out.append(Insn(address + at, buf[at:at + skip], None))
+            at += skip
+            continue
+        ignored = _ignored_rex(buf, at, bits)
+        if ignored:
+            out.append(Insn(address + at, buf[at:at + ignored],
+                            " ".join(_prefix_name(b, bits) or "" for b in buf[at:at + ignored])))
+            at += ignored
+            continue
+        insn = _decode(md, buf[at:], address + at)
+        if insn is None:
+            size, text = _undecodable(md, buf, at, bits)
+            out.append(Insn(address + at, buf[at:at + size], text))
+            at += size
+            continue
+        fixed = _with_modrm(md, buf, at, insn, bits)
+        if fixed is not None:
+            size, text = fixed
+            out.append(Insn(address + at, buf[at:at + size], text))
+            at += size
+            continue
+        data = bytes(insn.bytes)
+        out.append(Insn(address + at, data, _text(insn, bits)))
+        at += len(data)
+    return out
+
+
+def _with_modrm(md: capstone.Cs, buf: bytes, at: int, insn: capstone.CsInsn, bits: int) -> tuple[int, str] | None:
+    """ud0 (0f ff) and ud1 (0f b9) take a ModRM operand in objdump (the kernel's UBSAN and WARN traps
+    use `ud1 0x12(%eax),%eax`); capstone stops after the opcode. Measure the operand with imul (0f af),
+    which has the same form."""
+    data = bytes(insn.bytes)
+    if data[-2:] not in (b"\x0f\xb9", b"\x0f\xff"):
+        return None
+    name = "ud1" if data[-1] == 0xB9 else "ud0"
+    proxy = _decode(md, data[:-1] + b"\xaf" + buf[at + len(data):], at)
+    if proxy is None:
+        if at + len(data) >= len(buf):  # the ModRM byte is past the end: objdump gives up on byte 1
+            return 1, _prefix_name(buf[at], bits) or f".byte 0x{buf[at]:x}"
+        return None
+    ops = _operands(proxy.op_str)
+    prefixes = _unused_prefixes(bytes(proxy.bytes), "imul", proxy.op_str, bits)
+    return proxy.size, " ".join(prefixes + [f"{name:<6} {ops}"])
+
+
+def _ignored_rex(buf: bytes, at: int, bits: int) -> int:
+    """objdump ignores a REX prefix followed by another prefix: it prints the prefixes up to and
+    including that REX as one pseudo-instruction. Returns their length, 0 when this does not apply."""
+    i = at
+    while i < len(buf) - 1 and _prefix_name(buf[i], bits):
+        if bits == 64 and 0x40 <= buf[i] <= 0x4F and _prefix_name(buf[i + 1], bits):
+            return i + 1 - at
+        i += 1
+    return 0
+
+
+def _text(insn: capstone.CsInsn, bits: int) -> str:
+    """objdump's spelling of a decoded instruction: unused prefixes, mnemonic padded to 6, operands."""
+    data = bytes(insn.bytes)
+    mnemonic, op_str = insn.mnemonic, insn.op_str
+    if mnemonic == "nop" and data[-1:] == b"\x90" and 0x66 in data:  # objdump: `66 90` is xchg %ax,%ax
+        mnemonic, op_str = "xchg", "%ax, %ax"
+    mnem = _mnemonic(mnemonic, op_str)
+    names = _unused_prefixes(data, mnem, op_str, bits)
+    ops = _operands(op_str)
+    for name in names:  # a segment objdump names as a prefix is not repeated on the operand
+        ops = ops.replace(f"%{name}:", "")
+    ops = _displacement(insn, ops)
+    if "$-" in ops:  # objdump shows immediates as unsigned values of the operand size
+        bits_ = _operand_bits(insn.mnemonic, insn.op_str) or bits
+        ops = re.sub(r"\$-0x([0-9a-f]+)", lambda m: f"$0x{(1 << bits_) - int(m.group(1), 16):x}", ops)
+    text = " ".join(names + [mnem])
+    return f"{text:<6} {ops}" if ops else text
+
+
+_SUFFIX_BITS = {"b": 8, "w": 16, "l": 32, "q": 64}
+
+
+def _operand_bits(mnemonic: str, op_str: str) -> int | None:
+    name = mnemonic.split()[-1]
+    regs = _gprs(op_str)
+    if regs:
+        r = regs[-1]
+        if r.startswith("r") and (r[1:].isdigit() or r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp")):
+            return 64
+        if r.startswith("e") or r.endswith("d"):
+            return 32
+        if r.endswith(("l", "h", "b")):
+            return 8
+        return 16
+    return _SUFFIX_BITS.get(name[-1:]) if len(name) > 3 else None
+
+
+def _displacement(insn: capstone.CsInsn, ops: str) -> str:
+    """objdump spells an encoded zero displacement `0x0(...)` and notes where %rip-relative operands point."""
+    try:
+        modrm, disp = insn.modrm, insn.disp
+    except capstone.CsError:
+        return ops
+    if modrm >> 6 in (1, 2) and disp == 0 and "(" in ops:
+        ops = re.sub(r"(^|[,:*])\(", r"\g<1>0x0(", ops, count=1)
+    if "(%rip)" in ops:
+        target = (insn.address + insn.size + disp) & 0xFFFFFFFFFFFFFFFF
+        ops += f"        # 0x{target:x}"
+    return ops
+
+
+def _undecodable(md: capstone.Cs, buf: bytes, at: int, bits: int) -> tuple[int, str]:
+    """objdump's (length, text) for bytes at `at` that capstone does not decode."""
+    i, names = at, []
+    while i < len(buf) - 1 and _prefix_name(buf[i], bits):
+        names.append(_prefix_name(buf[i], bits) or "")
+        i += 1
+    rest = buf[i:]
+    # objdump decodes what capstone rejects: a lock prefix on any instruction, segment register 6 or 7
+    locks = buf[at:i].count(0xF0)
+    if locks:
+        insn = _decode(md, buf[at:i].replace(b"\xf0", b"") + rest, at)
+        if insn is not None and at + insn.size + locks <= len(buf):
+            return insn.size + locks, "lock " + _text(insn, bits)
+    if rest[:1] in (b"\x8c", b"\x8e") and len(rest) > 1 and (rest[1] >> 3) & 7 >= 6:
+        insn = _decode(md, buf[at:i] + rest[:1] + bytes([rest[1] & 0xC7]) + rest[2:], at)
+        if insn is not None:
+            return insn.size, _text(insn, bits).replace("%es", "%?")
+    padded = _decode(md, buf[at:] + bytes(15), at)
+    if padded is not None and padded.size > len(buf) - at:  # cut off by the end of the bytes
+        return 1, _prefix_name(buf[at], bits) or f".byte 0x{buf[at]:x}"
+    # an invalid opcode: objdump names the prefixes and eats the opcode bytes (x87: and the operand)
+    op = rest[0]
+    if op == 0x0F:
+        size = 3 if rest[1:2] in (b"\x38", b"\x3a") else 2
+    elif op in (0xC4, 0xC5) and (bits == 64 or rest[1:2] >= b"\xc0"):
+        vex_map = 1 if op == 0xC5 else (rest[1] & 0x1F if len(rest) > 1 else 0)
+        size = (4 if op == 0xC4 else 3) if vex_map in (1, 2, 3) else 1
+    elif op == 0x62 and bits == 64 and len(rest) > 2:  # EVEX: objdump stops early on a bad P1
+        size = 5 if rest[2] & 4 else 2
+    elif op == 0x8F and len(rest) > 1 and rest[1] & 0x1F >= 8:  # AMD XOP
+        size = 4
+    elif 0xD8 <= op <= 0xDF and len(rest) > 1:
+        # the length of the same addressing form with a valid opcode extension
+        probe = _decode(md, rest[:1] + bytes([rest[1] & 0xC7]) + rest[2:] + bytes(15), 0)
+        size = probe.size if probe is not None else 2
+    else:
+        size = 1
+    if i + size > len(buf):  # objdump ran out of bytes first
+        return 1, _prefix_name(buf[at], bits) or f".byte 0x{buf[at]:x}"
+    return i + size - at, " ".join(names + ["(bad)"])
