@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 
 import capstone
+from capstone import x86_const
 
 from .insn import Insn, zero_run
 
@@ -27,7 +28,7 @@ _NO_SUFFIX = {
     "jmpl": "jmp", "pushl": "push", "popl": "pop", "leavel": "leave", "popfq": "popf", "pushfq": "pushf",
     "popfl": "popf", "pushfl": "pushf", "lretl": "lret", "iretl": "iret", "fucompi": "fucomip",
     "fcompi": "fcomip", "wait": "fwait", "xlatb": "xlat", "sal": "shl", "salb": "shlb", "salw": "shlw",
-    "sall": "shll", "salq": "shlq",
+    "sall": "shll", "salq": "shlq", "fsetpm": "fnsetpm(287 only)",
 }
 _PREFIX_WORDS = {"repne": "repnz", "repe": "repz"}
 _SHIFTS = ("rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar")
@@ -99,19 +100,48 @@ def _gprs(op_str: str) -> list[str]:
     return [r for r in _REG.findall(outside) if _GPR.fullmatch(r)]
 
 
-def _unused_prefixes(data: bytes, text_mnemonic: str, op_str: str, bits: int) -> list[str]:
+class _Operands:
+    """What the prefix bookkeeping needs from capstone's operand details."""
+
+    def __init__(self, insn: capstone.CsInsn | None):
+        self.regs: list[str] = []  # register operands (not inside memory operands)
+        self.base: str | None = None
+        self.index: str | None = None
+        self.sizes: set[int] = set()
+        if insn is None:
+            return
+        for op in insn.operands:
+            self.sizes.add(op.size)
+            if op.type == x86_const.X86_OP_REG:
+                self.regs.append(insn.reg_name(op.reg))
+            elif op.type == x86_const.X86_OP_MEM:
+                self.base = insn.reg_name(op.mem.base) if op.mem.base else None
+                self.index = insn.reg_name(op.mem.index) if op.mem.index else None
+                if self.base is None:
+                    self.base = ""  # absolute or %rip-less memory: still a memory form
+
+
+# instructions that use the address size without a memory operand
+_ADDR_USERS = ("movs", "stos", "lods", "scas", "cmps", "ins", "outs", "jrcxz", "jecxz", "jcxz", "loop", "xlat",
+               "maskmov", "monitor", "clzero", "invlpga", "vmrun", "vmload", "vmsave")
+
+# instructions whose operand size is 64 bits without REX.W: a REX.W on them is unused
+_DEFAULT64 = ("push", "pop", "call", "jmp", "ret", "leave", "pushf", "popf", "lret", "enter")
+
+
+def _unused_prefixes(data: bytes, mnemonic: str, op_str: str, bits: int, ops: _Operands) -> list[str]:
     """Names of the prefix bytes objdump prints in front of the mnemonic (prefixes it did not use)."""
     i, legacy = 0, []
     while i < len(data) and data[i] in _LEGACY:
         legacy.append(data[i])
         i += 1
     rex = data[i] if bits == 64 and i < len(data) and 0x40 <= data[i] <= 0x4F else None
+    opcode_at = i + (rex is not None)
     names: list[str] = []
-    regs = set(_REG.findall(op_str))
+    base_name = mnemonic.split()[-1]
     # operand size prefix: one is used by a 16-bit operation or as an SSE mandatory prefix
     seen66 = legacy.count(0x66)
-    used66 = 1 if seen66 and (text_mnemonic.endswith("w") or any(len(r) == 2 and r[1] in "xip" for r in regs)
-                              or _is_sse(data, i + (rex is not None))) else 0
+    used66 = 1 if seen66 and (2 in ops.sizes or base_name.endswith("w") or _is_sse(data, opcode_at)) else 0
     extra66 = seen66 - used66
     for byte in legacy:
         if byte == 0x66:
@@ -119,32 +149,41 @@ def _unused_prefixes(data: bytes, text_mnemonic: str, op_str: str, bits: int) ->
                 names.append("data16")
                 extra66 -= 1
         elif byte in (0x2E, 0x3E, 0x26, 0x36) and bits == 64:
-            if byte == 0x3E and text_mnemonic.startswith(("jmp", "call")) and "*" in op_str:
+            if byte == 0x3E and base_name in ("jmp", "call") and "*" in op_str:
                 names.append("notrack")
             else:
                 names.append(_SEGMENTS[byte])
+        elif byte == 0xF3 and data[opcode_at:opcode_at + 1] in (b"\x88", b"\x89", b"\xc6", b"\xc7") \
+                and ops.base is not None:
+            names.append("xrelease")  # HLE: a release on a plain store to memory
         elif byte in (0xF2, 0xF3):
-            if not (set(text_mnemonic.split()[:-1]) & {"rep", "repz", "repnz", "bnd", "xacquire", "xrelease"}
-                    or _is_sse(data, i + (rex is not None)) or text_mnemonic == "pause"):
+            if not (set(mnemonic.split()[:-1]) & {"rep", "repz", "repnz", "bnd", "xacquire", "xrelease"}
+                    or _is_sse(data, opcode_at) or mnemonic == "pause"):
                 names.append("repz" if byte == 0xF3 else "repnz")
+        elif byte == 0x67:
+            if ops.base is None and not base_name.startswith(_ADDR_USERS):
+                names.append("addr32" if bits == 64 else "addr16")
         elif byte in (0x64, 0x65) and "%" + _SEGMENTS[byte] + ":" not in op_str:
             names.append(_SEGMENTS[byte])
-    if rex is not None:
-        used = 0
-        if rex & 8 and (text_mnemonic.endswith("q") or _has_64bit_operand(regs)):
-            used |= 8
-        if rex & 7 and any(_extended(r) for r in regs):
-            used |= rex & 7
-        if regs & _BYTE_REGS:
-            used |= 0x40
-        if (rex & 0xF) & ~used or not used:  # objdump names a REX prefix with bits left unused
-            names.append(rex_name(rex))
+    if rex is not None and _rex_unused(rex, base_name, ops):
+        names.append(rex_name(rex))
     return names
 
 
-def _has_64bit_operand(regs: set[str]) -> bool:
-    return any(r in ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp", "rip") or re.fullmatch(r"r\d+", r)
-               for r in regs)
+def _rex_unused(rex: int, name: str, ops: _Operands) -> bool:
+    """objdump names a REX prefix when one of its bits changed nothing."""
+    if rex == 0x40:  # only needed to reach %sil, %dil, %spl, %bpl
+        return not (set(ops.regs) & _BYTE_REGS)
+    if rex & 8 and (name.startswith(_DEFAULT64) or (8 not in ops.sizes if ops.sizes else
+                                                     not name.endswith(("q", "qo", "qto")))):
+        return True
+    if rex & 2 and not (ops.index and _extended(ops.index)):
+        return True
+    if ops.base is not None:  # memory form: B extends the base, R the register operand
+        if rex & 1 and not (ops.base and _extended(ops.base)):
+            return True
+        return bool(rex & 4) and not any(_extended(r) for r in ops.regs)
+    return bool(rex & 4) + bool(rex & 1) > sum(_extended(r) for r in ops.regs)
 
 
 def _extended(reg: str) -> bool:
@@ -205,7 +244,7 @@ def _with_modrm(md: capstone.Cs, buf: bytes, at: int, insn: capstone.CsInsn, bit
             return 1, _prefix_name(buf[at], bits) or f".byte 0x{buf[at]:x}"
         return None
     ops = _operands(proxy.op_str)
-    prefixes = _unused_prefixes(bytes(proxy.bytes), "imul", proxy.op_str, bits)
+    prefixes = _unused_prefixes(bytes(proxy.bytes), "imul", proxy.op_str, bits, _Operands(proxy))
     return proxy.size, " ".join(prefixes + [f"{name:<6} {ops}"])
 
 
@@ -224,10 +263,14 @@ def _text(insn: capstone.CsInsn, bits: int) -> str:
     """objdump's spelling of a decoded instruction: unused prefixes, mnemonic padded to 6, operands."""
     data = bytes(insn.bytes)
     mnemonic, op_str = insn.mnemonic, insn.op_str
+    ops_info = _Operands(insn)
     if mnemonic == "nop" and data[-1:] == b"\x90" and 0x66 in data:  # objdump: `66 90` is xchg %ax,%ax
         mnemonic, op_str = "xchg", "%ax, %ax"
+        ops_info.sizes.add(2)
     mnem = _mnemonic(mnemonic, op_str)
-    names = _unused_prefixes(data, mnem, op_str, bits)
+    if mnem == "movslq" and not (bits == 64 and any(0x48 <= b <= 0x4F for b in data[:-2])):
+        mnem = "movsxd"  # 63 without REX.W
+    names = _unused_prefixes(data, mnem, op_str, bits, ops_info)
     ops = _operands(op_str)
     for name in names:  # a segment objdump names as a prefix is not repeated on the operand
         ops = ops.replace(f"%{name}:", "")
@@ -271,6 +314,24 @@ def _displacement(insn: capstone.CsInsn, ops: str) -> str:
     return ops
 
 
+# one-byte opcodes that take a ModRM byte (objdump reads it even when the opcode turns out invalid)
+_MODRM_OPS = frozenset([o for o in range(0x40) if o & 7 < 4] + [0x62, 0x63, 0x69, 0x6B] + [*range(0x80, 0x90)]
+                       + [0xC0, 0xC1, 0xC6, 0xC7] + [*range(0xD0, 0xD4)] + [*range(0xD8, 0xE0)]
+                       + [0xF6, 0xF7, 0xFE, 0xFF])
+
+
+# two-byte opcodes whose ModRM reg field selects the instruction (objdump reads it before any (bad))
+_GROUPS_0F = frozenset([0x00, 0x01, 0x0D, 0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F, 0x71, 0x72, 0x73,
+                        0xAE, 0xB9, 0xBA, 0xC7, 0xFF])
+
+
+def _evex_bad_size(p0: int, p1: int) -> int:
+    """How many bytes objdump's `(bad)` covers for an EVEX prefix capstone rejects."""
+    if p0 & 8 or p0 & 7 in (0, 4, 7):
+        return 1
+    return 5 if p1 & 4 else 2
+
+
 def _undecodable(md: capstone.Cs, buf: bytes, at: int, bits: int) -> tuple[int, str]:
     """objdump's (length, text) for bytes at `at` that capstone does not decode."""
     i, names = at, []
@@ -284,24 +345,32 @@ def _undecodable(md: capstone.Cs, buf: bytes, at: int, bits: int) -> tuple[int, 
         insn = _decode(md, buf[at:i].replace(b"\xf0", b"") + rest, at)
         if insn is not None and at + insn.size + locks <= len(buf):
             return insn.size + locks, "lock " + _text(insn, bits)
+    probe = buf[at:]
     if rest[:1] in (b"\x8c", b"\x8e") and len(rest) > 1 and (rest[1] >> 3) & 7 >= 6:
-        insn = _decode(md, buf[at:i] + rest[:1] + bytes([rest[1] & 0xC7]) + rest[2:], at)
+        probe = buf[at:i] + rest[:1] + bytes([rest[1] & 0xC7]) + rest[2:]
+        insn = _decode(md, probe, at)
         if insn is not None:
             return insn.size, _text(insn, bits).replace("%es", "%?")
-    padded = _decode(md, buf[at:] + bytes(15), at)
+    padded = _decode(md, probe + bytes(15), at)
     if padded is not None and padded.size > len(buf) - at:  # cut off by the end of the bytes
         return 1, _prefix_name(buf[at], bits) or f".byte 0x{buf[at]:x}"
     # an invalid opcode: objdump names the prefixes and eats the opcode bytes (x87: and the operand)
     op = rest[0]
     if op == 0x0F:
         size = 3 if rest[1:2] in (b"\x38", b"\x3a") else 2
+        if len(rest) == 2 and rest[1] in _GROUPS_0F:  # the ModRM byte objdump needs is missing
+            size = 3
     elif op in (0xC4, 0xC5) and (bits == 64 or rest[1:2] >= b"\xc0"):
         vex_map = 1 if op == 0xC5 else (rest[1] & 0x1F if len(rest) > 1 else 0)
-        size = (4 if op == 0xC4 else 3) if vex_map in (1, 2, 3) else 1
-    elif op == 0x62 and bits == 64 and len(rest) > 2:  # EVEX: objdump stops early on a bad P1
-        size = 5 if rest[2] & 4 else 2
-    elif op == 0x8F and len(rest) > 1 and rest[1] & 0x1F >= 8:  # AMD XOP
-        size = 4
+        whole = 4 if op == 0xC4 else 3
+        # a known map: objdump reads the VEX prefix, opcode and ModRM before giving up
+        size = (whole if len(rest) > whole else whole + 1) if vex_map in (1, 2, 3) else 1 if len(rest) > 1 else 2
+    elif op == 0x62 and bits == 64:  # EVEX: objdump stops early on a bad P0 or P1
+        size = 5 if len(rest) < 3 else _evex_bad_size(rest[1], rest[2])
+    elif op == 0x8F and len(rest) > 1 and rest[1] & 0x1F in (8, 9, 10):  # AMD XOP
+        size = 4 if len(rest) >= 5 else 5
+    elif op in _MODRM_OPS and len(rest) < 2:  # objdump fetches the ModRM byte before giving up
+        size = 2
     elif 0xD8 <= op <= 0xDF and len(rest) > 1:
         # the length of the same addressing form with a valid opcode extension
         probe = _decode(md, rest[:1] + bytes([rest[1] & 0xC7]) + rest[2:] + bytes(15), 0)
@@ -310,4 +379,6 @@ def _undecodable(md: capstone.Cs, buf: bytes, at: int, bits: int) -> tuple[int, 
         size = 1
     if i + size > len(buf):  # objdump ran out of bytes first
         return 1, _prefix_name(buf[at], bits) or f".byte 0x{buf[at]:x}"
+    if op in (0xC4, 0xC5, 0x62) and any(n.startswith("rex") for n in names):
+        names = []  # objdump does not name the prefixes of a VEX/EVEX after REX
     return i + size - at, " ".join(names + ["(bad)"])
