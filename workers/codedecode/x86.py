@@ -29,11 +29,12 @@ _NO_SUFFIX = {
     "popfl": "popf", "pushfl": "pushf", "lretl": "lret", "iretl": "iret", "fucompi": "fucomip",
     "fcompi": "fcomip", "wait": "fwait", "xlatb": "xlat", "sal": "shl", "salb": "shlb", "salw": "shlw",
     "sall": "shll", "salq": "shlq", "fsetpm": "fnsetpm(287 only)",
+    "pushal": "pusha", "popal": "popa", "pushaw": "pushaw", "popaw": "popaw",
 }
 _PREFIX_WORDS = {"repne": "repnz", "repe": "repz"}
 _SHIFTS = ("rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar")
 # Suffixed names objdump keeps even with a register operand (size conversions).
-_KEEP = re.compile(r"^(movz|movs)[bwl][wlq]$|^c[bwdlq]t[wlq]$|^cqto$|^cltd$|^cwtd$")
+_KEEP = re.compile(r"^arpl$|^(movz|movs)[bwl][wlq]$|^c[bwdlq]t[wlq]$|^cqto$|^cltd$|^cwtd$")
 _REG = re.compile(r"%([a-z0-9]+)")
 _BYTE_REGS = {"spl", "bpl", "sil", "dil"}
 _GPR = re.compile(r"[re]?[abcd]x|[abcd][lh]|[re]?(?:si|di|sp|bp)|(?:si|di|sp|bp)l|r\d+[dwb]?")
@@ -278,6 +279,10 @@ def _text(insn: capstone.CsInsn, bits: int) -> str:
     if "$-" in ops:  # objdump shows immediates as unsigned values of the operand size
         bits_ = _operand_bits(insn.mnemonic, insn.op_str) or bits
         ops = re.sub(r"\$-0x([0-9a-f]+)", lambda m: f"$0x{(1 << bits_) - int(m.group(1), 16):x}", ops)
+    if mnem.startswith("j") and not mnem.startswith("jmp") and names and names[-1] in ("cs", "ds"):
+        mnem += ",pn" if names.pop() == "cs" else ",pt"  # branch hint prefixes
+    if names.count("xrelease") > 1:
+        names = ["repz"] * (names.count("xrelease") - 1) + [n for n in names if n != "xrelease"] + ["xrelease"]
     text = " ".join(names + [mnem])
     return f"{text:<6} {ops}" if ops else text
 
@@ -345,18 +350,22 @@ def _undecodable(md: capstone.Cs, buf: bytes, at: int, bits: int) -> tuple[int, 
         insn = _decode(md, buf[at:i].replace(b"\xf0", b"") + rest, at)
         if insn is not None and at + insn.size + locks <= len(buf):
             return insn.size + locks, "lock " + _text(insn, bits)
-    probe = buf[at:]
+    if rest[:5] == b"\xc4\xe2\x78\x49\xc0":  # AMX, unknown to capstone 5 (the kernel's fpu code has it)
+        return i + 5 - at, " ".join(names + ["tilerelease"])
+    probe = buf[at:i].replace(b"\xf0", b"") + rest
     if rest[:1] in (b"\x8c", b"\x8e") and len(rest) > 1 and (rest[1] >> 3) & 7 >= 6:
         probe = buf[at:i] + rest[:1] + bytes([rest[1] & 0xC7]) + rest[2:]
         insn = _decode(md, probe, at)
         if insn is not None:
             return insn.size, _text(insn, bits).replace("%es", "%?")
     padded = _decode(md, probe + bytes(15), at)
-    if padded is not None and padded.size > len(buf) - at:  # cut off by the end of the bytes
+    if padded is not None and padded.size > len(probe):  # cut off by the end of the bytes
         return 1, _prefix_name(buf[at], bits) or f".byte 0x{buf[at]:x}"
     # an invalid opcode: objdump names the prefixes and eats the opcode bytes (x87: and the operand)
     op = rest[0]
-    if op == 0x0F:
+    if op == 0x0F and rest[1:2] == b"\x0f":  # 3DNow!: objdump gives up on the first byte
+        size = 1
+    elif op == 0x0F:
         size = 3 if rest[1:2] in (b"\x38", b"\x3a") else 2
         if len(rest) == 2 and rest[1] in _GROUPS_0F:  # the ModRM byte objdump needs is missing
             size = 3
@@ -364,17 +373,18 @@ def _undecodable(md: capstone.Cs, buf: bytes, at: int, bits: int) -> tuple[int, 
         vex_map = 1 if op == 0xC5 else (rest[1] & 0x1F if len(rest) > 1 else 0)
         whole = 4 if op == 0xC4 else 3
         # a known map: objdump reads the VEX prefix, opcode and ModRM before giving up
-        size = (whole if len(rest) > whole else whole + 1) if vex_map in (1, 2, 3) else 1 if len(rest) > 1 else 2
+        size = (whole if len(rest) > whole else whole + 1) if vex_map in (1, 2, 3) else 1 if len(rest) > 3 else 5
     elif op == 0x62 and bits == 64:  # EVEX: objdump stops early on a bad P0 or P1
         size = 5 if len(rest) < 3 else _evex_bad_size(rest[1], rest[2])
-    elif op == 0x8F and len(rest) > 1 and rest[1] & 0x1F in (8, 9, 10):  # AMD XOP
-        size = 4 if len(rest) >= 5 else 5
-    elif op in _MODRM_OPS and len(rest) < 2:  # objdump fetches the ModRM byte before giving up
-        size = 2
     elif 0xD8 <= op <= 0xDF and len(rest) > 1:
         # the length of the same addressing form with a valid opcode extension
         probe = _decode(md, rest[:1] + bytes([rest[1] & 0xC7]) + rest[2:] + bytes(15), 0)
         size = probe.size if probe is not None else 2
+    elif op == 0x8F and len(rest) > 1 and rest[1] & 0x1F >= 8:  # AMD XOP (a known map) or nothing
+        size = (4 if len(rest) >= 5 else 5) if rest[1] & 0x1F in (8, 9, 10) else (1 if len(rest) >= 3 else 3)
+    elif op in _MODRM_OPS:  # objdump reads the ModRM and SIB bytes (not the displacement) first
+        needs_sib = len(rest) > 1 and rest[1] >> 6 != 3 and rest[1] & 7 == 4 and bits in (32, 64)
+        size = 1 if len(rest) > 1 + needs_sib else 3
     else:
         size = 1
     if i + size > len(buf):  # objdump ran out of bytes first
