@@ -20,9 +20,27 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from workers.codedecode.layout import format_lines  # noqa: E402
 from workers.codedecode.x86 import disassemble  # noqa: E402
 
 LINE = re.compile(r"^\s*([0-9a-f]+):\s+((?:[0-9a-f]{2} )+)\s*(\S.*)?$")
+
+
+def objdump_text(samples: list[bytes], bits: int) -> list[list[str]]:
+    """objdump -S's lines for each sample (headers dropped, as decodecode does)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, obj = Path(tmp, "s.s"), Path(tmp, "s.o")
+        src.write_text("".join(f".section .text.s{i},\"ax\"\n\t.byte {','.join(f'0x{b:02x}' for b in s)}\n"
+                               for i, s in enumerate(samples)))
+        subprocess.run(["as"] + (["--32"] if bits == 32 else []) + ["-o", str(obj), str(src)], check=True)
+        out = subprocess.run(["objdump", "-S", str(obj)], capture_output=True, text=True, check=True).stdout
+    result: list[list[str]] = []
+    for line in out.splitlines():
+        if line.startswith("Disassembly of section"):
+            result.append([])
+        elif result and line and not line.startswith("0000"):
+            result[-1].append(line)
+    return result
 
 
 def objdump(samples: list[bytes], bits: int) -> list[list[tuple[int, str]]]:
@@ -80,7 +98,14 @@ def main() -> int:
                 w = want[k] if k < len(want) else None
                 g = got[k] if k < len(got) else None
                 print(f"   {'  ' if w == g else '!!'} objdump {w}  ours {g}")
+    arch = "x86_64" if args.bits == 64 else "i386"
+    text_same = text_total = 0
+    for s, want_lines in zip(samples, objdump_text(samples, args.bits), strict=True):
+        got_lines = format_lines(disassemble(s, args.bits), arch)
+        text_total += len(want_lines)
+        text_same += sum(a == b for a, b in zip(want_lines, got_lines, strict=False))
     print(f"load: {os.getloadavg()[0]:.2f}; {len(samples)} windows decoded in {elapsed * 1000:.0f} ms")
+    print(f"lines identical to objdump's (layout and operands): {text_same}/{text_total}")
     print(f"same boundaries: {bounds}/{len(samples)}; same mnemonics: {mnem}/{mnem_total}")
     return 0
 

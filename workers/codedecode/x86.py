@@ -27,14 +27,13 @@ _NO_SUFFIX = {
     "ljmpq": "ljmp", "lcallq": "lcall", "lretq": "lret", "iretq": "iretq", "calll": "call", "retl": "ret",
     "jmpl": "jmp", "pushl": "push", "popl": "pop", "leavel": "leave", "popfq": "popf", "pushfq": "pushf",
     "popfl": "popf", "pushfl": "pushf", "lretl": "lret", "iretl": "iret", "fucompi": "fucomip",
-    "fcompi": "fcomip", "wait": "fwait", "xlatb": "xlat", "sal": "shl", "salb": "shlb", "salw": "shlw",
-    "sall": "shll", "salq": "shlq", "fsetpm": "fnsetpm(287 only)",
+    "fcompi": "fcomip", "wait": "fwait", "xlatb": "xlat", "fsetpm": "fnsetpm(287 only)",
     "pushal": "pusha", "popal": "popa", "pushaw": "pushaw", "popaw": "popaw",
 }
 _PREFIX_WORDS = {"repne": "repnz", "repe": "repz"}
 _SHIFTS = ("rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar")
 # Suffixed names objdump keeps even with a register operand (size conversions).
-_KEEP = re.compile(r"^arpl$|^(movz|movs)[bwl][wlq]$|^c[bwdlq]t[wlq]$|^cqto$|^cltd$|^cwtd$")
+_KEEP = re.compile(r"^set[a-z]+$|^arpl$|^(movz|movs)[bwl][wlq]$|^c[bwdlq]t[wlq]$|^cqto$|^cltd$|^cwtd$")
 _REG = re.compile(r"%([a-z0-9]+)")
 _BYTE_REGS = {"spl", "bpl", "sil", "dil"}
 _GPR = re.compile(r"[re]?[abcd]x|[abcd][lh]|[re]?(?:si|di|sp|bp)|(?:si|di|sp|bp)l|r\d+[dwb]?")
@@ -81,12 +80,16 @@ def _mnemonic(mnemonic: str, op_str: str) -> str:
     """objdump's name: AT&T size suffix only where no register operand gives the size."""
     words = [_PREFIX_WORDS.get(w, w) for w in mnemonic.split()]
     name = words[-1]
+    if name.startswith("sal"):  # objdump knows /6 shifts as shl too
+        name = "shl" + name[3:]
     if name in _NO_SUFFIX:
         name = _NO_SUFFIX[name]
     elif name[-1:] in ("b", "w", "l", "q") and len(name) > 2 and not _KEEP.match(name):
         regs = _gprs(op_str)
-        if name[:-1] in _SHIFTS:  # %cl is the count, not the operand size
-            regs = [r for r in regs if r != "cl"]
+        if name[:-1] in _SHIFTS and op_str.startswith("%cl,"):  # %cl is the count, not the operand size
+            regs = regs[1:]
+        if re.search(r"%[c-gs]s\b(?!:)", op_str):  # segment register moves: objdump shows no suffix
+            regs = regs or ["seg"]
         if name[:-1] in ("ins", "outs"):  # %dx is the port
             regs = []
         if regs:
@@ -260,7 +263,7 @@ def _ignored_rex(buf: bytes, at: int, bits: int) -> int:
     return 0
 
 
-def _text(insn: capstone.CsInsn, bits: int) -> str:
+def _text(insn: capstone.CsInsn, bits: int, extra: list[str] | None = None) -> str:
     """objdump's spelling of a decoded instruction: unused prefixes, mnemonic padded to 6, operands."""
     data = bytes(insn.bytes)
     mnemonic, op_str = insn.mnemonic, insn.op_str
@@ -276,6 +279,7 @@ def _text(insn: capstone.CsInsn, bits: int) -> str:
     for name in names:  # a segment objdump names as a prefix is not repeated on the operand
         ops = ops.replace(f"%{name}:", "")
     ops = _displacement(insn, ops)
+    ops = _implicit_operands(mnem, ops, data)
     if "$-" in ops:  # objdump shows immediates as unsigned values of the operand size
         bits_ = _operand_bits(insn.mnemonic, insn.op_str) or bits
         ops = re.sub(r"\$-0x([0-9a-f]+)", lambda m: f"$0x{(1 << bits_) - int(m.group(1), 16):x}", ops)
@@ -283,7 +287,7 @@ def _text(insn: capstone.CsInsn, bits: int) -> str:
         mnem += ",pn" if names.pop() == "cs" else ",pt"  # branch hint prefixes
     if names.count("xrelease") > 1:
         names = ["repz"] * (names.count("xrelease") - 1) + [n for n in names if n != "xrelease"] + ["xrelease"]
-    text = " ".join(names + [mnem])
+    text = " ".join((extra or []) + names + [mnem])
     return f"{text:<6} {ops}" if ops else text
 
 
@@ -305,13 +309,42 @@ def _operand_bits(mnemonic: str, op_str: str) -> int | None:
     return _SUFFIX_BITS.get(name[-1:]) if len(name) > 3 else None
 
 
+_STRING_SEGMENTS = [(re.compile(r"(?<![:\w])\((%[re]?di)\)"), r"%es:(\1)"),
+                    (re.compile(r"(?<![:\w])\((%[re]?si)\)"), r"%ds:(\1)")]
+
+
+_X87_2OPS = ("fadd", "fmul", "fsub", "fdiv", "fcomi", "fucomi", "fcmov")
+
+
+def _implicit_operands(mnem: str, ops: str, data: bytes) -> str:
+    """objdump spells out what capstone leaves implicit: string segments, `(%dx)` ports, `%ds:(%rbx)`
+    for xlat, and no `$0x1` on the one-bit shift forms."""
+    name = mnem.split()[-1]
+    if name.startswith(("stos", "movs", "cmps", "scas", "lods", "ins", "outs")) and not name.startswith("movsx"):
+        for pattern, repl in _STRING_SEGMENTS:
+            ops = pattern.sub(repl, ops)
+    if name.startswith(("in", "out")) and "%dx" in ops:
+        ops = ops.replace("%dx", "(%dx)")
+    if name == "xlat" and not ops:
+        ops = "%ds:(%rbx)"
+    opcode = data.lstrip(bytes(_LEGACY) + bytes(range(0x40, 0x50)))[:1]
+    if opcode in (b"\xd0", b"\xd1") and ops.startswith("$0x1,"):
+        ops = ops[5:]
+    if opcode[:1] and 0xD8 <= opcode[0] <= 0xDF and re.fullmatch(r"%st\(\d\)", ops) and name.startswith(_X87_2OPS):
+        ops = f"%st,{ops}" if opcode[0] in (0xDC, 0xDE) else f"{ops},%st"
+    if name.startswith("enter"):  # imm16, imm8
+        ops = re.sub(r"^\$-0x([0-9a-f]+),", lambda m: f"$0x{0x10000 - int(m.group(1), 16):x},", ops)
+        ops = re.sub(r",\$-0x([0-9a-f]+)$", lambda m: f",$0x{0x100 - int(m.group(1), 16):x}", ops)
+    return ops.replace("tbyte ptr ", "")
+
+
 def _displacement(insn: capstone.CsInsn, ops: str) -> str:
     """objdump spells an encoded zero displacement `0x0(...)` and notes where %rip-relative operands point."""
     try:
         modrm, disp = insn.modrm, insn.disp
     except capstone.CsError:
         return ops
-    if modrm >> 6 in (1, 2) and disp == 0 and "(" in ops:
+    if (modrm >> 6 in (1, 2) or "(%rip)" in ops) and disp == 0 and "(" in ops:
         ops = re.sub(r"(^|[,:*])\(", r"\g<1>0x0(", ops, count=1)
     if "(%rip)" in ops:
         target = (insn.address + insn.size + disp) & 0xFFFFFFFFFFFFFFFF
@@ -347,9 +380,9 @@ def _undecodable(md: capstone.Cs, buf: bytes, at: int, bits: int) -> tuple[int, 
     # objdump decodes what capstone rejects: a lock prefix on any instruction, segment register 6 or 7
     locks = buf[at:i].count(0xF0)
     if locks:
-        insn = _decode(md, buf[at:i].replace(b"\xf0", b"") + rest, at)
+        insn = _decode(md, buf[at:i].replace(b"\xf0", b"") + rest, at + locks)
         if insn is not None and at + insn.size + locks <= len(buf):
-            return insn.size + locks, "lock " + _text(insn, bits)
+            return insn.size + locks, _text(insn, bits, ["lock"] * locks)
     if rest[:5] == b"\xc4\xe2\x78\x49\xc0":  # AMX, unknown to capstone 5 (the kernel's fpu code has it)
         return i + 5 - at, " ".join(names + ["tilerelease"])
     probe = buf[at:i].replace(b"\xf0", b"") + rest
@@ -357,7 +390,7 @@ def _undecodable(md: capstone.Cs, buf: bytes, at: int, bits: int) -> tuple[int, 
         probe = buf[at:i] + rest[:1] + bytes([rest[1] & 0xC7]) + rest[2:]
         insn = _decode(md, probe, at)
         if insn is not None:
-            return insn.size, _text(insn, bits).replace("%es", "%?")
+            return insn.size, _text(insn, bits).replace("%es", "%?").replace("movw  ", "mov   ")
     padded = _decode(md, probe + bytes(15), at)
     if padded is not None and padded.size > len(probe):  # cut off by the end of the bytes
         return 1, _prefix_name(buf[at], bits) or f".byte 0x{buf[at]:x}"
@@ -380,6 +413,8 @@ def _undecodable(md: capstone.Cs, buf: bytes, at: int, bits: int) -> tuple[int, 
         # the length of the same addressing form with a valid opcode extension
         probe = _decode(md, rest[:1] + bytes([rest[1] & 0xC7]) + rest[2:] + bytes(15), 0)
         size = probe.size if probe is not None else 2
+        if probe is not None and rest[1] >> 6 != 3 and i + size <= len(buf):  # objdump shows the operand
+            return i + size - at, f"{' '.join(names + ['(bad)']):<6} {_operands(probe.op_str)}"
     elif op == 0x8F and len(rest) > 1 and rest[1] & 0x1F >= 8:  # AMD XOP (a known map) or nothing
         size = (4 if len(rest) >= 5 else 5) if rest[1] & 0x1F in (8, 9, 10) else (1 if len(rest) >= 3 else 3)
     elif op in _MODRM_OPS:  # objdump reads the ModRM and SIB bytes (not the displacement) first
