@@ -24,7 +24,7 @@ from .layout import decodecode_block, trap_index
 __all__ = ["CodeLine", "arch_hint", "decode_all", "decode_code_line", "disassemble", "parse_code_line"]
 
 # decodecode appends the lines after a Code: line that hold nothing but hex digits and markers
-_CONTINUATION = re.compile(r"^[0-9a-fA-F<>\s]+$")
+_CONTINUATION = re.compile(r"^\s*[0-9a-fA-F<>][0-9a-fA-F<>\s]*$")
 
 
 def code_bytes(code: CodeLine, arch: str) -> bytes:

@@ -24,11 +24,11 @@ _REX_BITS = "WRXB"
 # capstone spells some objdump mnemonics differently (AT&T suffixes where objdump has none).
 _NO_SUFFIX = {
     "callq": "call", "retq": "ret", "jmpq": "jmp", "pushq": "push", "popq": "pop", "leaveq": "leave",
-    "ljmpq": "ljmp", "lcallq": "lcall", "lretq": "lret", "iretq": "iretq", "calll": "call", "retl": "ret",
+    "ljmpq": "ljmp", "lcallq": "lcall", "lretq": "lret", "calll": "call", "retl": "ret",
     "jmpl": "jmp", "pushl": "push", "popl": "pop", "leavel": "leave", "popfq": "popf", "pushfq": "pushf",
     "popfl": "popf", "pushfl": "pushf", "lretl": "lret", "iretl": "iret", "fucompi": "fucomip",
     "fcompi": "fcomip", "wait": "fwait", "xlatb": "xlat", "fsetpm": "fnsetpm(287 only)",
-    "pushal": "pusha", "popal": "popa", "pushaw": "pushaw", "popaw": "popaw",
+    "pushal": "pusha", "popal": "popa",
 }
 _PREFIX_WORDS = {"repne": "repnz", "repe": "repz"}
 _SHIFTS = ("rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar")
@@ -279,7 +279,7 @@ def _text(insn: capstone.CsInsn, bits: int, extra: list[str] | None = None) -> s
     for name in names:  # a segment objdump names as a prefix is not repeated on the operand
         ops = ops.replace(f"%{name}:", "")
     ops = _displacement(insn, ops)
-    ops = _implicit_operands(mnem, ops, data)
+    ops = _implicit_operands(mnem, ops, data, bits)
     if "$-" in ops:  # objdump shows immediates as unsigned values of the operand size
         bits_ = _operand_bits(insn.mnemonic, insn.op_str) or bits
         ops = re.sub(r"\$-0x([0-9a-f]+)", lambda m: f"$0x{(1 << bits_) - int(m.group(1), 16):x}", ops)
@@ -311,12 +311,10 @@ def _operand_bits(mnemonic: str, op_str: str) -> int | None:
 
 _STRING_SEGMENTS = [(re.compile(r"(?<![:\w])\((%[re]?di)\)"), r"%es:(\1)"),
                     (re.compile(r"(?<![:\w])\((%[re]?si)\)"), r"%ds:(\1)")]
-
-
 _X87_2OPS = ("fadd", "fmul", "fsub", "fdiv", "fcomi", "fucomi", "fcmov")
 
 
-def _implicit_operands(mnem: str, ops: str, data: bytes) -> str:
+def _implicit_operands(mnem: str, ops: str, data: bytes, bits: int) -> str:
     """objdump spells out what capstone leaves implicit: string segments, `(%dx)` ports, `%ds:(%rbx)`
     for xlat, and no `$0x1` on the one-bit shift forms."""
     name = mnem.split()[-1]
@@ -326,7 +324,7 @@ def _implicit_operands(mnem: str, ops: str, data: bytes) -> str:
     if name.startswith(("in", "out")) and "%dx" in ops:
         ops = ops.replace("%dx", "(%dx)")
     if name == "xlat" and not ops:
-        ops = "%ds:(%rbx)"
+        ops = "%ds:(%rbx)" if bits == 64 else "%ds:(%ebx)"
     opcode = data.lstrip(bytes(_LEGACY) + bytes(range(0x40, 0x50)))[:1]
     if opcode in (b"\xd0", b"\xd1") and ops.startswith("$0x1,"):
         ops = ops[5:]
@@ -390,7 +388,7 @@ def _undecodable(md: capstone.Cs, buf: bytes, at: int, bits: int) -> tuple[int, 
         probe = buf[at:i] + rest[:1] + bytes([rest[1] & 0xC7]) + rest[2:]
         insn = _decode(md, probe, at)
         if insn is not None:
-            return insn.size, _text(insn, bits).replace("%es", "%?").replace("movw  ", "mov   ")
+            return insn.size, _text(insn, bits).replace("%es", "%?")
     padded = _decode(md, probe + bytes(15), at)
     if padded is not None and padded.size > len(probe):  # cut off by the end of the bytes
         return 1, _prefix_name(buf[at], bits) or f".byte 0x{buf[at]:x}"
