@@ -28,7 +28,7 @@ _NO_SUFFIX = {
     "jmpl": "jmp", "pushl": "push", "popl": "pop", "leavel": "leave", "popfq": "popf", "pushfq": "pushf",
     "popfl": "popf", "pushfl": "pushf", "lretl": "lret", "iretl": "iret", "fucompi": "fucomip",
     "fcompi": "fcomip", "wait": "fwait", "xlatb": "xlat", "fsetpm": "fnsetpm(287 only)",
-    "pushal": "pusha", "popal": "popa",
+    "pushal": "pusha", "popal": "popa", "ljmpl": "ljmp", "lcalll": "lcall",
 }
 _PREFIX_WORDS = {"repne": "repnz", "repe": "repz"}
 _SHIFTS = ("rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar")
@@ -80,7 +80,7 @@ def _mnemonic(mnemonic: str, op_str: str) -> str:
     """objdump's name: AT&T size suffix only where no register operand gives the size."""
     words = [_PREFIX_WORDS.get(w, w) for w in mnemonic.split()]
     name = words[-1]
-    if name.startswith("sal"):  # objdump knows /6 shifts as shl too
+    if re.fullmatch(r"sal[bwlq]?", name):  # objdump knows /6 shifts as shl too
         name = "shl" + name[3:]
     if name in _NO_SUFFIX:
         name = _NO_SUFFIX[name]
@@ -152,7 +152,7 @@ def _unused_prefixes(data: bytes, mnemonic: str, op_str: str, bits: int, ops: _O
             if extra66 > 0:
                 names.append("data16")
                 extra66 -= 1
-        elif byte in (0x2E, 0x3E, 0x26, 0x36) and bits == 64:
+        elif byte in (0x2E, 0x3E, 0x26, 0x36) and (bits == 64 or f"%{_SEGMENTS[byte]}:" not in op_str):
             if byte == 0x3E and base_name in ("jmp", "call") and "*" in op_str:
                 names.append("notrack")
             else:
@@ -217,6 +217,8 @@ def disassemble(buf: bytes, bits: int = 64, address: int = 0) -> list[Insn]:
             at += ignored
             continue
         insn = _decode(md, buf[at:], address + at)
+        if insn is not None and insn.mnemonic == "salc":  # undocumented d6: objdump has no name for it
+            insn = None
         if insn is None:
             size, text = _undecodable(md, buf, at, bits)
             out.append(Insn(address + at, buf[at:at + size], text))
@@ -328,12 +330,32 @@ def _implicit_operands(mnem: str, ops: str, data: bytes, bits: int) -> str:
     opcode = data.lstrip(bytes(_LEGACY) + bytes(range(0x40, 0x50)))[:1]
     if opcode in (b"\xd0", b"\xd1") and ops.startswith("$0x1,"):
         ops = ops[5:]
-    if opcode[:1] and 0xD8 <= opcode[0] <= 0xDF and re.fullmatch(r"%st\(\d\)", ops) and name.startswith(_X87_2OPS):
-        ops = f"%st,{ops}" if opcode[0] in (0xDC, 0xDE) else f"{ops},%st"
+    if opcode[:1] and 0xD8 <= opcode[0] <= 0xDF and name.startswith(_X87_2OPS):
+        # objdump writes the implicit stack top as %st: first for dc/de (st(i) op= st), else second
+        regs = re.fullmatch(r"(%st\(\d\))(?:,(%st\(\d\)))?", ops)
+        if regs:
+            i_reg = regs.group(2) if regs.group(2) and opcode[0] in (0xDC, 0xDE) else regs.group(1)
+            ops = f"%st,{i_reg}" if opcode[0] in (0xDC, 0xDE) else f"{i_reg},%st"
     if name.startswith("enter"):  # imm16, imm8
         ops = re.sub(r"^\$-0x([0-9a-f]+),", lambda m: f"$0x{0x10000 - int(m.group(1), 16):x},", ops)
         ops = re.sub(r",\$-0x([0-9a-f]+)$", lambda m: f",$0x{0x100 - int(m.group(1), 16):x}", ops)
+    if name in ("ljmp", "lcall") and ops.startswith("$"):
+        ops = ops.replace(":$", ",$")
     return ops.replace("tbyte ptr ", "")
+
+
+def _sib(insn: capstone.CsInsn) -> int | None:
+    """The SIB byte of a 32/64-bit memory operand, None when the instruction has none."""
+    modrm = insn.modrm
+    if modrm >> 6 == 3 or modrm & 7 != 4 or _address_bits(insn) == 16 or not insn.operands:
+        return None
+    if not any(op.type == x86_const.X86_OP_MEM for op in insn.operands):
+        return None
+    return insn.sib
+
+
+def _address_bits(insn: capstone.CsInsn) -> int:
+    return insn.addr_size * 8
 
 
 def _displacement(insn: capstone.CsInsn, ops: str) -> str:
@@ -342,8 +364,17 @@ def _displacement(insn: capstone.CsInsn, ops: str) -> str:
         modrm, disp = insn.modrm, insn.disp
     except capstone.CsError:
         return ops
-    if (modrm >> 6 in (1, 2) or "(%rip)" in ops) and disp == 0 and "(" in ops:
-        ops = re.sub(r"(^|[,:*])\(", r"\g<1>0x0(", ops, count=1)
+    sib = _sib(insn)
+    no_base = sib is not None and sib & 7 == 5 and modrm >> 6 == 0  # disp32 and no base register
+    if (modrm >> 6 in (1, 2) or "(%rip)" in ops or no_base) and disp == 0 and "(" in ops:
+        ops = re.sub(r"(^|[,:*$])\(", r"\g<1>0x0(", ops, count=1)
+    if sib is not None and (sib >> 3) & 7 == 4 and not insn.rex & 2:  # a SIB byte without index
+        zero = "%riz" if _address_bits(insn) == 64 else "%eiz"
+        scale = 1 << (sib >> 6)
+        if no_base and _address_bits(insn) == 32:
+            ops = ops.replace("()", f"(,{zero},{scale})", 1)
+        elif not no_base and (sib & 7 != 4 or scale != 1):  # objdump shows it unless base is %esp-like
+            ops = re.sub(r"\((%\w+)\)", lambda m: f"({m.group(1)},{zero},{scale})", ops, count=1)
     if "(%rip)" in ops:
         target = (insn.address + insn.size + disp) & 0xFFFFFFFFFFFFFFFF
         ops += f"        # 0x{target:x}"
@@ -388,7 +419,7 @@ def _undecodable(md: capstone.Cs, buf: bytes, at: int, bits: int) -> tuple[int, 
         probe = buf[at:i] + rest[:1] + bytes([rest[1] & 0xC7]) + rest[2:]
         insn = _decode(md, probe, at)
         if insn is not None:
-            return insn.size, _text(insn, bits).replace("%es", "%?")
+            return insn.size, re.sub(r"%es\b", "%?", _text(insn, bits))
     padded = _decode(md, probe + bytes(15), at)
     if padded is not None and padded.size > len(probe):  # cut off by the end of the bytes
         return 1, _prefix_name(buf[at], bits) or f".byte 0x{buf[at]:x}"
