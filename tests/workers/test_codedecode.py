@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workers.codedecode import decode_all, decode_code_line, disassemble, parse_code_line
+from workers.codedecode.layout import format_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "codedecode"
@@ -113,6 +114,132 @@ def test_x86_blocks_are_identical_to_decodecode_text():
     for path in sorted((FIXTURES / "lab").glob("*.decodecode")):
         for code_line, truth in truth_blocks(path):
             assert decode_code_line(code_line) == truth.rstrip("\n"), (path.name, code_line)
+
+
+# What GNU objdump 2.40 (the binutils behind the lab's .decodecode files) prints for encodings where
+# capstone alone would differ: ud1's ModRM operand, lock on a branch, a REX before another REX,
+# `66 90`, unused rep/REX.W prefixes, HLE, EVEX/x87 (bad) lengths, segment register 6, branch hints,
+# bytes cut off by the end, %gs and %rip operands, AMX.
+OBJDUMP_X86 = [
+    ("0f b9 48 18 90", [
+        "   0:\t0f b9 48 18          \tud1    0x18(%rax),%ecx",
+        "   4:\t90                   \tnop",
+    ]),
+    ("67 48 0f b9 3a 90", [
+        "   0:\t67 48 0f b9 3a       \tud1    (%edx),%rdi",
+        "   5:\t90                   \tnop",
+    ]),
+    ("f0 0f 82 ba 00 00 00 90", [
+        "   0:\tf0 0f 82 ba 00 00 00 \tlock jb 0xc1",
+        "   7:\t90                   \tnop",
+    ]),
+    ("40 4d 85 f6 90", [
+        "   0:\t40                   \trex",
+        "   1:\t4d 85 f6             \ttest   %r14,%r14",
+        "   4:\t90                   \tnop",
+    ]),
+    ("66 90 66 66 90", [
+        "   0:\t66 90                \txchg   %ax,%ax",
+        "   2:\t66 66 90             \tdata16 xchg %ax,%ax",
+    ]),
+    ("f3 e8 0d fa d0 ff", [
+        "   0:\tf3 e8 0d fa d0 ff    \trepz call 0xffffffffffd0fa13",
+    ]),
+    ("48 5d 48 98 48 fc", [
+        "   0:\t48 5d                \trex.W pop %rbp",
+        "   2:\t48 98                \tcltq",
+        "   4:\t48 fc                \trex.W cld",
+    ]),
+    ("f3 48 89 44 24 08", [
+        "   0:\tf3 48 89 44 24 08    \txrelease mov %rax,0x8(%rsp)",
+    ]),
+    ("62 f8 ff ff 49", [
+        "   0:\t62                   \t(bad)",
+        "   1:\tf8                   \tclc",
+        "   2:\tff                   \t(bad)",
+        "   3:\tff                   \t.byte 0xff",
+        "   4:\t49                   \trex.WB",
+    ]),
+    ("d9 48 c7 c6 00", [
+        "   0:\td9 48 c7             \t(bad)  -0x39(%rax)",
+        "   3:\tc6                   \t.byte 0xc6",
+        "\t...",
+    ]),
+    ("8c be 09 00 00 00", [
+        "   0:\t8c be 09 00 00 00    \tmov    %?,0x9(%rsi)",
+    ]),
+    ("3e 0f 87 fb 00 00 00", [
+        "   0:\t3e 0f 87 fb 00 00 00 \tja,pt  0x102",
+    ]),
+    ("48 0f ba", [
+        "   0:\t48                   \trex.W",
+        "   1:\t0f                   \t.byte 0xf",
+        "   2:\tba                   \t.byte 0xba",
+    ]),
+    ("c7 60", [
+        "   0:\tc7                   \t(bad)",
+        "   1:\t60                   \t(bad)",
+    ]),
+    ("43 10 48 89", [
+        "   0:\t43 10 48 89          \trex.XB adc %cl,-0x77(%r8)",
+    ]),
+    ("63 10", [
+        "   0:\t63 10                \tmovsxd (%rax),%edx",
+    ]),
+    ("65 48 8b 04 25 28 00 00 00", [
+        "   0:\t65 48 8b 04 25 28 00 \tmov    %gs:0x28,%rax",
+        "   7:\t00 00 ",
+    ]),
+    ("48 8d 05 00 00 00 00", [
+        "   0:\t48 8d 05 00 00 00 00 \tlea    0x0(%rip),%rax        # 0x7",
+    ]),
+    ("f3 48 ab", [
+        "   0:\tf3 48 ab             \trep stos %rax,%es:(%rdi)",
+    ]),
+    ("de f9 d3 e0", [
+        "   0:\tde f9                \tfdivrp %st,%st(1)",
+        "   2:\td3 e0                \tshl    %cl,%eax",
+    ]),
+    ("c4 e2 78 49 c0", [
+        "   0:\tc4 e2 78 49 c0       \ttilerelease",
+    ]),
+]
+
+
+@pytest.mark.parametrize(("hex_bytes", "lines"), OBJDUMP_X86, ids=[h for h, _ in OBJDUMP_X86])
+def test_x86_lines_match_objdump(hex_bytes, lines):
+    assert format_lines(disassemble(bytes.fromhex(hex_bytes.replace(" ", "")), "x86_64"), "x86_64") == lines
+
+
+# i386 kernels pad with `lea 0x0(%esi,%eiz,1),%esi` and trap with ud2 / ud1
+OBJDUMP_I386 = [
+    ("8d 74 26 00 90", [
+        "   0:\t8d 74 26 00          \tlea    0x0(%esi,%eiz,1),%esi",
+        "   4:\t90                   \tnop",
+    ]),
+    ("8d b4 26 00 00 00 00", [
+        "   0:\t8d b4 26 00 00 00 00 \tlea    0x0(%esi,%eiz,1),%esi",
+    ]),
+    ("3e 8d 74 26 00", [
+        "   0:\t3e 8d 74 26 00       \tlea    %ds:0x0(%esi,%eiz,1),%esi",
+    ]),
+    ("0f 0b 67 0f b9 40 12", [
+        "   0:\t0f 0b                \tud2",
+        "   2:\t67 0f b9 40 12       \tud1    0x12(%bx,%si),%eax",
+    ]),
+    ("64 a1 14 00 00 00", [
+        "   0:\t64 a1 14 00 00 00    \tmov    %fs:0x14,%eax",
+    ]),
+    ("f3 a5 c3", [
+        "   0:\tf3 a5                \trep movsl %ds:(%esi),%es:(%edi)",
+        "   2:\tc3                   \tret",
+    ]),
+]
+
+
+@pytest.mark.parametrize(("hex_bytes", "lines"), OBJDUMP_I386, ids=[h for h, _ in OBJDUMP_I386])
+def test_i386_lines_match_objdump(hex_bytes, lines):
+    assert format_lines(disassemble(bytes.fromhex(hex_bytes.replace(" ", "")), "i386"), "i386") == lines
 
 
 def test_powerpc_stars_the_marked_word_not_the_first_one():

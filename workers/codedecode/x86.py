@@ -71,7 +71,9 @@ def _operands(op_str: str) -> str:
     text = op_str.replace(", ", ",")
     text = re.sub(r"\$(-?)(\d+)\b", lambda m: f"${m.group(1)}0x{int(m.group(2)):x}", text)
     text = re.sub(r"(?<![\w$x])(-?)(\d+)\(", lambda m: f"{m.group(1)}0x{int(m.group(2)):x}(", text)
-    text = re.sub(r"\((%\w+)?,(%\w+)\)", r"(\1,\2,1)", text)
+    # an explicit scale, except in 16-bit addressing (%bx,%si)
+    text = re.sub(r"\((%\w+)?,(%\w+)\)",
+                  lambda m: m.group(0) if m.group(2) in ("%si", "%di") else f"({m.group(1) or ''},{m.group(2)},1)", text)
     # absolute addresses and branch targets capstone prints in decimal
     return re.sub(r"(^|,|\*)(\d+)(?=,|$)", lambda m: f"{m.group(1)}0x{int(m.group(2)):x}", text)
 
