@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Compare workers.codedecode's x86 sweep with GNU objdump (what scripts/decodecode runs) on real code.
+"""Compare workers.codedecode's sweep with GNU objdump (what scripts/decodecode runs) on real code.
 
 Takes N random 64-byte windows from a raw code file (e.g. `objcopy -O binary --only-section=.text vmlinux
-text.bin`) or random bytes, assembles them as `.byte` lines (one section each) with GNU as, disassembles
-with `objdump -S` in one go, and counts windows whose instruction boundaries and mnemonics agree.
+text.bin`) or random bytes, assembles them the way decodecode does (`.byte`, or `.4byte`/`.inst` words for
+powerpc/arm64, `.2byte` parcels for riscv; one section per window) with GNU as, disassembles them with
+`objdump -S` in one go, and counts windows whose instruction boundaries and mnemonics agree, and lines
+identical to objdump's.
 
-  python3 bench/codedecode_vs_objdump.py --code text.bin -n 500 [--show 5] [--bits 32]
+  python3 bench/codedecode_vs_objdump.py --code text.bin -n 500 [--show 5] [--arch i386]
+
+Other arches need Debian's cross binutils (binutils-powerpc64-linux-gnu, ...aarch64..., ...riscv64...).
 """
 from __future__ import annotations
 
@@ -20,20 +24,36 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from workers.codedecode import disassemble  # noqa: E402
 from workers.codedecode.layout import format_lines  # noqa: E402
-from workers.codedecode.x86 import disassemble  # noqa: E402
 
-LINE = re.compile(r"^\s*([0-9a-f]+):\s+((?:[0-9a-f]{2} )+)\s*(\S.*)?$")
+# arch -> (binutils prefix, as flags, directive, unit bytes, byte order of the windows' units)
+ARCHES = {
+    "x86_64": ("", [], ".byte", 1, "little"),
+    "i386": ("", ["--32"], ".byte", 1, "little"),
+    "powerpc64": ("powerpc64-linux-gnu-", [], ".4byte", 4, "big"),
+    "powerpc64le": ("powerpc64le-linux-gnu-", [], ".4byte", 4, "little"),
+    "arm64": ("aarch64-linux-gnu-", [], ".inst", 4, "little"),
+    "riscv64": ("riscv64-linux-gnu-", [], ".2byte", 2, "little"),
+}
+LINE = re.compile(r"^\s*([0-9a-f]+):\t((?:[0-9a-f]{2} )+|[0-9a-f]{4,8}(?: [0-9a-f]{4})?\s*)\s*\t(\S.*)?$")
 
 
-def objdump_text(samples: list[bytes], bits: int) -> list[list[str]]:
+def objdump_lines(samples: list[bytes], arch: str) -> list[list[str]]:
     """objdump -S's lines for each sample (headers dropped, as decodecode does)."""
+    prefix, flags, directive, unit, order = ARCHES[arch]
     with tempfile.TemporaryDirectory() as tmp:
         src, obj = Path(tmp, "s.s"), Path(tmp, "s.o")
-        src.write_text("".join(f".section .text.s{i},\"ax\"\n\t.byte {','.join(f'0x{b:02x}' for b in s)}\n"
-                               for i, s in enumerate(samples)))
-        subprocess.run(["as"] + (["--32"] if bits == 32 else []) + ["-o", str(obj), str(src)], check=True)
-        out = subprocess.run(["objdump", "-S", str(obj)], capture_output=True, text=True, check=True).stdout
+        parts = []
+        for i, s in enumerate(samples):
+            words = [f"0x{int.from_bytes(s[k:k + unit], order):0{2 * unit}x}" for k in range(0, len(s), unit)]
+            parts.append(f'.section .text.s{i},"ax"\n\t{directive} {",".join(words)}\n')
+        src.write_text("".join(parts))
+        subprocess.run([prefix + "as", *flags, "-o", str(obj), str(src)], check=True)
+        cmd = [prefix + "objdump", "-S", str(obj)]
+        if arch.startswith("riscv"):
+            cmd[1:1] = ["-M", "no-aliases"]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     result: list[list[str]] = []
     for line in out.splitlines():
         if line.startswith("Disassembly of section"):
@@ -43,68 +63,57 @@ def objdump_text(samples: list[bytes], bits: int) -> list[list[str]]:
     return result
 
 
-def objdump(samples: list[bytes], bits: int) -> list[list[tuple[int, str]]]:
-    with tempfile.TemporaryDirectory() as tmp:
-        src, obj = Path(tmp, "s.s"), Path(tmp, "s.o")
-        src.write_text("".join(f".section .text.s{i},\"ax\"\n\t.byte {','.join(f'0x{b:02x}' for b in s)}\n"
-                               for i, s in enumerate(samples)))
-        subprocess.run(["as"] + (["--32"] if bits == 32 else []) + ["-o", str(obj), str(src)], check=True)
-        out = subprocess.run(["objdump", "-S", str(obj)], capture_output=True, text=True, check=True).stdout
-    result: list[list[tuple[int, str]]] = []
-    for line in out.splitlines():
-        if line.startswith("Disassembly of section"):
-            result.append([])
-        elif result:
-            m = LINE.match(line)
-            if m and m.group(3):
-                result[-1].append((int(m.group(1), 16), m.group(3).split()[0]))
-            elif line.strip() == "...":
-                pass
-    return result
+def insns(lines: list[str]) -> list[tuple[int, str]]:
+    found = []
+    for line in lines:
+        m = LINE.match(line)
+        if m and m.group(3):
+            found.append((int(m.group(1), 16), m.group(3).split()[0]))
+    return found
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--code", help="raw code bytes to sample (default: random bytes)")
     ap.add_argument("-n", type=int, default=300)
-    ap.add_argument("--bits", type=int, default=64)
+    ap.add_argument("--arch", default="x86_64", choices=sorted(ARCHES))
+    ap.add_argument("--bits", type=int, help="32: same as --arch i386")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--show", type=int, default=3, help="print this many disagreeing windows")
     args = ap.parse_args()
+    arch = "i386" if args.bits == 32 else args.arch
+    unit = ARCHES[arch][3]
     rng = random.Random(args.seed)
     blob = Path(args.code).read_bytes() if args.code else None
     samples = []
     for _ in range(args.n):
         if blob:
-            at = rng.randrange(len(blob) - 64)
+            at = rng.randrange(len(blob) - 64) & ~(unit - 1)
             samples.append(blob[at:at + 64])
         else:
             samples.append(bytes(rng.randrange(256) for _ in range(64)))
-    want_all = objdump(samples, args.bits)
+    want_all = objdump_lines(samples, arch)
     start = time.perf_counter()
-    got_all = [[(i.offset, i.mnemonic) for i in disassemble(s, args.bits) if i.text] for s in samples]
+    got_all = [format_lines(disassemble(s, arch, unit if arch.startswith("riscv") else 1), arch) for s in samples]
     elapsed = time.perf_counter() - start
-    bounds = mnem = mnem_total = shown = 0
-    for s, want, got in zip(samples, want_all, got_all, strict=True):
+    bounds = mnem = mnem_total = shown = text_same = text_total = 0
+    for s, want_lines, got_lines in zip(samples, want_all, got_all, strict=True):
+        want, got = insns(want_lines), insns(got_lines)
         same = [o for o, _ in want] == [o for o, _ in got]
         bounds += same
         if same:
             mnem_total += len(want)
-            mnem += sum(a == b for (_, a), (_, b) in zip(want, got, strict=False))
-        if (not same or any(a != b for (_, a), (_, b) in zip(want, got, strict=False))) and shown < args.show:
-            shown += 1
-            print(s.hex(" "))
-            for k in range(max(len(want), len(got))):
-                w = want[k] if k < len(want) else None
-                g = got[k] if k < len(got) else None
-                print(f"   {'  ' if w == g else '!!'} objdump {w}  ours {g}")
-    arch = "x86_64" if args.bits == 64 else "i386"
-    text_same = text_total = 0
-    for s, want_lines in zip(samples, objdump_text(samples, args.bits), strict=True):
-        got_lines = format_lines(disassemble(s, args.bits), arch)
+            mnem += sum(a == b for (_, a), (_, b) in zip(want, got, strict=True))
         text_total += len(want_lines)
         text_same += sum(a == b for a, b in zip(want_lines, got_lines, strict=False))
-    print(f"load: {os.getloadavg()[0]:.2f}; {len(samples)} windows decoded in {elapsed * 1000:.0f} ms")
+        if want_lines != got_lines and shown < args.show:
+            shown += 1
+            print(s.hex(" "))
+            for k in range(max(len(want_lines), len(got_lines))):
+                w = want_lines[k] if k < len(want_lines) else None
+                g = got_lines[k] if k < len(got_lines) else None
+                print(f"   {'  ' if w == g else '!!'} objdump {w!r}\n      ours    {g!r}")
+    print(f"load: {os.getloadavg()[0]:.2f}; {arch}: {len(samples)} windows decoded in {elapsed * 1000:.0f} ms")
     print(f"lines identical to objdump's (layout and operands): {text_same}/{text_total}")
     print(f"same boundaries: {bounds}/{len(samples)}; same mnemonics: {mnem}/{mnem_total}")
     return 0
