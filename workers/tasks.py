@@ -77,3 +77,11 @@ def decode_log(log_id: int) -> str:
                                                 decode_error=f"{type(exc).__name__}: {exc}"[:2000])
         return "failed"
     return "done"
+
+
+@shared_task
+def send_digest(hours: int = 24) -> int:
+    """The periodic email digest of new crash clusters (scheduled by beat, see settings)."""
+    from triage.digest import send_digest as send
+
+    return send(hours)
