@@ -15,6 +15,7 @@ from triage.builds import build_root
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
 from workers.codedecode import decode_code_line
+from workers.report import log_lines
 from workers.symbolize import Index, Symbolizer, build_index, decode_frames, identify
 from workers.symbolize.elffile import uncompressed
 
@@ -89,7 +90,7 @@ def decode(log: Log) -> int:
         log.crashes.update(decode_status=Crash.Decode.WAITING)
         return 0
     symbolizer = symbolizer_for(build)
-    lines = [line.rstrip("\r") for line in read_raw(log).decode("utf-8", "replace").splitlines()]
+    lines = log_lines(read_raw(log).decode("utf-8", "replace"))
     frames = {f.line: f for f in decode_frames("\n".join(lines), symbolizer)}  # KASLR from the whole log
     crashes = list(log.crashes.all())
     for crash in crashes:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from workers.report import log_lines
+
 from .elffile import SymbolizeError, identify, uncompressed
 from .frames import (
     RAW_ADDRESS,
@@ -177,7 +179,7 @@ def _derive_kaslr(lines: list[str], symbolizer: Symbolizer) -> int | None:
 
 def decode_frames(text: str, symbolizer: Symbolizer) -> list[DecodedFrame]:
     """Every line decode_stacktrace.sh would rewrite, decoded, in log order."""
-    lines = text.splitlines()
+    lines = log_lines(text)
     symbolizer.kaslr = _derive_kaslr(lines, symbolizer)
     frames = []
     for i, raw in enumerate(lines):
@@ -243,7 +245,7 @@ def decode_log(text: str, symbolizer: Symbolizer,
         from workers.codedecode import decode_code_line as code_decoder  # type: ignore[no-redef]
     frames = {f.line: f for f in decode_frames(text, symbolizer)}
     out = []
-    for i, raw in enumerate(text.splitlines()):
+    for i, raw in enumerate(log_lines(text)):
         if i in frames:
             out.append(frames[i].text)
             continue
