@@ -25,6 +25,13 @@ def match_build(log: Log) -> Build | None:
     return same_release.first()
 
 
+def refresh_clusters(pks: set[int]) -> None:
+    """Recount clusters under a row lock (in pk order, so two workers cannot deadlock): a worker that
+    files into the same cluster at the same time waits, then counts our committed rows with its own."""
+    for cluster in Cluster.objects.select_for_update().filter(pk__in=pks).order_by("pk"):
+        cluster.refresh_stats()
+
+
 def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
     """Replace whatever an earlier analysis of this log stored with this one (re-runs are safe)."""
     with transaction.atomic():
@@ -55,8 +62,7 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
         log.crash_count = len(crashes)
         log.status, log.error, log.processed = Log.Status.DONE, "", timezone.now()
         log.save()
-        for cluster in Cluster.objects.filter(pk__in=touched):
-            cluster.refresh_stats()
+        refresh_clusters(touched)
         if crashes and log.build and log.build.index_status == Build.Index.READY:
             from workers.tasks import decode_log
 
