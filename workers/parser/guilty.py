@@ -88,6 +88,7 @@ STRIP_PREFIXES = [
 ]
 
 
+@functools.lru_cache(maxsize=65536)
 def strip_syscall_prefix(name: str) -> str:
     for prefix in STRIP_PREFIXES:
         if name.startswith(prefix) and len(name) > len(prefix):

@@ -22,6 +22,7 @@ _PREFIX = re.compile(
       | \[\s*\d+\.\d+\]                                        # [   12.345678]
       | \[\s*[TC]\d+\]                                         # caller id [ T123] / [ C1]
       | \[\s*\d+\.\d+\s*\]\[\s*[TC]\d+\s*\]                    # both in one bracket run
+      | \*\*\s\d+\sprintk\smessages\sdropped\s\*\*           # dropped-messages marker
       | \[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s\w{3}\s+\d+\s[\d:]{8}\s\d{4}\]   # dmesg -T
       | (?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local\d)\s*
         :(?:emerg|alert|crit|err|warn|notice|info|debug)\s*:   # dmesg -x
@@ -30,6 +31,8 @@ _PREFIX = re.compile(
     )\x20?""",
     re.X,
 )
+# The common case (serial console with timestamps) in one match.
+_FAST = re.compile(r"\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\x20?")
 # /dev/kmsg record: "level,seq,usec,flags[,more];message"; dictionary lines that follow start with " ".
 _KMSG = re.compile(r"^\d+,\d+,\d+,[^;]*;")
 _KMSG_ESCAPE = re.compile(r"\\x([0-9a-f]{2})")
@@ -112,10 +115,18 @@ def normalize(text: str | bytes) -> NormalizedLines:
                 out.append(strip_prefix(part))
                 origin.append(n)
         return NormalizedLines(out, origin, kmsg=True)
+    fast = _FAST.match
     for n, line in enumerate(raw):
         line = clean(line)
-        if line and (line[0] in "[<" or line[0].isalnum()):
-            line = strip_prefix(line)
+        if line:
+            first = line[0]
+            if first == "[":
+                m = fast(line)
+                if m:
+                    line = line[m.end():]
+                    first = line[:1]
+            if first and (first in "[<*" or first.isalnum()):
+                line = strip_prefix(line)
         out.append(line)
         origin.append(n)
     return NormalizedLines(out, origin)

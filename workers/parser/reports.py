@@ -34,6 +34,8 @@ _SECTIONS = {
     "<IRQ>": "irq", "<NMI>": "nmi", "<SOFTIRQ>": "softirq", "<TASK>": "task", "<#DF>": "exception",
     "<EOI>": "task", "</IRQ>": "task", "</NMI>": "task", "</SOFTIRQ>": "task", "</TASK>": "task",
 }
+# First two letters of RIP/EIP/IP/NIP/LR/pc/lr/PC is at/epc/ra/Krnl PSW lines (a cheap pre-check).
+_IP_HEADS = frozenset(["RI", "EI", "IP", "NI", "LR", "pc", "lr", "PC", "ep", "ra", "Kr", "PS"])
 _PPC_INTERRUPT = re.compile(r"^\s*--- interrupt: ([0-9a-f]+)")
 _TITLE_MIN_LINES = 25
 # Messages that carry a header word but are not kernel crash reports.
@@ -197,7 +199,7 @@ def _fill(report: Report, lines: list[str], start: int, end: int) -> None:
             section = "exception"
             continue
         frame = None
-        if ":" in line[:24] or line.lstrip()[:3] in ("NIP", "LR ", "PC ", "LR:"):
+        if stripped[:2] in _IP_HEADS:
             frame = parse_ip_line(line)
         if frame is None:
             frame = parse_frame_line(line)
