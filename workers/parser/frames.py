@@ -29,7 +29,7 @@ _SRC = (r"(?:\s+\((?P<src>[^\s()]+:\d+)(?:\s*\([^)]*\))?\)|\s+(?P<src2>[\w/.+-]+
 # Generic: optional address(es), optional "?", function+off/size, optional [module], optional source.
 _GENERIC = re.compile(
     r"^\s*\(?(?:\[<?(?:0x)?(?P<addr0>[0-9a-f]{6,})>?\]\s+){0,2}(?P<unrel>\?\s+)?"
-    r"(?P<func>" + _FUNC + r")" + _OFF + _MOD + r"\)?" + _SRC + r"(?P<unrel2>\s+\(unreliable\))?\s*$"
+    r"(?P<func>[A-Za-z_.$][^\s+()\[\]]*)" + _OFF + _MOD + r"\)?" + _SRC + r"(?P<unrel2>\s+\(unreliable\))?\s*$"
 )
 # powerpc frame whose return address has no symbol: `[c0..] [c0..] 0xc0000000021ebab0 (unreliable)`.
 _PPC_RAW = re.compile(

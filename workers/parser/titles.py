@@ -55,6 +55,14 @@ def sanitize(title: str) -> str:
     return title
 
 
+def _stack_start(line: str) -> bool:
+    """Does `line` open another stack (Call Trace:, Allocated by task 1:, backtrace:, ...)?"""
+    return (
+        "race" in line or "lloc" in line or "reed" in line or "acktrace" in line or "Uninit" in line
+        or "Memory state" in line or "work creation" in line
+    ) and STACK_START.search(line) is not None
+
+
 def _frame_names(line: str) -> list[str]:
     m = _ARM_FRAME.match(line)
     if m:
@@ -122,7 +130,7 @@ def _extract(fmt: Fmt, parts: list, frames_src: list[str], base: int) -> tuple[t
             while i < n:
                 ln = frames_src[i]
                 i += 1
-                if STACK_START.search(ln):
+                if _stack_start(ln):
                     break
                 if part_idx != len(parts) - 1:
                     m = parts[part_idx + 1].search(ln)
