@@ -58,16 +58,14 @@ _ARCH_HINTS = [
     ("arm64", ("pstate: ", "x29: ")),
     ("x86_64", ("RIP: 0010:", "RAX: ", "RIP: 0033:")),
     ("i386", ("EIP: ", "EAX: ")),
-    ("arm", (") from [<", "PC is at ", " from ")),
     ("riscv", ("epc : ", "badaddr: ")),
     ("s390", ("Krnl PSW", "Krnl GPRS")),
+    ("arm", (") from [<", "PC is at ", "ARM-Versatile", "cpsr: ")),
 ]
 
 
 def _guess_arch(text: str) -> str | None:
     for arch, hints in _ARCH_HINTS:
         if any(h in text for h in hints):
-            if arch == "arm" and "] (" not in text and "+0x" not in text:
-                continue
             return arch
     return None

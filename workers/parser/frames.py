@@ -48,12 +48,15 @@ _ARM = re.compile(
 
 # Instruction pointer and link register lines.
 _IP = re.compile(
-    r"^\s*(?:(?P<kind>RIP|EIP|IP|NIP|LR|pc|lr|PC is at|LR is at|epc|ra|Krnl PSW|PSW)\s*:?\s*"
+    r"^\s*(?:(?P<kind>RIP|EIP is at|EIP|IP|NIP|LR|pc|lr|PC is at|LR is at|epc|ra)\s*:?\s*"
     r"(?:\[<?(?P<addr0>[0-9a-f]+)>?\]\s*)?(?:[0-9a-f]{4}:)?(?:\[<(?P<addr1>[0-9a-f]+)>\]\s+)?"
     r"(?:\[<[0-9a-f]+>\]\s+)?(?:EIP is at\s+)?)"
     r"(?:(?P<func>" + _FUNC + r")" + _OFF + _MOD + r"|0x(?P<raw>[0-9a-f]+)|(?P<rawaddr>[0-9a-f]{8,16}))"
     + _SRC + r"\s*$"
 )
+# s390: `Krnl PSW : 0704c00180000000 000003ff8001a0f2 (lkdtm_EXCEPTION+0x12/0x20 [lkdtm])`.
+_PSW = re.compile(r"^\s*Krnl PSW\s*:\s*[0-9a-f]+\s+(?P<addr>[0-9a-f]+)\s+\((?P<func>" + _FUNC + r")" + _OFF + _MOD
+                  + r"\)")
 _IP_ROLE = {"LR": "lr", "lr": "lr", "LR is at": "lr", "ra": "lr"}
 
 
@@ -108,7 +111,11 @@ def parse_ip_line(line: str) -> Frame | None:
     """A Frame with role "ip" or "lr" for `RIP: 0010:func+..`, `NIP [..] func`, `pc : func`, ..."""
     m = _IP.match(line)
     if m is None:
-        return None
+        m = _PSW.match(line)
+        if m is None:
+            return None
+        return Frame(function=m["func"], offset=_hex(m["off"]), size=_hex(m["size"]), module=m["mod"],
+                     address=_hex(m["addr"]), role="ip")
     kind = m["kind"]
     role = _IP_ROLE.get(kind, "ip")
     address = _hex(m["addr1"]) or _hex(m["addr0"]) or _hex(m["raw"]) or _hex(m["rawaddr"])

@@ -25,7 +25,7 @@ def rx(pattern: str) -> re.Pattern[str]:
 
 
 RIP = rx(
-    r"(?:IP|NIP|pc |PC is at|epc ):? (?:(?:[0-9a-f]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9a-f]+:)?0x[0-9a-f]+"
+    r"(?:IP|NIP|pc |PC is at|epc |Krnl PSW : [0-9a-f]+ [0-9a-f]+ \(|EIP is at):? (?:(?:[0-9a-f]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9a-f]+:)?0x[0-9a-f]+"
     r"|(?:[0-9]+:)?{{PC}} +\[< *\(null\)>\] +\(null\)|[0-9]+: +\(null\))"
 )
 CALL = rx(r"(?:Call (?:T|t)race:)|(?:Backtrace:)")
@@ -100,8 +100,8 @@ OOPSES: list[Oops] = [
             skip=["alloc_skb", "netlink_ack", "netlink_rcv_skb", "copy_to_user", "copy_page_to_iter",
                   "_copy_to_iter", "simple_copy_to_iter", "copyout", "instrument_copy", "kmsan"],
             alt=["bad-access in {1}"]),
-        Fmt(rx("BUG: KCSAN: data-race in"), "KCSAN: data-race in {0}", "KCSAN",
-            report=rx("BUG: KCSAN: data-race in {{FUNC}}"), alt=[]),
+        Fmt(rx("BUG: KCSAN: data-race in"), "KCSAN: data-race in {0} / {1}", "KCSAN",
+            report=rx(r"BUG: KCSAN: data-race in \.?([a-zA-Z0-9_]+)[^ ]* / \.?([a-zA-Z0-9_]+)")),
         Fmt(rx("BUG: KCSAN: ([a-z\\-: ]+?) in"), "KCSAN: {0} in {1}", "KCSAN",
             parts=[rx("BUG: KCSAN: (?:[a-z\\-: ]+?) in "), STACK]),
         Fmt(rx("BUG: KFENCE: (use-after-free|out-of-bounds|invalid) (read|write) in"),
