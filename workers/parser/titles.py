@@ -164,6 +164,23 @@ def _extract(fmt: Fmt, parts: list, frames_src: list[str], base: int) -> tuple[t
         part_idx += 1
 
 
+_TRACE_KEY = re.compile(r"Call (?:T|t)race:|[^k] backtrace:|^backtrace:|Backtrace:|Allocated by task|Freed by task")
+
+
+def _stack_problem(lines: list[str]) -> str:
+    """Why a report that should carry a stack trace is cut or garbled ("" when it is whole)."""
+    seen = False
+    for i, line in enumerate(lines):
+        if not ("race" in line or "by task" in line) or not _TRACE_KEY.search(line):
+            continue
+        seen = True
+        if not any(_frame_names(nxt) for nxt in lines[i + 1:i + 16]):
+            return "no frames in a stack trace"
+    if seen or any(_frame_names(line) for line in lines):
+        return ""
+    return "no stack trace in report"
+
+
 def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
     """Title of the report whose header is line `start` (lines up to `end` exclusive belong to it)."""
     text_lines = lines[start:end]
@@ -207,6 +224,9 @@ def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
                 if not ok:
                     corrupted, reason = True, "stack trace is interleaved with other output"
             args.append(frame)
+        if fmt.parts is not None and not corrupted:
+            reason = _stack_problem(text_lines)
+            corrupted = bool(reason)
         title = fmt.fmt.format(*args)
         alts = [a.format(*args) for a in fmt.alt]
         best = Description(sanitize(title) if fmt.parts is None else title.split("\n")[0], fmt,
@@ -215,7 +235,7 @@ def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
         return best
     pos = text.find(oops.header)
     line = text[pos:].split("\n", 1)[0] if pos >= 0 else text_lines[0]
-    if line.strip() == oops.header:
-        line = oops.header + " corrupted"  # nothing follows the header: the report is cut
+    if line.strip() == oops.header:  # nothing follows the header: the report is cut
+        return Description(oops.header + " corrupted", None, [], True, "nothing follows the header")
     return Description(sanitize(line), None, [], matched_title,
                        "matched title but not report regexp" if matched_title else "")
