@@ -125,6 +125,9 @@ OOPSES: list[Oops] = [
             alt=BAD_ACCESS),
         Fmt(rx("BUG: Unable to handle kernel (?:data access|instruction fetch)"),
             "BUG: unable to handle kernel paging request in {0}", "BUG", parts=RIP_STACK, alt=BAD_ACCESS),
+        # Markers the 0-day robot's harness writes into the console log when a boot or test dies.
+        Fmt(rx(r"BUG: kernel ((?:early-)?boot (?:hang|crashed|failed)|test (?:hang|crashed|failed)|"
+               r"reboot-without-warning|timeout|hang|crashed)"), "BUG: kernel {0}", "boot"),
         Fmt(rx("BUG: (?:unable to handle kernel|kernel)"), "BUG: unable to handle kernel", "BUG",
             corrupted=True),
         Fmt(rx("BUG: (spinlock|rwlock) (lockup suspected|already unlocked|recursion|cpu recursion|bad magic"
