@@ -62,6 +62,7 @@ class Oops:
     kind: str
     formats: list[Fmt]
     suppressions: list[re.Pattern[str]] = field(default_factory=list)
+    must: re.Pattern[str] | None = None  # the line must also match this to start a report
 
 
 RIP_STACK = [RIP, CALL, STACK]
@@ -378,7 +379,16 @@ OOPSES: list[Oops] = [
     ]),
     Oops("BUG kmalloc-", "SLUB", [
         Fmt(rx("BUG kmalloc-.*: Object already free"), "BUG: Object already free", "SLUB"),
+        Fmt(rx(r"BUG kmalloc-[\w-]+ \((?:Not tainted|Tainted: [^)]*)\): (.*)"), "BUG: {0}", "SLUB"),
     ]),
+    # SLUB debug reports of any cache: "BUG skbuff_head_cache (Not tainted): Poison overwritten".
+    Oops("BUG ", "SLUB", [
+        Fmt(rx(r"BUG [\w.:-]+ \((?:Not tainted|Tainted: [^)]*)\): Object already free"),
+            "BUG: Object already free", "SLUB"),
+        Fmt(rx(r"BUG [\w.:-]+ \((?:Not tainted|Tainted: [^)]*)\): (.*)"), "BUG: {0} in {1}", "SLUB",
+            parts=CALL_STACK, skip=["slab", "slub", "kmem_cache", "kfree", "free_to_partial_list", "object_err"]),
+    ], [re.compile(r"\): kasan: ")],  # old KASAN reports print through SLUB; their header comes later
+        must=re.compile(r"BUG [\w.:-]+ \((?:Not tainted|Tainted: [^)]*)\): ")),
     Oops("divide error:", "divide error", [
         Fmt(rx(r"divide error: (?:.*\n)+?.*(?:RIP|EIP|pc ): (?:[0-9a-f]+:)?(?:{{PC}} +{{PC}} +)?{{FUNC}}"),
             "divide error in {0}", "divide error"),

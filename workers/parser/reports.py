@@ -76,6 +76,8 @@ def find_headers(lines: list[str]) -> list[Header]:
                 continue  # BTF_INFO:, DEBUG: ... are not report headers
             if any(s.search(line) for s in oops.suppressions):
                 continue
+            if oops.must is not None and not oops.must.search(line):
+                continue
             found.append(Header(i, oops))
             break
     return found
@@ -104,7 +106,13 @@ def _report_starts(lines: list[str], headers: list[Header]) -> list[tuple[Header
             cur = starts[-1]
             near = h.line - cur.line
             text = lines[h.line]
-            if (_CONSEQUENCE.search(text) and near < 300) or near < 4 or (near < 25 and _OOPS_LINE.match(text)):
+            if (
+                (_CONSEQUENCE.search(text) and near < 300)
+                or near < 4
+                or (near < 25 and _OOPS_LINE.match(text))
+                # SLUB prints its verdict, then the WARNING of slab_err() with the stack.
+                or (near < 25 and cur.oops.kind == "SLUB" and "WARNING:" in text)
+            ):
                 ends[-1] = -1  # reopen: the consequence belongs to the report
                 continue
             if ends[-1] < 0:

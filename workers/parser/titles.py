@@ -230,7 +230,7 @@ def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
             corrupted = bool(reason)
         title = fmt.fmt.format(*args)
         alts = [a.format(*args) for a in fmt.alt]
-        best = Description(sanitize(title) if fmt.parts is None else title.split("\n")[0], fmt,
+        best = Description(sanitize(title) if fmt.parts is None or fmt.kind == "SLUB" else title.split("\n")[0], fmt,
                            [sanitize(a) for a in alts], corrupted, reason, guilty_line, guilty_name)
     if best is not None:
         return best
