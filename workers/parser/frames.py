@@ -20,6 +20,7 @@ import re
 from workers.report import Frame
 
 _FUNC = r"[A-Za-z_.$][\w.$@~-]*?"
+_TIMESTAMP = re.compile(r"\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\x20?")
 _MOD = r"(?:\s+\[(?P<mod>[\w-]+)(?:\s+(?P<bid>[0-9a-f]{8,}))?\])?"
 _OFF = r"\+0x(?P<off>[0-9a-f]+)(?:/0x(?P<size>[0-9a-f]+))?"
 # Source position printed by decode_stacktrace.sh `(fs/x.c:12)` or by syzkaller's symbolizer `fs/x.c:12`.
@@ -64,8 +65,21 @@ def _hex(s: str | None) -> int | None:
     return int(s, 16) if s else None
 
 
+def _bare(line: str) -> str:
+    """Accept raw console lines too: drop a `[  12.3][ T1]` prefix and the CR of serial consoles."""
+    if line[:1] == "[":
+        m = _TIMESTAMP.match(line)
+        if m:
+            line = line[m.end():]
+    return line.rstrip("\r\n")
+
+
 def parse_frame_line(line: str) -> Frame | None:
-    """A Frame for a stack-trace line or a RIP/pc/NIP/LR line, None for anything else."""
+    """A Frame for a stack-trace line, None for anything else (see `parse_ip_line` for RIP/NIP/LR).
+
+    Takes a normalized line (`lines.normalize`) or a raw one with its timestamp.
+    """
+    line = _bare(line)
     if "+0x" in line:
         m = _GENERIC.match(line)
         if m:
@@ -109,6 +123,7 @@ def _addr2(line: str) -> int | None:
 
 def parse_ip_line(line: str) -> Frame | None:
     """A Frame with role "ip" or "lr" for `RIP: 0010:func+..`, `NIP [..] func`, `pc : func`, ..."""
+    line = _bare(line)
     m = _IP.match(line)
     if m is None:
         m = _PSW.match(line)
