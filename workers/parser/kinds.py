@@ -46,7 +46,6 @@ class Fmt:
     report: re.Pattern[str] | None = None
     parts: list | None = None  # None: no stack, the title does not name a frame
     parts2: list | None = None  # tried when `parts` finds no frame
-    parts3: list | None = None  # tried when `parts2` finds no frame either
     skip: list[str] = field(default_factory=list)
     extractor: str = "first"  # first | stall | hang
     corrupted: bool = False
@@ -69,8 +68,6 @@ RIP_STACK = [RIP, CALL, STACK]
 CALL_STACK = [CALL, STACK]
 STALL_PARTS = [rx("apic_timer_interrupt|el1h_64_irq|__irq_svc"), RIP, STACK]
 STALL_PARTS2 = [rx("apic_timer_interrupt|Exception stack|el1h_64_irq"), STACK]
-# A CPU spinning with interrupts off is only seen through the NMI backtrace.
-STALL_PARTS3 = [rx("NMI backtrace for cpu"), RIP, CALL, STACK]
 LOCK_AT = rx(r"at: (?:{{PC}} +)?{{FUNC}}")
 BAD_ACCESS = ["bad-access in {0}"]
 # Allocation helpers: a leak is blamed on the code that asked for the memory.
@@ -291,7 +288,6 @@ OOPSES: list[Oops] = [
             parts=CALL_STACK),
         Fmt(rx("INFO: rcu_(?:preempt|sched|bh|tasks\\w*) (?:self-)?detected(?: expedited)? stall"),
             "INFO: rcu detected stall in {0}", "RCU", parts=STALL_PARTS, parts2=STALL_PARTS2,
-            parts3=STALL_PARTS3,
             skip=["apic_timer_interrupt", "rcu", "sysvec_", "asm_sysvec", "irq_exit", "__irq_svc",
                   "el1h_64_irq", "el1_interrupt", "gic_handle_irq", "arch_timer", "handle_percpu",
                   "handle_domain_irq", "handle_irq", "tick_"],

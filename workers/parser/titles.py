@@ -213,9 +213,8 @@ def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
             # Frames are looked for from the line of the title match on.
             first = text.count("\n", 0, match.start())
             found, ok = _extract(fmt, fmt.parts, text_lines[first:], start + first)
-            for fallback in (fmt.parts2, fmt.parts3):
-                if found is None and fallback is not None:
-                    found, ok = _extract(fmt, fallback, text_lines[first:], start + first)
+            if found is None and fmt.parts2 is not None:
+                found, ok = _extract(fmt, fmt.parts2, text_lines[first:], start + first)
             if found is None:
                 frame = "corrupted"
                 corrupted, reason = True, reason or "extracted no stack frame"
