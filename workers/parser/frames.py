@@ -79,7 +79,11 @@ def parse_frame_line(line: str) -> Frame | None:
 
     Takes a normalized line (`lines.normalize`) or a raw one with its timestamp.
     """
-    line = _bare(line)
+    return parse_normalized_frame(_bare(line))
+
+
+def parse_normalized_frame(line: str) -> Frame | None:
+    """`parse_frame_line` for a line already through `lines.normalize` (the parser's hot path)."""
     if "+0x" in line:
         m = _GENERIC.match(line)
         if m:
@@ -123,7 +127,11 @@ def _addr2(line: str) -> int | None:
 
 def parse_ip_line(line: str) -> Frame | None:
     """A Frame with role "ip" or "lr" for `RIP: 0010:func+..`, `NIP [..] func`, `pc : func`, ..."""
-    line = _bare(line)
+    return parse_normalized_ip(_bare(line))
+
+
+def parse_normalized_ip(line: str) -> Frame | None:
+    """`parse_ip_line` for a line already through `lines.normalize`."""
     m = _IP.match(line)
     if m is None:
         m = _PSW.match(line)

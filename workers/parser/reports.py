@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from workers.parser import details
-from workers.parser.frames import parse_frame_line, parse_ip_line, title_name
+from workers.parser.frames import parse_normalized_frame, parse_normalized_ip, title_name
 from workers.parser.guilty import strip_syscall_prefix
 from workers.parser.kinds import HEADER_RE, OOPSES, Oops
 from workers.parser.titles import demangle, describe
@@ -208,9 +208,9 @@ def _fill(report: Report, lines: list[str], start: int, end: int) -> None:
             continue
         frame = None
         if stripped[:2] in _IP_HEADS:
-            frame = parse_ip_line(line)
+            frame = parse_normalized_ip(line)
         if frame is None:
-            frame = parse_frame_line(line)
+            frame = parse_normalized_frame(line)
         if frame is not None:
             frame.section = section
             frame.line = i
