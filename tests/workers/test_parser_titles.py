@@ -256,3 +256,21 @@ def test_kcsan_data_race_names_both_functions():
 [ 1.0]  __filemap_add_folio+0x1/0x2
 """
     assert first(text).title == "KCSAN: data-race in __filemap_add_folio / folio_mapping"
+
+
+def test_lines_of_other_tasks_are_skipped_when_caller_ids_are_printed():
+    text = """[ 1.0][ T100] INFO: trying to register non-static key.
+[ 1.0][ T100] Call Trace:
+[ 1.0][ T100]  dump_stack+0x1/0x2
+[ 1.0][ T200] ------------[ cut here ]------------
+[ 1.0][ T200] WARNING: CPU: 1 PID: 200 at kernel/locking/lockdep.c:3553 lock_downgrade+0x4d2/0x910
+[ 1.0][ T200]  other_task_function+0x1/0x2
+[ 1.0][ T100]  register_lock_class+0x1/0x2
+[ 1.0][ T100]  vkms_atomic_crtc_destroy_state+0x2d/0x40
+[ 1.0][ T200]  more_of_the_other_task+0x1/0x2
+"""
+    reports = parse_log(text).reports
+    assert reports[0].title == "INFO: trying to register non-static key in vkms_atomic_crtc_destroy_state"
+    functions = [f.function for f in reports[0].frames]
+    assert "vkms_atomic_crtc_destroy_state" in functions and "other_task_function" not in functions
+    assert reports[1].title.startswith("WARNING")

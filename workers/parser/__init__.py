@@ -31,7 +31,7 @@ def parse_log(data: bytes | str) -> ParsedLog:
     # printk lines are at most 1 KiB; longer ones are binary noise and would make the title regexes
     # (which scan from a header to the end of its report) quadratic.
     work = [line if len(line) <= MAX_LINE else line[:MAX_LINE] for line in lines]
-    reports = build_reports(work)
+    reports = build_reports(work, lines.caller)
     for report in reports:
         report.start_line = lines.origin[report.start_line]
         report.end_line = lines.origin[report.end_line]

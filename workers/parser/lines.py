@@ -32,22 +32,27 @@ _PREFIX = re.compile(
     re.X,
 )
 # The common case (serial console with timestamps) in one match.
-_FAST = re.compile(r"\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\x20?")
+_FAST = re.compile(r"\[\s*\d+\.\d+\](?:\[\s*([TC]\d+)\])?\x20?")
+_CALLER = re.compile(r"\[\s*([TC]\d+)\s*\]")
 # /dev/kmsg record: "level,seq,usec,flags[,more];message"; dictionary lines that follow start with " ".
 _KMSG = re.compile(r"^\d+,\d+,\d+,[^;]*;")
 _KMSG_ESCAPE = re.compile(r"\\x([0-9a-f]{2})")
 
 
 class NormalizedLines(list):
-    """A list of normalized lines; `origin[i]` is the original line number of line i."""
+    """A list of normalized lines; `origin[i]` is the original line number of line i and
+    `caller[i]` the printk caller id of its prefix ("T123" task, "C1" CPU) or None."""
 
     origin: list[int]
+    caller: list[str | None]
     kmsg: bool
 
-    def __init__(self, lines: list[str], origin: list[int], kmsg: bool = False) -> None:
+    def __init__(self, lines: list[str], origin: list[int], kmsg: bool = False,
+                 caller: list[str | None] | None = None) -> None:
         super().__init__(lines)
         self.origin = origin
         self.kmsg = kmsg
+        self.caller = caller if caller is not None else [None] * len(lines)
 
 
 def decode(data: bytes | str) -> str:
@@ -116,17 +121,25 @@ def normalize(text: str | bytes) -> NormalizedLines:
                 origin.append(n)
         return NormalizedLines(out, origin, kmsg=True)
     fast = _FAST.match
+    caller: list[str | None] = []
     for n, line in enumerate(raw):
         line = clean(line)
+        ctx = None
         if line:
             first = line[0]
             if first == "[":
                 m = fast(line)
                 if m:
+                    ctx = m.group(1)
                     line = line[m.end():]
                     first = line[:1]
             if first and (first in "[<*" or first.isalnum()):
-                line = strip_prefix(line)
+                stripped = strip_prefix(line)
+                if ctx is None and len(stripped) != len(line):
+                    c = _CALLER.search(line, 0, len(line) - len(stripped))
+                    ctx = c.group(1) if c else None
+                line = stripped
         out.append(line)
         origin.append(n)
-    return NormalizedLines(out, origin)
+        caller.append(ctx)
+    return NormalizedLines(out, origin, caller=caller)

@@ -149,20 +149,25 @@ def _extend_tail(lines: list[str], end: int, limit: int) -> int:
     return end
 
 
-def build_reports(lines: list[str]) -> list[Report]:
+def build_reports(lines: list[str], caller: list[str | None] | None = None) -> list[Report]:
+    """Reports of normalized lines; `caller[i]` is line i's printk caller id (`T123`, `C1`) if any."""
     headers = find_headers(lines)
     if not headers:
         return []
+    n = len(lines)
+    if caller is None:
+        caller = [None] * n
     spans = _report_starts(lines, headers)
     reports = []
-    n = len(lines)
     for k, (h, end) in enumerate(spans):
         limit = spans[k + 1][0].line if k + 1 < len(spans) else n
         end = _extend_tail(lines, end, limit)
-        title_end = min(n, max(end, h.line + _TITLE_MIN_LINES), h.line + _MAX_REPORT_LINES)
-        if k + 1 < len(spans) and spans[k + 1][0].line >= h.line + _TITLE_MIN_LINES:
-            title_end = min(title_end, max(end, spans[k + 1][0].line))
-        desc = describe(lines, h.line, title_end, h.oops)
+        ctx = caller[h.line]
+        others = {s.line for s, _ in spans if s.line > h.line and (ctx is None or caller[s.line] in (ctx, None))}
+        index = _title_index(lines, h.line, end, ctx, caller, others)
+        if ctx is not None:
+            end = max(end, index[-1] + 1)  # interleaved with another report: this one goes on after it
+        desc = describe(lines, index, h.oops)
         start = h.line
         while start > 0 and h.line - start < 3 and _BEFORE.match(lines[start - 1]):
             start -= 1
@@ -171,10 +176,34 @@ def build_reports(lines: list[str]) -> list[Report]:
             alt_titles=desc.alt_titles, corrupted=desc.corrupted, corrupted_reason=desc.corrupted_reason,
             start_line=start, end_line=end - 1,
         )
-        _fill(report, lines, start, end)
+        _fill(report, lines, start, end, ctx, caller)
         report.guilty = _guilty_index(report.frames, desc.guilty_line, desc.guilty_name)
         reports.append(report)
     return reports
+
+
+def _title_index(lines: list[str], head: int, end: int, ctx: str | None, caller: list[str | None],
+                 others: set[int]) -> list[int]:
+    """Lines the title is looked for in: the report and some lines after it, of the header's caller only.
+
+    Like syzkaller, at least `_TITLE_MIN_LINES` lines are read even when another report starts sooner,
+    since a panic or a second oops often cuts into the first report's stack. With caller ids, the lines
+    of other CPUs and tasks are skipped and only a report of the same caller or an end marker stops it.
+    """
+    cap = max(end - head, _TITLE_MIN_LINES)
+    index: list[int] = []
+    for i in range(head, min(len(lines), head + _MAX_REPORT_LINES)):
+        if ctx is not None and caller[i] not in (ctx, None):
+            continue
+        if i in others and len(index) >= _TITLE_MIN_LINES:
+            break
+        index.append(i)
+        if ctx is None:
+            if len(index) >= cap:
+                break
+        elif len(index) >= _TITLE_MIN_LINES and i > head + 1 and (_END.search(lines[i]) or _RULER.match(lines[i])):
+            break
+    return index
 
 
 def _guilty_index(frames: list[Frame], line: int | None, name: str | None) -> int | None:
@@ -195,9 +224,12 @@ def _title_key(function: str) -> str:
     return strip_syscall_prefix(demangle(title_name(function)))
 
 
-def _fill(report: Report, lines: list[str], start: int, end: int) -> None:
+def _fill(report: Report, lines: list[str], start: int, end: int, ctx: str | None,
+          caller: list[str | None]) -> None:
     section = "task"
     for i in range(start, end):
+        if ctx is not None and caller[i] not in (ctx, None):
+            continue  # another CPU or task printed this line in the middle of the report
         line = lines[i]
         stripped = line.strip()
         if stripped in _SECTIONS:

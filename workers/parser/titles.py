@@ -181,9 +181,12 @@ def _stack_problem(lines: list[str]) -> str:
     return "no stack trace in report"
 
 
-def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
-    """Title of the report whose header is line `start` (lines up to `end` exclusive belong to it)."""
-    text_lines = lines[start:end]
+def describe(lines: list[str], index: list[int], oops: Oops) -> Description:
+    """Title of the report made of `lines[i] for i in index` (the header first).
+
+    `index` skips the lines other CPUs or tasks printed in between when the log has printk caller ids.
+    """
+    text_lines = [lines[i] for i in index]
     text = "\n".join(text_lines)
     best: Description | None = None
     best_pos = len(text) + 1
@@ -212,14 +215,14 @@ def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
         if fmt.parts is not None:
             # Frames are looked for from the line of the title match on.
             first = text.count("\n", 0, match.start())
-            found, ok = _extract(fmt, fmt.parts, text_lines[first:], start + first)
+            found, ok = _extract(fmt, fmt.parts, text_lines[first:], first)
             if found is None and fmt.parts2 is not None:
-                found, ok = _extract(fmt, fmt.parts2, text_lines[first:], start + first)
+                found, ok = _extract(fmt, fmt.parts2, text_lines[first:], first)
             if found is None:
                 frame = "corrupted"
                 corrupted, reason = True, reason or "extracted no stack frame"
             else:
-                frame, guilty_line = found
+                frame, guilty_line = found[0], index[found[1]]
                 guilty_name = frame
                 if not ok:
                     corrupted, reason = True, "stack trace is interleaved with other output"
