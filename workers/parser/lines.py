@@ -28,6 +28,7 @@ _PREFIX = re.compile(
         :(?:emerg|alert|crit|err|warn|notice|info|debug)\s*:   # dmesg -x
       | (?:[A-Z][a-z]{2}\s+\d{1,2}\s\d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)
         \s\S+\skernel(?:\[\d+\])?:                             # syslog / journalctl -k
+      | [A-Za-z0-9][\w.-]*\skernel(?:\[\d+\])?:(?=\s)          # journalctl -k -o short-monotonic
     )\x20?""",
     re.X,
 )
