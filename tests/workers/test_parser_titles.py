@@ -274,3 +274,26 @@ def test_lines_of_other_tasks_are_skipped_when_caller_ids_are_printed():
     functions = [f.function for f in reports[0].frames]
     assert "vkms_atomic_crtc_destroy_state" in functions and "other_task_function" not in functions
     assert reports[1].title.startswith("WARNING")
+
+
+def test_decoded_logs_get_the_same_title():
+    text = """[ 6.9] ------------[ cut here ]------------
+[ 6.9] WARNING: CPU: 1 PID: 50 at drivers/misc/lkdtm/bugs.c:112 lkdtm_WARNING (drivers/misc/lkdtm/bugs.c:112) lkdtm
+[ 6.9] RIP: 0010:lkdtm_WARNING (drivers/misc/lkdtm/bugs.c:112 (discriminator 1)) lkdtm
+[ 6.9] Code: 83 05 f9 01 01 00 01 75 01 c3 <0f> 0b c3
+All code
+========
+   0:\t0f 0b                \tud2\t\t<-- trapping instruction
+
+Code starting with the faulting instruction
+===========================================
+   0:\t0f 0b                \tud2
+[ 6.9] Call Trace:
+[ 6.9]  <TASK>
+[ 6.9] lkdtm_do_action (drivers/misc/lkdtm/core.c:166) lkdtm
+[ 6.9] direct_entry (drivers/misc/lkdtm/core.c:334) lkdtm
+[ 6.9] ---[ end trace 0000000000000000 ]---
+"""
+    report = first(text)
+    assert report.title == "WARNING in lkdtm_WARNING" and not report.corrupted
+    assert [f.function for f in report.frames if f.role == "frame"] == ["lkdtm_do_action", "direct_entry"]

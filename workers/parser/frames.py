@@ -36,10 +36,13 @@ _GENERIC = re.compile(
 _PPC_RAW = re.compile(
     r"^\s*\[(?P<sp>[0-9a-f]{8,})\]\s+\[(?P<addr>[0-9a-f]{8,})\]\s+0x[0-9a-f]+(?P<unrel>\s+\(unreliable\))?\s*$"
 )
-# Frames already decoded by decode_stacktrace.sh without offsets: `func (fs/read_write.c:681)`.
+# Frames already decoded by decode_stacktrace.sh: `func (fs/read_write.c:681)`, with inlined positions
+# `func (a.h:1 b.c:2)`, `(discriminator 1)` notes and the module after it (`... lkdtm`).
+_DECODED_TAIL = (r"\s+\((?P<dsrc>[^\s()]+:\d+)(?:[^()]|\([^()]*\))*\)(?:\s+\[inline\])?"
+                 r"(?:\s+\[?(?P<dmod>[A-Za-z_][\w-]*)(?:\s+(?P<dbid>[0-9a-f]{8,}))?\]?)?")
 _DECODED = re.compile(
-    r"^\s*(?P<unrel>\?\s+)?(?P<func>[A-Za-z_][\w.]*)\s+\((?P<src>[^\s()]+\.[chS]:\d+)(?:\s*\([^)]*\))?\)"
-    r"(?:\s+\[inline\])?" + _MOD.replace("mod", "mod").replace("bid", "bid") + r"\s*$"
+    r"^\s*(?:\[<?(?:0x)?(?P<addr0>[0-9a-f]{6,})>?\]\s+){0,2}(?P<unrel>\?\s+)?(?P<func>[A-Za-z_.][\w.]*)"
+    + _DECODED_TAIL + r"\s*$"
 )
 # arm: `[<80c1e5e8>] (func) from [<80c1eb20>] (caller+0x60/0xdc)` / `func from caller+0x60/0xdc`.
 _ARM = re.compile(
@@ -52,8 +55,8 @@ _IP = re.compile(
     r"^\s*(?:(?P<kind>RIP|EIP is at|EIP|IP|NIP|LR|pc|lr|PC is at|LR is at|epc|ra)\s*:?\s*"
     r"(?:\[<?(?P<addr0>[0-9a-f]+)>?\]\s*)?(?:[0-9a-f]{4}:)?(?:\[<(?P<addr1>[0-9a-f]+)>\]\s+)?"
     r"(?:\[<[0-9a-f]+>\]\s+)?(?:EIP is at\s+)?)"
-    r"(?:(?P<func>" + _FUNC + r")" + _OFF + _MOD + r"|0x(?P<raw>[0-9a-f]+)|(?P<rawaddr>[0-9a-f]{8,16}))"
-    + _SRC + r"\s*$"
+    r"(?:(?P<func>" + _FUNC + r")(?:" + _OFF + _MOD + _SRC + r"|" + _DECODED_TAIL + r")"
+    r"|0x(?P<raw>[0-9a-f]+)|(?P<rawaddr>[0-9a-f]{8,16}))\s*$"
 )
 # s390: `Krnl PSW : 0704c00180000000 000003ff8001a0f2 (lkdtm_EXCEPTION+0x12/0x20 [lkdtm])`.
 _PSW = re.compile(r"^\s*Krnl PSW\s*:\s*[0-9a-f]+\s+(?P<addr>[0-9a-f]+)\s+\((?P<func>" + _FUNC + r")" + _OFF + _MOD
@@ -100,8 +103,8 @@ def parse_normalized_frame(line: str) -> Frame | None:
     if ":" in line and "(" in line:
         m = _DECODED.match(line)
         if m:
-            return Frame(function=m["func"], module=m["mod"], buildid=m["bid"], source=m["src"],
-                         reliable=not m["unrel"])
+            return Frame(function=m["func"], module=m["dmod"], buildid=m["dbid"], source=m["dsrc"],
+                         address=_hex(m["addr0"]) if m["addr0"] else _addr2(line), reliable=not m["unrel"])
     if line.lstrip().startswith("[") and "0x" in line:
         m = _PPC_RAW.match(line)
         if m:
@@ -142,8 +145,9 @@ def parse_normalized_ip(line: str) -> Frame | None:
     kind = m["kind"]
     role = _IP_ROLE.get(kind, "ip")
     address = _hex(m["addr1"]) or _hex(m["addr0"]) or _hex(m["raw"]) or _hex(m["rawaddr"])
-    return Frame(function=m["func"], offset=_hex(m["off"]), size=_hex(m["size"]), module=m["mod"],
-                 buildid=m["bid"], address=address, role=role, source=m["src"] or m["src2"])
+    return Frame(function=m["func"], offset=_hex(m["off"]), size=_hex(m["size"]), module=m["mod"] or m["dmod"],
+                 buildid=m["bid"] or m["dbid"], address=address, role=role,
+                 source=m["src"] or m["src2"] or m["dsrc"])
 
 
 def title_name(function: str | None) -> str:

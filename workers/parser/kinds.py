@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 
 PC = r"\[<?(?:0x)?[0-9a-f]+>?\]"
-FUNC = r"\.?([a-zA-Z0-9_]+)(?:\.|\+)"
+# A function as printed: `func+0x..`, `func.isra.0+0x..`, or decoded `func (file.c:12)`.
+FUNC = r"\.?([a-zA-Z0-9_]+)(?:\.|\+| \([^\s()]+:\d+)"
 SRC = r"([a-zA-Z0-9\-_/.]+\.[a-z]+:[0-9]+)"
 
 

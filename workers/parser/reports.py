@@ -29,6 +29,8 @@ _OOPS_LINE = re.compile(
 )
 _END = re.compile(r"---\[ end (?:trace|Kernel panic)|^\s*Kernel Offset: |^\s*Rebooting in \d+ seconds")
 _RULER = re.compile(r"^\s*={20,}\s*$")
+# Headings of the disassembly decodecode inserts into decoded logs, underlined with "=====".
+_DECODECODE = re.compile(r"^\s*(?:All code|Code starting with the faulting instruction)\s*$")
 _BEFORE = re.compile(r"^\s*(?:-+\[ cut here \]-+|={20,}|-{20,}|\[ INFO: .*\]|\[ BUG: .*\])\s*$")
 _SECTIONS = {
     "<IRQ>": "irq", "<NMI>": "nmi", "<SOFTIRQ>": "softirq", "<TASK>": "task", "<#DF>": "exception",
@@ -89,7 +91,7 @@ def _marker_lines(lines: list[str]) -> list[int]:
     for i, line in enumerate(lines):
         # Substring tests first: they cost nothing next to a regex call per line.
         if ("====" in line or "---[ end" in line or "Kernel Offset: " in line or "Rebooting in" in line) and (
-            _END.search(line) or _RULER.match(line)
+            _END.search(line) or (_RULER.match(line) and not _DECODECODE.match(lines[i - 1] if i else ""))
         ):
             marks.append(i)
     return marks

@@ -23,6 +23,8 @@ _SYZ_FRAME = re.compile(r"^\s*(?:\[<?(?:0x)?[0-9a-f]+>?\]\s+){0,2}\.?([a-zA-Z_][
 _ARM_FRAME = re.compile(
     r"^\s*\[<?(?:0x)?[0-9a-f]+>?\]\s+\(([a-zA-Z0-9_.]+)\)\s+from\s+\[<?(?:0x)?[0-9a-f]+>?\]\s+\(\.?([a-zA-Z0-9_]+)(?:\.|\+)"
 )
+# decode_stacktrace.sh output: `func (fs/read_write.c:681) module`.
+_DECODED_FRAME = re.compile(r"^\s*(?:\[<?(?:0x)?[0-9a-f]+>?\]\s+){0,2}\.?([a-zA-Z_][a-zA-Z0-9_]*)(?:\.[\w.]+)? \([^\s()]+:\d+")
 _ARM_FRAME_NEW = re.compile(r"^\s*\.?([a-zA-Z0-9_]+)(?:\.[\w.]+)?\s+from\s+\.?([a-zA-Z0-9_]+)(?:\.|\+)")
 
 _ADDR = re.compile(r"\b(?:0x[0-9a-f]+|[0-9a-f]{8,})\b")
@@ -74,6 +76,10 @@ def _frame_names(line: str) -> list[str]:
         m = _ARM_FRAME_NEW.match(line)
         if m:
             return [m.group(1), m.group(2)]
+    if " (" in line:
+        m = _DECODED_FRAME.match(line)
+        if m:
+            return [m.group(1)]
     return []
 
 
