@@ -61,7 +61,8 @@ def test_x86_soft_lockup_is_a_stall():
         ("ppc64-WARNING.log", "WARNING in lkdtm_WARNING", ".lkdtm_WARNING"),
         ("ppc64-EXCEPTION.log", "BUG: unable to handle kernel NULL pointer dereference in lkdtm_EXCEPTION",
          ".lkdtm_EXCEPTION"),
-        ("ppc64-SLAB_FREE_DOUBLE.slub_debug.log", "WARNING in lkdtm_SLAB_FREE_DOUBLE", ".__slab_err"),
+        ("ppc64-SLAB_FREE_DOUBLE.slub_debug.log",
+         "BUG: Slab has NUM allocated objects but NUM are to be freed in lkdtm_SLAB_FREE_DOUBLE", ".__slab_err"),
     ],
 )
 def test_powerpc_reports(name: str, title: str, ip: str):

@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 
 PC = r"\[<?(?:0x)?[0-9a-f]+>?\]"
-FUNC = r"\.?([a-zA-Z0-9_]+)(?:\.|\+)"
+# A function as printed: `func+0x..`, `func.isra.0+0x..`, or decoded `func (file.c:12)`.
+FUNC = r"\.?([a-zA-Z0-9_]+)(?:\.|\+| \([^\s()]+:\d+)"
 SRC = r"([a-zA-Z0-9\-_/.]+\.[a-z]+:[0-9]+)"
 
 
@@ -25,7 +26,7 @@ def rx(pattern: str) -> re.Pattern[str]:
 
 
 RIP = rx(
-    r"(?:IP|NIP|pc |PC is at|epc ):? (?:(?:[0-9a-f]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9a-f]+:)?0x[0-9a-f]+"
+    r"(?:IP|NIP|pc |PC is at|epc |Krnl PSW : [0-9a-f]+ [0-9a-f]+ \(|EIP is at):? (?:(?:[0-9a-f]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9a-f]+:)?0x[0-9a-f]+"
     r"|(?:[0-9]+:)?{{PC}} +\[< *\(null\)>\] +\(null\)|[0-9]+: +\(null\))"
 )
 CALL = rx(r"(?:Call (?:T|t)race:)|(?:Backtrace:)")
@@ -61,6 +62,7 @@ class Oops:
     kind: str
     formats: list[Fmt]
     suppressions: list[re.Pattern[str]] = field(default_factory=list)
+    must: re.Pattern[str] | None = None  # the line must also match this to start a report
 
 
 RIP_STACK = [RIP, CALL, STACK]
@@ -100,8 +102,8 @@ OOPSES: list[Oops] = [
             skip=["alloc_skb", "netlink_ack", "netlink_rcv_skb", "copy_to_user", "copy_page_to_iter",
                   "_copy_to_iter", "simple_copy_to_iter", "copyout", "instrument_copy", "kmsan"],
             alt=["bad-access in {1}"]),
-        Fmt(rx("BUG: KCSAN: data-race in"), "KCSAN: data-race in {0}", "KCSAN",
-            report=rx("BUG: KCSAN: data-race in {{FUNC}}"), alt=[]),
+        Fmt(rx("BUG: KCSAN: data-race in"), "KCSAN: data-race in {0} / {1}", "KCSAN",
+            report=rx(r"BUG: KCSAN: data-race in \.?([a-zA-Z0-9_]+)[^ ]* / \.?([a-zA-Z0-9_]+)")),
         Fmt(rx("BUG: KCSAN: ([a-z\\-: ]+?) in"), "KCSAN: {0} in {1}", "KCSAN",
             parts=[rx("BUG: KCSAN: (?:[a-z\\-: ]+?) in "), STACK]),
         Fmt(rx("BUG: KFENCE: (use-after-free|out-of-bounds|invalid) (read|write) in"),
@@ -125,6 +127,9 @@ OOPSES: list[Oops] = [
             alt=BAD_ACCESS),
         Fmt(rx("BUG: Unable to handle kernel (?:data access|instruction fetch)"),
             "BUG: unable to handle kernel paging request in {0}", "BUG", parts=RIP_STACK, alt=BAD_ACCESS),
+        # Markers the 0-day robot's harness writes into the console log when a boot or test dies.
+        Fmt(rx(r"BUG: kernel ((?:early-)?boot (?:hang|crashed|failed)|test (?:hang|crashed|failed)|"
+               r"reboot-without-warning|timeout|hang|crashed)"), "BUG: kernel {0}", "boot"),
         Fmt(rx("BUG: (?:unable to handle kernel|kernel)"), "BUG: unable to handle kernel", "BUG",
             corrupted=True),
         Fmt(rx("BUG: (spinlock|rwlock) (lockup suspected|already unlocked|recursion|cpu recursion|bad magic"
@@ -371,7 +376,16 @@ OOPSES: list[Oops] = [
     ]),
     Oops("BUG kmalloc-", "SLUB", [
         Fmt(rx("BUG kmalloc-.*: Object already free"), "BUG: Object already free", "SLUB"),
+        Fmt(rx(r"BUG kmalloc-[\w-]+ \((?:Not tainted|Tainted: [^)]*)\): (.*)"), "BUG: {0}", "SLUB"),
     ]),
+    # SLUB debug reports of any cache: "BUG skbuff_head_cache (Not tainted): Poison overwritten".
+    Oops("BUG ", "SLUB", [
+        Fmt(rx(r"BUG [\w.:-]+ \((?:Not tainted|Tainted: [^)]*)\): Object already free"),
+            "BUG: Object already free", "SLUB"),
+        Fmt(rx(r"BUG [\w.:-]+ \((?:Not tainted|Tainted: [^)]*)\): (.*)"), "BUG: {0} in {1}", "SLUB",
+            parts=CALL_STACK, skip=["slab", "slub", "kmem_cache", "kfree", "free_to_partial_list", "object_err"]),
+    ], [re.compile(r"\): kasan: ")],  # old KASAN reports print through SLUB; their header comes later
+        must=re.compile(r"BUG [\w.:-]+ \((?:Not tainted|Tainted: [^)]*)\): ")),
     Oops("divide error:", "divide error", [
         Fmt(rx(r"divide error: (?:.*\n)+?.*(?:RIP|EIP|pc ): (?:[0-9a-f]+:)?(?:{{PC}} +{{PC}} +)?{{FUNC}}"),
             "divide error in {0}", "divide error"),
