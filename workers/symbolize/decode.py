@@ -21,6 +21,7 @@ from .frames import (
     DecodedFrame,
     SourceLocation,
     is_frame_line,
+    is_raw_frame_line,
     kernel_offset,
     parse_symbol,
     split_line,
@@ -182,7 +183,7 @@ def decode_frames(text: str, symbolizer: Symbolizer) -> list[DecodedFrame]:
     frames = []
     for i, raw in enumerate(lines):
         line = raw.rstrip("\r")
-        if is_frame_line(line):
+        if is_frame_line(line) or is_raw_frame_line(line):
             frames.append(_decode_line(i, line, symbolizer))
     return frames
 
