@@ -44,6 +44,10 @@ class Unsupported(Exception):
     """Something this reader does not handle: the caller falls back to pyelftools for the CU."""
 
 
+class Corrupt(Exception):
+    """Broken DWARF data: the CU is skipped (pyelftools is not tried: it may loop on crafted input)."""
+
+
 def uleb(data: bytes, pos: int) -> tuple[int, int]:
     result = shift = 0
     while True:
@@ -71,7 +75,7 @@ def sleb(data: bytes, pos: int) -> tuple[int, int]:
 def cstring(data: bytes, pos: int) -> str:
     end = data.find(b"\0", pos)
     if end < 0:
-        raise Unsupported("unterminated string")
+        raise Corrupt("unterminated string")
     return data[pos:end].decode("utf-8", "replace")
 
 
@@ -161,7 +165,7 @@ class FastDwarf:
         else:
             raise Unsupported(f"DWARF version {version}")
         if end > len(info):
-            raise Unsupported("truncated unit")
+            raise Corrupt("truncated unit")
         cu = _CU(self, offset, end, version, off_size, addr_size, self.abbrevs(abbrev_off))
         return cu.read(pos)
 
@@ -259,7 +263,7 @@ class _CU:
             return None
         entry = self.abbrevs.get(code)
         if entry is None:
-            raise Unsupported(f"abbrev code {code}")
+            raise Corrupt(f"abbrev code {code}")
         tag, children, specs = entry
         attrs: dict[int, Any] = {}
         for attr, form, ic in specs:
@@ -274,7 +278,7 @@ class _CU:
         depth = 1
         while depth:
             if pos >= self.end:
-                raise Unsupported("children run past the unit")
+                raise Corrupt("children run past the unit")
             d = self.die(pos)
             if d is None:
                 depth -= 1
@@ -282,9 +286,9 @@ class _CU:
                 continue
             _tag, children, attrs, pos = d
             if children:
-                sib = attrs.get(AT_SIBLING)
-                if sib is not None and isinstance(sib[1], tuple) and sib[1][0] == "ref":
-                    pos = sib[1][1]
+                sib = _sibling(attrs, pos, self.end)
+                if sib is not None:
+                    pos = sib
                 else:
                     depth += 1
         return pos
@@ -427,7 +431,7 @@ class _CU:
     def read(self, pos: int) -> CURows:
         top = self.die(pos)
         if top is None:
-            raise Unsupported("empty unit")
+            raise Corrupt("empty unit")
         tag, children, attrs, pos = top
         if tag not in (TAG_COMPILE_UNIT, TAG_PARTIAL_UNIT):
             raise Unsupported(f"unit DIE tag {tag:#x}")
@@ -464,11 +468,8 @@ class _CU:
             parent, depth = stack[-1]
             if tag not in WALK_INTO:
                 if children:
-                    sib = attrs.get(AT_SIBLING)
-                    if sib is not None and isinstance(sib[1], tuple) and sib[1][0] == "ref":
-                        pos = sib[1][1]
-                    else:
-                        pos = self._skip_children(pos)
+                    sib = _sibling(attrs, pos, self.end)
+                    pos = sib if sib is not None else self._skip_children(pos)
                 continue
             node = parent
             if tag in (TAG_SUBPROGRAM, TAG_INLINED):
@@ -490,6 +491,15 @@ class _CU:
                     out.intervals.append((lo, hi, node, depth))
             if children:
                 stack.append((node, depth + 1))
+
+
+def _sibling(attrs: dict[int, Any], pos: int, end: int) -> int | None:
+    """DW_AT_sibling target when it is a forward jump inside the unit (a crafted backward one would loop)."""
+    sib = attrs.get(AT_SIBLING)
+    if sib is None or not isinstance(sib[1], tuple) or sib[1][0] != "ref":
+        return None
+    target = sib[1][1]
+    return target if pos <= target <= end else None
 
 
 def _foreign_name(fd: FastDwarf, offset: int) -> str:
@@ -525,7 +535,7 @@ class LineProgram:
             length, pos, off_size = u(data, pos, 8), pos + 8, 8
         self.end = pos + length
         if self.end > len(data):
-            raise Unsupported("truncated line program")
+            raise Corrupt("truncated line program")
         version = u(data, pos, 2)
         pos += 2
         self.version = version
@@ -548,7 +558,7 @@ class LineProgram:
         self.std_lengths = list(data[pos:pos + self.opcode_base - 1])
         pos += self.opcode_base - 1
         if self.line_range == 0:
-            raise Unsupported("line_range 0")
+            raise Corrupt("line_range 0")
         if version >= 5:
             dirs, pos = self._entries(pos, off_size)
             files, pos = self._entries(pos, off_size)

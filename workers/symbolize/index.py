@@ -34,7 +34,7 @@ import numpy as np
 
 from .dwarfread import SKIPPED_SECTIONS, CUReader, LeanELFFile
 from .elffile import SymbolizeError, identify_elf, is_ppc64_elfv1, open_elf, uncompressed
-from .fastdwarf import FastDwarf, Unsupported
+from .fastdwarf import Corrupt, FastDwarf, Unsupported
 from .symbols import SymbolArrays, read_code_symbols
 
 FORMAT_VERSION = 3
@@ -269,7 +269,9 @@ def build_from_elf(elf: Any, dwarf_elf: Any, index_dir: Path, identity: Any, sec
         for i, off in enumerate(offsets):
             try:
                 acc.add(fast.read(off))
-            except (Unsupported, IndexError, ValueError, KeyError, struct.error):
+            except (Corrupt, IndexError, ValueError, KeyError, struct.error):
+                failed += 1  # broken data: skip the CU, counted in failed_cus
+            except Unsupported:
                 try:
                     if slow is None:
                         slow = CUReader(dwarf_elf.get_dwarf_info(relocate_dwarf_sections=False,
