@@ -17,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modules", help="folder with the build's .ko files (searched recursively)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--cache", help="index cache folder (default: $TRIAGE_SYMBOL_CACHE or ~/.cache)")
+    parser.add_argument("--lazy", action="store_true",
+                        help="if the vmlinux has no index yet, read only the compile units the log needs")
     parser.add_argument("paths", nargs="+", metavar="LOG")
 
 
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         symbolizer = Symbolizer(args.vmlinux, args.modules, args.cache,
-                                progress=_progress if sys.stderr.isatty() else None)
+                                progress=_progress if sys.stderr.isatty() else None, lazy=args.lazy)
     except SymbolizeError as exc:
         sys.stderr.write(f"triage decode: {exc}\n")
         return 2

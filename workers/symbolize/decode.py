@@ -27,6 +27,7 @@ from .frames import (
     split_line,
 )
 from .index import FORMAT_VERSION, IndexInfo, ProgressFn, build_index
+from .lazy import LazyIndex
 from .lookup import Index, Location
 from .modules import build_module_index, find_module, module_cache_key
 
@@ -44,8 +45,10 @@ def _path_key(path: Path) -> str:
 
 
 def index_for(vmlinux: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None,
-              progress: ProgressFn | None = None) -> Index:
-    """The index of `vmlinux` (or of an index directory), building it into the cache if needed."""
+              progress: ProgressFn | None = None, lazy: bool = False) -> Index | LazyIndex:
+    """The index of `vmlinux` (or of an index directory), building it into the cache if needed.
+
+    With `lazy`, a vmlinux whose index is not built yet is answered CU by CU (LazyIndex) instead."""
     path = Path(vmlinux)
     if path.is_dir():
         return Index(path)
@@ -62,6 +65,8 @@ def index_for(vmlinux: str | os.PathLike[str], cache_dir: str | os.PathLike[str]
     index_dir = cache / "builds" / key
     if not (index_dir / "meta.json").exists() or json.loads((index_dir / "meta.json").read_text()).get(
             "format") != FORMAT_VERSION:
+        if lazy and path.suffix.lower() not in (".xz", ".gz", ".zst", ".bz2"):
+            return LazyIndex(path)
         build_index(path, index_dir, progress)
     seen.parent.mkdir(parents=True, exist_ok=True)
     seen.write_text(json.dumps({"key": key, "path": str(path)}))
@@ -80,10 +85,12 @@ class Resolved:
 class Symbolizer:
     """Answers for one kernel build: its vmlinux index and (lazily) its modules' indexes."""
 
-    def __init__(self, vmlinux: str | os.PathLike[str] | Index, modules_dir: str | os.PathLike[str] | None = None,
-                 cache_dir: str | os.PathLike[str] | None = None, progress: ProgressFn | None = None) -> None:
+    def __init__(self, vmlinux: str | os.PathLike[str] | Index | LazyIndex,
+                 modules_dir: str | os.PathLike[str] | None = None, cache_dir: str | os.PathLike[str] | None = None,
+                 progress: ProgressFn | None = None, lazy: bool = False) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-        self.index = vmlinux if isinstance(vmlinux, Index) else index_for(vmlinux, self.cache_dir, progress)
+        self.index: Index | LazyIndex = vmlinux if isinstance(vmlinux, Index | LazyIndex) else index_for(
+            vmlinux, self.cache_dir, progress, lazy)
         self.modules_dir = modules_dir
         self._modules: dict[str, Index | None] = {}
         self.errors: dict[str, str] = {}
@@ -145,7 +152,7 @@ class Symbolizer:
         return Resolved(addr, locs, size or None, False, function=name)
 
 
-def _format_code(index: Index, locations: list[Location]) -> str:
+def _format_code(index: Index | LazyIndex, locations: list[Location]) -> str:
     """addr2line -i output joined on one line as the script does (build directory stripped)."""
     parts = []
     disc = locations[0].discriminator if locations else 0

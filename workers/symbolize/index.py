@@ -214,25 +214,31 @@ def _coverage(ranges: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     return arr[:, 0].copy(), arr[:, 1].copy()
 
 
-def write_index(acc: _Acc, symbols: SymbolArrays, out_dir: Path, meta: dict[str, Any]) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
+def index_arrays(acc: _Acc, symbols: SymbolArrays) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    """The index's arrays and string tables (see the module docstring)."""
     la, lf, ln, ld = _line_table(acc)
     sa, sn = _segments(acc)
     cs, ce = _coverage(acc.cu_ranges)
     arrays = {
         "cu_start": cs, "cu_end": ce,
         "line_addr": la, "line_file": lf, "line_no": ln, "line_disc": ld, "seg_addr": sa, "seg_node": sn,
-        "node_name": np.frombuffer(acc.n_name, dtype=np.uint32),
-        "node_parent": np.frombuffer(acc.n_parent, dtype=np.int32),
-        "node_call_file": np.frombuffer(acc.n_cfile, dtype=np.int32),
-        "node_call_line": np.frombuffer(acc.n_cline, dtype=np.uint32),
+        "node_name": np.frombuffer(acc.n_name, dtype=np.uint32).copy(),
+        "node_parent": np.frombuffer(acc.n_parent, dtype=np.int32).copy(),
+        "node_call_file": np.frombuffer(acc.n_cfile, dtype=np.int32).copy(),
+        "node_call_line": np.frombuffer(acc.n_cline, dtype=np.uint32).copy(),
         "sym_addr": symbols.addr, "sym_size": symbols.size, "sym_kind": symbols.kind,
     }
+    strings = {"files": list(acc.files), "names": list(acc.names), "symbols": symbols.names}
+    return arrays, strings
+
+
+def write_index(acc: _Acc, symbols: SymbolArrays, out_dir: Path, meta: dict[str, Any]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    arrays, strings = index_arrays(acc, symbols)
     for name, arr in arrays.items():
         np.save(out_dir / f"{name}.npy", np.ascontiguousarray(arr))
-    strings = {"files": list(acc.files), "names": list(acc.names), "symbols": symbols.names}
     (out_dir / "strings.json").write_text(json.dumps(strings))
-    meta = dict(meta, line_rows=int(len(la)), functions=len(acc.n_name))
+    meta = dict(meta, line_rows=int(len(arrays["line_addr"])), functions=len(acc.n_name))
     # meta.json last: its presence marks a complete index
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
 
