@@ -199,3 +199,22 @@ def test_corrupted_debug_sections_give_a_result_or_a_clear_error(tmp_path: Path)
         except SymbolizeError:
             continue
         assert info.cus >= 0
+
+
+def test_lazy_index_answers_like_the_full_index(tmp_path: Path) -> None:
+    from workers.symbolize import LazyIndex
+
+    need("gcc")
+    binary = compile_c(tmp_path, "gcc", ["-g", "-gdwarf-5"], relocatable=False)
+    build_index(binary, tmp_path / "index")
+    full = Index(tmp_path / "index")
+    lazy = LazyIndex(binary)
+    try:
+        lo, hi = text_range(binary)
+        start = full.symbol_address("compute")
+        assert start is not None and lazy.symbol_address("compute") == start
+        assert any(full.lookup(a) for a in range(lo, hi))
+        for addr in range(lo, hi):
+            assert lazy.lookup(addr) == full.lookup(addr), hex(addr)
+    finally:
+        lazy.close()
