@@ -144,3 +144,17 @@ def test_garbage_text_never_raises(program: tuple[Path, Symbolizer]) -> None:
     _binary, sym = program
     junk = "\x00\xff [<zz>] +0x/0x [ [ ] ] (%pS) a+0x1/0x2 [ \n" * 3 + "0010:+0x1/0x2\n[<ffffffffffffffff>]\n"
     decode_log(junk, sym, code_decoder=lambda line, arch: None)
+
+
+def test_log_of_another_release_is_reported(program: tuple[Path, Symbolizer]) -> None:
+    from workers.symbolize.decode import build_mismatch
+
+    _binary, sym = program
+    saved = sym.index.meta.get("release")
+    sym.index.meta["release"] = "6.12.117-crashlab"
+    try:
+        assert build_mismatch("[ 0.0] Linux version 6.12.117-crashlab (root@vm) (gcc)\n", sym) is None
+        reason = build_mismatch("[ 0.0] Linux version 6.1.0-9-amd64 (debian-kernel@lists) (gcc)\n", sym)
+        assert reason and "6.1.0-9-amd64" in reason
+    finally:
+        sym.index.meta["release"] = saved

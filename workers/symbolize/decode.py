@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ from .index import FORMAT_VERSION, IndexInfo, ProgressFn, build_index
 from .lazy import LazyIndex
 from .lookup import Index, Location
 from .modules import build_module_index, find_module, module_cache_key
+
+BANNER_IN_LOG = re.compile(r"Linux version (\S+) \(")
 
 
 def default_cache_dir() -> Path:
@@ -185,7 +188,7 @@ def _derive_kaslr(lines: list[str], symbolizer: Symbolizer) -> int | None:
 
 def decode_frames(text: str, symbolizer: Symbolizer) -> list[DecodedFrame]:
     """Every line decode_stacktrace.sh would rewrite, decoded, in log order."""
-    lines = text.splitlines()
+    lines = log_lines(text)
     symbolizer.kaslr = _derive_kaslr(lines, symbolizer)
     frames = []
     for i, raw in enumerate(lines):
@@ -211,6 +214,12 @@ def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:
         frame.note = symbolizer.errors.get(split.module, "module not found")
         frame.text = emit(split.symbol)  # the script leaves the symbol as it was
         return frame
+    if split.module and split.buildid:
+        mod_index = symbolizer.module(split.module)
+        built = mod_index.meta.get("build_id") if mod_index is not None else None
+        if built and built != split.buildid:
+            frame.mismatch = True
+            frame.note = f"module {split.module} build id {split.buildid} is not the .ko's {built}"
     parsed = parse_symbol(split.symbol)
     if parsed is None:
         frame.text = emit(stripped)
@@ -229,7 +238,8 @@ def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:
         frame.note = "no such symbol in the build"
         frame.text = emit(after_segment)
         return frame
-    frame.address, frame.symbol_size, frame.mismatch = resolved.address, resolved.symbol_size, resolved.mismatch
+    frame.address, frame.symbol_size = resolved.address, resolved.symbol_size
+    frame.mismatch = frame.mismatch or resolved.mismatch
     if not resolved.locations:
         frame.note = "no line information at this address"
         frame.text = emit(after_segment)
@@ -243,17 +253,36 @@ def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:
     return frame
 
 
+def log_lines(text: str) -> list[str]:
+    """Lines as the script reads them (split on newlines only; a final newline ends the last line)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def build_mismatch(text: str, symbolizer: Symbolizer) -> str | None:
+    """Why the log cannot come from this build, when its `Linux version` banner names another release."""
+    m = BANNER_IN_LOG.search(text)
+    release = symbolizer.index.meta.get("release")
+    if m and release and m.group(1) != release:
+        return f"the log is from {m.group(1)}, this vmlinux is {release}"
+    return None
+
+
 def decode_log(text: str, symbolizer: Symbolizer,
-               code_decoder: Callable[[str, str], str | None] | None = None) -> str:
+               code_decoder: Callable[[str, str], str | None] | None = None,
+               frames: list[DecodedFrame] | None = None) -> str:
     """The log with frame lines rewritten like decode_stacktrace.sh and a decodecode block after each
-    Code: line (from `code_decoder(line, arch)`, default workers.codedecode.decode_code_line)."""
+    Code: line (from `code_decoder(line, arch)`, default workers.codedecode.decode_code_line).
+    `frames` may pass decode_frames(text, symbolizer) when the caller has it already."""
     if code_decoder is None:
         from workers.codedecode import decode_code_line as code_decoder  # type: ignore[no-redef]
-    frames = {f.line: f for f in decode_frames(text, symbolizer)}
+    by_line = {f.line: f for f in (frames if frames is not None else decode_frames(text, symbolizer))}
     out = []
-    for i, raw in enumerate(text.splitlines()):
-        if i in frames:
-            out.append(frames[i].text)
+    for i, raw in enumerate(log_lines(text)):
+        if i in by_line:
+            out.append(by_line[i].text)
             continue
         out.append(raw.rstrip("\r"))
         if "Code:" in raw:
