@@ -37,6 +37,8 @@ int main(int argc, char **argv)
 """
 
 CROSS = {
+    "i386": ("gcc", "addr2line"),  # with -m32
+    "riscv64": ("riscv64-linux-gnu-gcc", "riscv64-linux-gnu-addr2line"),
     "arm64": ("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-addr2line"),
     "powerpc64": ("powerpc64-linux-gnu-gcc", "powerpc64-linux-gnu-addr2line"),
     "powerpc64le": ("powerpc64le-linux-gnu-gcc", "powerpc64le-linux-gnu-addr2line"),
@@ -132,7 +134,7 @@ def test_relocatable_object_is_indexed_with_relocations_applied(tmp_path: Path, 
 def test_cross_compiled_objects_match_addr2line(tmp_path: Path, arch: str, dwarf: str) -> None:
     gcc, tool = CROSS[arch]
     need(gcc, tool)
-    obj = compile_c(tmp_path, gcc, ["-g", dwarf], relocatable=True)
+    obj = compile_c(tmp_path, gcc, ["-g", dwarf] + (["-m32"] if arch == "i386" else []), relocatable=True)
     build_module_index(obj, tmp_path / "index")
     index = Index(tmp_path / "index")
     assert index.meta["arch"] == arch
