@@ -158,3 +158,10 @@ def test_log_of_another_release_is_reported(program: tuple[Path, Symbolizer]) ->
         assert reason and "6.1.0-9-amd64" in reason
     finally:
         sym.index.meta["release"] = saved
+
+
+def test_user_space_raw_address_lines_are_left_alone(program: tuple[Path, Symbolizer]) -> None:
+    _binary, sym = program
+    log = "[ 1.0] RIP: 0033:0x7f1234567890\n[ 1.0]  ? 0xffffffffc0001234\n"
+    out = decode_log(log, sym, code_decoder=lambda line, arch: None)
+    assert out == log

@@ -107,9 +107,13 @@ class Symbolizer:
         if name in self._modules:
             return self._modules[name]
         found = None
-        ko = find_module(self.modules_dir, name)
+        try:
+            ko = find_module(self.modules_dir, name, self.cache_dir / "ko")
+        except SymbolizeError as exc:
+            self.errors[name] = str(exc)
+            ko = None
         if ko is None:
-            self.errors[name] = f"module {name}: no {name}.ko in the modules folder"
+            self.errors.setdefault(name, f"module {name}: no {name}.ko in the modules folder")
         else:
             try:
                 index_dir = self.cache_dir / "modules" / f"{name}-{module_cache_key(ko)}"
@@ -149,7 +153,7 @@ class Symbolizer:
         addr = address - (self.kaslr or 0)
         sym = self.index.symbol_at(addr)
         locs = self.index.lookup(addr)
-        if sym is None and not locs:
+        if sym is None or not locs:  # not a code address of this build (user space, a module, ...)
             return None
         name, start, size = sym if sym else (None, addr, 0)
         return Resolved(addr, locs, size or None, False, function=name)
@@ -231,8 +235,11 @@ def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:
     index = symbolizer.module(split.module) if split.module else symbolizer.index
     if resolved is None and not split.module and RAW_ADDRESS.match(name):
         resolved = symbolizer.resolve_address(int(RAW_ADDRESS.match(name).group(1), 16))
-        if resolved is not None and resolved.locations:
-            frame.function = name = resolved.function or resolved.locations[-1].function or name
+        if resolved is None:  # the script leaves raw addresses alone: so do we when we cannot do better
+            frame.text = line
+            frame.note = "raw address outside this build's code"
+            return frame
+        frame.function = name = resolved.function or resolved.locations[-1].function or name
     after_segment = stripped.split(":", 1)[-1] if segment else stripped  # what the script prints on failure
     if resolved is None:
         frame.note = "no such symbol in the build"

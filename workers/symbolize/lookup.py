@@ -104,27 +104,20 @@ class Index:
         return int(distinct[i]) - addr if i < len(distinct) else None
 
     def symbol_at(self, addr: int) -> tuple[str, int, int] | None:
-        """(name, start, size) of the code symbol containing `addr` (or the closest one before it)."""
+        """(name, start, size) of the sized code symbol containing `addr`, if any."""
         if self._sym_sorted is None:
             # sized symbols first at equal addresses so they win over aliases/labels
             self._sym_sorted = np.lexsort((self.sym_size == 0, np.asarray(self.sym_addr)))
         order = self._sym_sorted
         addrs = np.asarray(self.sym_addr)[order]
         i = int(np.searchsorted(addrs, addr, side="right")) - 1
-        best = None
-        while i >= 0:
-            k = int(order[i])
+        # a few symbols back at most: nested/alias symbols share or precede the start
+        for j in range(i, max(i - 16, -1), -1):
+            k = int(order[j])
             start, size = int(self.sym_addr[k]), int(self.sym_size[k])
             if size and start <= addr < start + size:
                 return self.symbol_names[k], start, size
-            if best is None:
-                best = (self.symbol_names[k], start, size)
-            if addr - start > 1 << 20:
-                break
-            i -= 1
-            if best is not None and i >= 0 and int(addrs[i]) != best[1]:
-                break
-        return best
+        return None
 
     # --- addresses -> source ---
 
