@@ -225,8 +225,9 @@ def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:
             frame.mismatch = True
             frame.note = f"module {split.module} build id {split.buildid} is not the .ko's {built}"
     parsed = parse_symbol(split.symbol)
+    after_segment = stripped.split(":", 1)[-1] if ":" in stripped else stripped  # printed on failure
     if parsed is None:
-        frame.text = emit(stripped)
+        frame.text = emit(after_segment)
         frame.note = "no symbol"
         return frame
     segment, name, offset, size = parsed
@@ -240,7 +241,6 @@ def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:
             frame.note = "raw address outside this build's code"
             return frame
         frame.function = name = resolved.function or resolved.locations[-1].function or name
-    after_segment = stripped.split(":", 1)[-1] if segment else stripped  # what the script prints on failure
     if resolved is None:
         frame.note = "no such symbol in the build"
         frame.text = emit(after_segment)
@@ -252,8 +252,9 @@ def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:
         frame.text = emit(after_segment)
         return frame
     assert index is not None
-    outer = resolved.locations[-1].function
-    frame.locations = [SourceLocation(loc.function if loc.function else (outer if k == 0 else None),
+    last = len(resolved.locations) - 1
+    # no DWARF function (assembly, static-call trampolines): the symbol table's name for the outermost
+    frame.locations = [SourceLocation(loc.function or (name if k == last else None),
                                       index.relative(loc.file), loc.line, loc.discriminator)
                        for k, loc in enumerate(resolved.locations)]
     frame.text = emit(f"{segment}{name} ({_format_code(index, resolved.locations)})")

@@ -305,8 +305,12 @@ def build_from_elf(elf: Any, dwarf_elf: Any, index_dir: Path, identity: Any, sec
         info.max_rss_mib = round(max_rss_mib(), 1)
         (tmp / "meta.json").write_text(json.dumps(info.to_dict(), indent=1))
         if index_dir.exists():
-            shutil.rmtree(index_dir)
-        os.replace(tmp, index_dir)
+            shutil.rmtree(index_dir, ignore_errors=True)
+        try:
+            os.replace(tmp, index_dir)
+        except OSError:
+            if not (index_dir / "meta.json").exists():  # not another builder that finished first
+                raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
