@@ -54,3 +54,19 @@ def test_lkdtm_frames_match_decode_stacktrace(tmp_path: Path, lab: str) -> None:
         assert got == [(n.split(":")[-1], code) for n, code in want], log.name
         checked += len(got)
     assert checked > 5
+
+
+def test_module_found_in_a_modules_tarball(tmp_path: Path) -> None:
+    import tarfile
+
+    from workers.symbolize.modules import find_module
+
+    ko = SHARED / "lab" / "kernel" / "modules" / "lkdtm.ko.xz"
+    if not ko.exists():
+        pytest.skip(f"{ko} is not available")
+    tarball = tmp_path / "modules.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(ko, arcname="lib/modules/6.12.117-crashlab/kernel/drivers/misc/lkdtm/lkdtm.ko.xz")
+    found = find_module(tarball, "lkdtm", tmp_path / "out")
+    assert found is not None and found.read_bytes() == ko.read_bytes()
+    assert find_module(tarball, "ext4", tmp_path / "out") is None

@@ -37,6 +37,8 @@ int main(int argc, char **argv)
 """
 
 CROSS = {
+    "i386": ("gcc", "addr2line"),  # with -m32
+    "riscv64": ("riscv64-linux-gnu-gcc", "riscv64-linux-gnu-addr2line"),
     "arm64": ("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-addr2line"),
     "powerpc64": ("powerpc64-linux-gnu-gcc", "powerpc64-linux-gnu-addr2line"),
     "powerpc64le": ("powerpc64le-linux-gnu-gcc", "powerpc64le-linux-gnu-addr2line"),
@@ -132,8 +134,89 @@ def test_relocatable_object_is_indexed_with_relocations_applied(tmp_path: Path, 
 def test_cross_compiled_objects_match_addr2line(tmp_path: Path, arch: str, dwarf: str) -> None:
     gcc, tool = CROSS[arch]
     need(gcc, tool)
-    obj = compile_c(tmp_path, gcc, ["-g", dwarf], relocatable=True)
+    obj = compile_c(tmp_path, gcc, ["-g", dwarf] + (["-m32"] if arch == "i386" else []), relocatable=True)
     build_module_index(obj, tmp_path / "index")
     index = Index(tmp_path / "index")
     assert index.meta["arch"] == arch
     compare(index, tool, obj, *text_range(obj))
+
+
+def _units(binary: Path) -> tuple[list, list]:
+    from elftools.elf.elffile import ELFFile
+
+    from workers.symbolize.dwarfread import CUReader, LeanELFFile
+    from workers.symbolize.fastdwarf import FastDwarf
+    from workers.symbolize.index import _debug_sections, code_ranges, make_keep
+
+    with open(binary, "rb") as f:
+        elf = ELFFile(f)
+        lean = LeanELFFile(f)
+        keep = make_keep(code_ranges(elf))
+        fast = FastDwarf(_debug_sections(lean), elf.little_endian, elf.elfclass // 8, keep)
+        slow = CUReader(lean.get_dwarf_info(relocate_dwarf_sections=False), keep)
+        offsets = fast.unit_offsets()
+        return [fast.read(o) for o in offsets], [slow.read(o) for o in offsets]
+
+
+def _tree(cu) -> set[tuple]:
+    return {(lo, hi, cu.nodes[n][0], cu.files[cu.nodes[n][2]] if cu.nodes[n][2] >= 0 else None, cu.nodes[n][3])
+            for lo, hi, n, _depth in cu.intervals}
+
+
+@pytest.mark.parametrize("dwarf", ["-gdwarf-4", "-gdwarf-5"])
+def test_fast_reader_reads_what_pyelftools_reads(tmp_path: Path, dwarf: str) -> None:
+    need("gcc")
+    binary = compile_c(tmp_path, "gcc", ["-g", dwarf], relocatable=False)
+    fast, slow = _units(binary)
+    assert len(fast) == len(slow) >= 1
+    for a, b in zip(fast, slow, strict=True):
+        assert a.files == b.files and a.rows == b.rows and a.cu_ranges == b.cu_ranges
+        assert _tree(a) == _tree(b) and a.comp_dir == b.comp_dir
+
+
+def test_corrupted_debug_sections_give_a_result_or_a_clear_error(tmp_path: Path) -> None:
+    import random
+
+    from elftools.elf.elffile import ELFFile
+
+    from workers.symbolize import SymbolizeError
+
+    need("gcc")
+    binary = compile_c(tmp_path, "gcc", ["-g", "-gdwarf-5"], relocatable=False)
+    data = binary.read_bytes()
+    with open(binary, "rb") as f:
+        elf = ELFFile(f)
+        spans = [(s["sh_offset"], s["sh_size"]) for s in elf.iter_sections()
+                 if s.name in (".debug_info", ".debug_abbrev", ".debug_line", ".debug_rnglists")]
+    rng = random.Random(7)
+    for trial in range(40):
+        mutated = bytearray(data)
+        for _ in range(12):
+            start, size = rng.choice(spans)
+            mutated[start + rng.randrange(size)] = rng.randrange(256)
+        path = tmp_path / f"mutant{trial}"
+        path.write_bytes(bytes(mutated))
+        try:
+            info = build_index(path, tmp_path / f"index{trial}")
+        except SymbolizeError:
+            continue
+        assert info.cus >= 0
+
+
+def test_lazy_index_answers_like_the_full_index(tmp_path: Path) -> None:
+    from workers.symbolize import LazyIndex
+
+    need("gcc")
+    binary = compile_c(tmp_path, "gcc", ["-g", "-gdwarf-5"], relocatable=False)
+    build_index(binary, tmp_path / "index")
+    full = Index(tmp_path / "index")
+    lazy = LazyIndex(binary)
+    try:
+        lo, hi = text_range(binary)
+        start = full.symbol_address("compute")
+        assert start is not None and lazy.symbol_address("compute") == start
+        assert any(full.lookup(a) for a in range(lo, hi))
+        for addr in range(lo, hi):
+            assert lazy.lookup(addr) == full.lookup(addr), hex(addr)
+    finally:
+        lazy.close()

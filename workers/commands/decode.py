@@ -17,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modules", help="folder with the build's .ko files (searched recursively)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--cache", help="index cache folder (default: $TRIAGE_SYMBOL_CACHE or ~/.cache)")
+    parser.add_argument("--lazy", action="store_true",
+                        help="if the vmlinux has no index yet, read only the compile units the log needs")
     parser.add_argument("paths", nargs="+", metavar="LOG")
 
 
@@ -29,10 +31,11 @@ def _progress(done: int, total: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from workers.symbolize import SymbolizeError, Symbolizer, decode_frames, decode_log
+    from workers.symbolize.decode import build_mismatch
 
     try:
         symbolizer = Symbolizer(args.vmlinux, args.modules, args.cache,
-                                progress=_progress if sys.stderr.isatty() else None)
+                                progress=_progress if sys.stderr.isatty() else None, lazy=args.lazy)
     except SymbolizeError as exc:
         sys.stderr.write(f"triage decode: {exc}\n")
         return 2
@@ -45,18 +48,21 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"triage decode: {path}: {exc.strerror}\n")
             status = 1
             continue
+        frames = decode_frames(text, symbolizer)
+        wrong_build = build_mismatch(text, symbolizer)
+        mismatched = sorted({f.function or "?" for f in frames if f.mismatch})
         if args.format == "json":
-            frames = decode_frames(text, symbolizer)
             print(json.dumps({"path": path, "build_id": symbolizer.index.meta.get("build_id"),
                               "release": symbolizer.index.meta.get("release"),
-                              "vmlinux_mismatch": any(f.mismatch for f in frames),
+                              "vmlinux_mismatch": bool(mismatched or wrong_build),
+                              "vmlinux_mismatch_reason": wrong_build or (
+                                  f"function sizes differ: {', '.join(mismatched[:5])}" if mismatched else None),
                               "frames": [f.to_dict() for f in frames]}))
         else:
-            sys.stdout.write(decode_log(text, symbolizer))
-            mismatched = sorted({f.function or "?" for f in decode_frames(text, symbolizer) if f.mismatch})
-            if mismatched:
-                sys.stderr.write(f"triage decode: {path}: this vmlinux does not match the log (function sizes "
-                                 f"differ: {', '.join(mismatched[:5])})\n")
+            sys.stdout.write(decode_log(text, symbolizer, frames=frames))
+        if wrong_build or mismatched:
+            sys.stderr.write(f"triage decode: {path}: this vmlinux does not match the log ("
+                             f"{wrong_build or 'function sizes differ: ' + ', '.join(mismatched[:5])})\n")
     for err in symbolizer.errors.values():
         sys.stderr.write(f"triage decode: {err}\n")
     return status

@@ -12,9 +12,10 @@ from .decode import Symbolizer, decode_frames, decode_log, index_for
 from .elffile import Identity, SymbolizeError, identify
 from .frames import DecodedFrame, SourceLocation
 from .index import IndexInfo, build_index
+from .lazy import LazyIndex
 from .lookup import Index, Location
 from .modules import build_module_index
 
-__all__ = ["DecodedFrame", "Identity", "Index", "IndexInfo", "Location", "SourceLocation", "SymbolizeError",
+__all__ = ["DecodedFrame", "Identity", "Index", "IndexInfo", "LazyIndex", "Location", "SourceLocation", "SymbolizeError",
            "Symbolizer", "build_index", "build_module_index", "decode_frames", "decode_log", "identify",
            "index_for"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +24,17 @@ from .frames import (
     DecodedFrame,
     SourceLocation,
     is_frame_line,
+    is_raw_frame_line,
     kernel_offset,
     parse_symbol,
     split_line,
 )
 from .index import FORMAT_VERSION, IndexInfo, ProgressFn, build_index
+from .lazy import LazyIndex
 from .lookup import Index, Location
 from .modules import build_module_index, find_module, module_cache_key
+
+BANNER_IN_LOG = re.compile(r"Linux version (\S+) \(")
 
 
 def default_cache_dir() -> Path:
@@ -45,8 +50,10 @@ def _path_key(path: Path) -> str:
 
 
 def index_for(vmlinux: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None,
-              progress: ProgressFn | None = None) -> Index:
-    """The index of `vmlinux` (or of an index directory), building it into the cache if needed."""
+              progress: ProgressFn | None = None, lazy: bool = False) -> Index | LazyIndex:
+    """The index of `vmlinux` (or of an index directory), building it into the cache if needed.
+
+    With `lazy`, a vmlinux whose index is not built yet is answered CU by CU (LazyIndex) instead."""
     path = Path(vmlinux)
     if path.is_dir():
         return Index(path)
@@ -63,6 +70,8 @@ def index_for(vmlinux: str | os.PathLike[str], cache_dir: str | os.PathLike[str]
     index_dir = cache / "builds" / key
     if not (index_dir / "meta.json").exists() or json.loads((index_dir / "meta.json").read_text()).get(
             "format") != FORMAT_VERSION:
+        if lazy and path.suffix.lower() not in (".xz", ".gz", ".zst", ".bz2"):
+            return LazyIndex(path)
         build_index(path, index_dir, progress)
     seen.parent.mkdir(parents=True, exist_ok=True)
     seen.write_text(json.dumps({"key": key, "path": str(path)}))
@@ -81,10 +90,12 @@ class Resolved:
 class Symbolizer:
     """Answers for one kernel build: its vmlinux index and (lazily) its modules' indexes."""
 
-    def __init__(self, vmlinux: str | os.PathLike[str] | Index, modules_dir: str | os.PathLike[str] | None = None,
-                 cache_dir: str | os.PathLike[str] | None = None, progress: ProgressFn | None = None) -> None:
+    def __init__(self, vmlinux: str | os.PathLike[str] | Index | LazyIndex,
+                 modules_dir: str | os.PathLike[str] | None = None, cache_dir: str | os.PathLike[str] | None = None,
+                 progress: ProgressFn | None = None, lazy: bool = False) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-        self.index = vmlinux if isinstance(vmlinux, Index) else index_for(vmlinux, self.cache_dir, progress)
+        self.index: Index | LazyIndex = vmlinux if isinstance(vmlinux, Index | LazyIndex) else index_for(
+            vmlinux, self.cache_dir, progress, lazy)
         self.modules_dir = modules_dir
         self._modules: dict[str, Index | None] = {}
         self.errors: dict[str, str] = {}
@@ -98,9 +109,13 @@ class Symbolizer:
         if name in self._modules:
             return self._modules[name]
         found = None
-        ko = find_module(self.modules_dir, name)
+        try:
+            ko = find_module(self.modules_dir, name, self.cache_dir / "ko")
+        except SymbolizeError as exc:
+            self.errors[name] = str(exc)
+            ko = None
         if ko is None:
-            self.errors[name] = f"module {name}: no {name}.ko in the modules folder"
+            self.errors.setdefault(name, f"module {name}: no {name}.ko in the modules folder")
         else:
             try:
                 index_dir = self.cache_dir / "modules" / f"{name}-{module_cache_key(ko)}"
@@ -140,13 +155,13 @@ class Symbolizer:
         addr = address - (self.kaslr or 0)
         sym = self.index.symbol_at(addr)
         locs = self.index.lookup(addr)
-        if sym is None and not locs:
+        if sym is None or not locs:  # not a code address of this build (user space, a module, ...)
             return None
         name, start, size = sym if sym else (None, addr, 0)
         return Resolved(addr, locs, size or None, False, function=name)
 
 
-def _format_code(index: Index, locations: list[Location]) -> str:
+def _format_code(index: Index | LazyIndex, locations: list[Location]) -> str:
     """addr2line -i output joined on one line as the script does (build directory stripped)."""
     parts = []
     disc = locations[0].discriminator if locations else 0
@@ -184,7 +199,7 @@ def decode_frames(text: str, symbolizer: Symbolizer) -> list[DecodedFrame]:
     frames = []
     for i, raw in enumerate(lines):
         line = raw.rstrip("\r")
-        if is_frame_line(line):
+        if is_frame_line(line) or is_raw_frame_line(line):
             frames.append(_decode_line(i, line, symbolizer))
     return frames
 
@@ -205,9 +220,16 @@ def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:
         frame.note = symbolizer.errors.get(split.module, "module not found")
         frame.text = emit(split.symbol)  # the script leaves the symbol as it was
         return frame
+    if split.module and split.buildid:
+        mod_index = symbolizer.module(split.module)
+        built = mod_index.meta.get("build_id") if mod_index is not None else None
+        if built and built != split.buildid:
+            frame.mismatch = True
+            frame.note = f"module {split.module} build id {split.buildid} is not the .ko's {built}"
     parsed = parse_symbol(split.symbol)
+    after_segment = stripped.split(":", 1)[-1] if ":" in stripped else stripped  # printed on failure
     if parsed is None:
-        frame.text = emit(stripped)
+        frame.text = emit(after_segment)
         frame.note = "no symbol"
         return frame
     segment, name, offset, size = parsed
@@ -216,38 +238,53 @@ def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:
     index = symbolizer.module(split.module) if split.module else symbolizer.index
     if resolved is None and not split.module and RAW_ADDRESS.match(name):
         resolved = symbolizer.resolve_address(int(RAW_ADDRESS.match(name).group(1), 16))
-        if resolved is not None and resolved.locations:
-            frame.function = name = resolved.function or resolved.locations[-1].function or name
-    after_segment = stripped.split(":", 1)[-1] if segment else stripped  # what the script prints on failure
+        if resolved is None:  # the script leaves raw addresses alone: so do we when we cannot do better
+            frame.text = line
+            frame.note = "raw address outside this build's code"
+            return frame
+        frame.function = name = resolved.function or resolved.locations[-1].function or name
     if resolved is None:
         frame.note = "no such symbol in the build"
         frame.text = emit(after_segment)
         return frame
-    frame.address, frame.symbol_size, frame.mismatch = resolved.address, resolved.symbol_size, resolved.mismatch
+    frame.address, frame.symbol_size = resolved.address, resolved.symbol_size
+    frame.mismatch = frame.mismatch or resolved.mismatch
     if not resolved.locations:
         frame.note = "no line information at this address"
         frame.text = emit(after_segment)
         return frame
     assert index is not None
-    outer = resolved.locations[-1].function
-    frame.locations = [SourceLocation(loc.function if loc.function else (outer if k == 0 else None),
+    last = len(resolved.locations) - 1
+    # no DWARF function (assembly, static-call trampolines): the symbol table's name for the outermost
+    frame.locations = [SourceLocation(loc.function or (name if k == last else None),
                                       index.relative(loc.file), loc.line, loc.discriminator)
                        for k, loc in enumerate(resolved.locations)]
     frame.text = emit(f"{segment}{name} ({_format_code(index, resolved.locations)})")
     return frame
 
 
+def build_mismatch(text: str, symbolizer: Symbolizer) -> str | None:
+    """Why the log cannot come from this build, when its `Linux version` banner names another release."""
+    m = BANNER_IN_LOG.search(text)
+    release = symbolizer.index.meta.get("release")
+    if m and release and m.group(1) != release:
+        return f"the log is from {m.group(1)}, this vmlinux is {release}"
+    return None
+
+
 def decode_log(text: str, symbolizer: Symbolizer,
-               code_decoder: Callable[[str, str], str | None] | None = None) -> str:
+               code_decoder: Callable[[str, str], str | None] | None = None,
+               frames: list[DecodedFrame] | None = None) -> str:
     """The log with frame lines rewritten like decode_stacktrace.sh and a decodecode block after each
-    Code: line (from `code_decoder(line, arch)`, default workers.codedecode.decode_code_line)."""
+    Code: line (from `code_decoder(line, arch)`, default workers.codedecode.decode_code_line).
+    `frames` may pass decode_frames(text, symbolizer) when the caller has it already."""
     if code_decoder is None:
         from workers.codedecode import decode_code_line as code_decoder  # type: ignore[no-redef]
-    frames = {f.line: f for f in decode_frames(text, symbolizer)}
+    by_line = {f.line: f for f in (frames if frames is not None else decode_frames(text, symbolizer))}
     out = []
     for i, raw in enumerate(log_lines(text)):
-        if i in frames:
-            out.append(frames[i].text)
+        if i in by_line:
+            out.append(by_line[i].text)
             continue
         out.append(raw.rstrip("\r"))
         if "Code:" in raw:

@@ -28,6 +28,9 @@ WALK_INTO = {"DW_TAG_lexical_block", "DW_TAG_inlined_subroutine", "DW_TAG_subpro
              "DW_TAG_try_block", "DW_TAG_catch_block", "DW_TAG_namespace", "DW_TAG_module"}
 
 
+DW_LNS_SET_FILE = 4
+
+
 class LeanELFFile(ELFFile):
     """ELFFile that loads only the DWARF sections the index needs, optionally with patched contents.
 
@@ -139,7 +142,13 @@ class CUReader:
     def _rows(self, lp: Any, file_base: int, nfiles: int, out: CURows) -> None:
         rows = out.rows
         keep_seq = None
+        # binutils starts each DWARF 5 sequence with file 0 (the primary source file), not the standard's
+        # file 1, until a DW_LNS_set_file: decode_stacktrace.sh's addr2line answers so, hence we do
+        v5 = lp.header["version"] >= 5
+        file_set = False
         for entry in lp.get_entries():
+            if entry.command == DW_LNS_SET_FILE and not entry.is_extended:
+                file_set = True
             state = entry.state
             if state is None:
                 continue
@@ -149,10 +158,11 @@ class CUReader:
                 if state.end_sequence:
                     rows.append((state.address, -1, 0, 0))
                 else:
-                    f = state.file - file_base
+                    f = state.file - file_base if file_set or not v5 else 0
                     rows.append((state.address, f if 0 <= f < nfiles else -2, state.line, state.discriminator))
             if state.end_sequence:
                 keep_seq = None
+                file_set = False
 
     def _ranges(self, die: Any, cu_base: int) -> list[tuple[int, int]]:
         at = die.attributes

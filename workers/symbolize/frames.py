@@ -61,6 +61,16 @@ def is_frame_line(line: str) -> bool:
     return bool(ADDR_WORD.search(line) or SYMBOL_ANYWHERE.search(line))
 
 
+# `%pS` of an address without a symbol: `RIP: 0010:0xffffffff81234567`, `pc : 0x...`, ` ? 0xffff...`
+RAW_FRAME = re.compile(r"^(?:\[[^]]*\]\s*)*(?:(?:RIP: [0-9a-f]{4}:|pc : |lr : )\s*|\s*(?:\? )?)"
+                       r"0x[0-9a-f]{8,16}\s*$")
+
+
+def is_raw_frame_line(line: str) -> bool:
+    """A frame line the script leaves alone because it has no symbol, only a raw address."""
+    return bool(RAW_FRAME.match(line))
+
+
 @dataclass
 class SplitLine:
     words: list[str]  # the words printed before the symbol

@@ -20,6 +20,7 @@ import json
 import os
 import resource
 import shutil
+import struct
 import tempfile
 import time
 from array import array
@@ -31,11 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from .dwarfread import CUReader, LeanELFFile, iter_cu_offsets
+from .dwarfread import SKIPPED_SECTIONS, CUReader, LeanELFFile
 from .elffile import SymbolizeError, identify_elf, is_ppc64_elfv1, open_elf, uncompressed
+from .fastdwarf import Corrupt, FastDwarf, Unsupported
 from .symbols import SymbolArrays, read_code_symbols
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 ProgressFn = Callable[[int, int], None]
 
 
@@ -55,6 +57,7 @@ class IndexInfo:
     max_rss_mib: float
     ppc64_elfv1: bool = False
     failed_cus: int = 0
+    pyelftools_cus: int = 0  # CUs the fast reader refused, read by pyelftools instead
     format: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,7 +86,21 @@ class _Acc:
         fmap = [self._id(self.files, f) for f in cu.files]
         if cu.comp_dir:
             self.comp_dirs[cu.comp_dir] += 1
+        # binutils finds a CU for an address through the CU's ranges and also through the ranges of its
+        # functions (they go into the same lookup trie); rows outside both are never consulted
         self.cu_ranges.extend(cu.cu_ranges)
+        self.cu_ranges.extend((lo, hi) for lo, hi, _node, depth in cu.intervals if depth == 0)
+        if not cu.cu_ranges and not cu.intervals:
+            # a CU without any address range (e.g. only compiler-made constructors) is searched by
+            # line table for every address: its sequences count as covered
+            start = None
+            for addr, f, _line, _disc in cu.rows:
+                if start is None:
+                    start = addr
+                if f == -1:
+                    if addr > start:
+                        self.cu_ranges.append((start, addr))
+                    start = None
         for addr, f, line, disc in cu.rows:
             self.l_addr.append(addr)
             self.l_file.append(fmap[f] if f >= 0 else f)
@@ -197,27 +214,45 @@ def _coverage(ranges: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     return arr[:, 0].copy(), arr[:, 1].copy()
 
 
-def write_index(acc: _Acc, symbols: SymbolArrays, out_dir: Path, meta: dict[str, Any]) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
+def index_arrays(acc: _Acc, symbols: SymbolArrays) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    """The index's arrays and string tables (see the module docstring)."""
     la, lf, ln, ld = _line_table(acc)
     sa, sn = _segments(acc)
     cs, ce = _coverage(acc.cu_ranges)
     arrays = {
         "cu_start": cs, "cu_end": ce,
         "line_addr": la, "line_file": lf, "line_no": ln, "line_disc": ld, "seg_addr": sa, "seg_node": sn,
-        "node_name": np.frombuffer(acc.n_name, dtype=np.uint32),
-        "node_parent": np.frombuffer(acc.n_parent, dtype=np.int32),
-        "node_call_file": np.frombuffer(acc.n_cfile, dtype=np.int32),
-        "node_call_line": np.frombuffer(acc.n_cline, dtype=np.uint32),
+        "node_name": np.frombuffer(acc.n_name, dtype=np.uint32).copy(),
+        "node_parent": np.frombuffer(acc.n_parent, dtype=np.int32).copy(),
+        "node_call_file": np.frombuffer(acc.n_cfile, dtype=np.int32).copy(),
+        "node_call_line": np.frombuffer(acc.n_cline, dtype=np.uint32).copy(),
         "sym_addr": symbols.addr, "sym_size": symbols.size, "sym_kind": symbols.kind,
     }
+    strings = {"files": list(acc.files), "names": list(acc.names), "symbols": symbols.names}
+    return arrays, strings
+
+
+def write_index(acc: _Acc, symbols: SymbolArrays, out_dir: Path, meta: dict[str, Any]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    arrays, strings = index_arrays(acc, symbols)
     for name, arr in arrays.items():
         np.save(out_dir / f"{name}.npy", np.ascontiguousarray(arr))
-    strings = {"files": list(acc.files), "names": list(acc.names), "symbols": symbols.names}
     (out_dir / "strings.json").write_text(json.dumps(strings))
-    meta = dict(meta, line_rows=int(len(la)), functions=len(acc.n_name))
+    meta = dict(meta, line_rows=int(len(arrays["line_addr"])), functions=len(acc.n_name))
     # meta.json last: its presence marks a complete index
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
+
+
+def _debug_sections(dwarf_elf: Any) -> dict[str, bytes]:
+    """The .debug_* sections the index reads, as bytes (relocated ones for modules)."""
+    out = {}
+    patched = getattr(dwarf_elf, "_patched", {})
+    for section in dwarf_elf.iter_sections():
+        name = section.name
+        if not name.startswith(".debug_") or name in SKIPPED_SECTIONS:
+            continue
+        out[name] = patched.get(name) or section.data()
+    return out
 
 
 def max_rss_mib() -> float:
@@ -232,25 +267,35 @@ def build_from_elf(elf: Any, dwarf_elf: Any, index_dir: Path, identity: Any, sec
     keep = make_keep(ranges)
     symbols = read_code_symbols(elf, section_base)
     acc = _Acc()
-    ncu = failed = 0
+    ncu = failed = slow_cus = 0
     if dwarf_elf.has_dwarf_info():
-        dwarf = dwarf_elf.get_dwarf_info(relocate_dwarf_sections=False, follow_links=False)
-        offsets = list(iter_cu_offsets(dwarf))
-        reader = CUReader(dwarf, keep)
+        fast = FastDwarf(_debug_sections(dwarf_elf), elf.little_endian, elf.elfclass // 8, keep)
+        slow = None  # pyelftools, only for units the fast reader refuses
+        offsets = fast.unit_offsets()
         for i, off in enumerate(offsets):
             try:
-                acc.add(reader.read(off))
-            except Exception:  # one broken CU must not lose the others; counted in IndexInfo.failed_cus
-                failed += 1
+                acc.add(fast.read(off))
+            except (Corrupt, IndexError, ValueError, KeyError, struct.error):
+                failed += 1  # broken data: skip the CU, counted in failed_cus
+            except Unsupported:
+                try:
+                    if slow is None:
+                        slow = CUReader(dwarf_elf.get_dwarf_info(relocate_dwarf_sections=False,
+                                                                 follow_links=False), keep)
+                    acc.add(slow.read(off))
+                    slow_cus += 1
+                except Exception:  # one broken CU must not lose the others; counted in failed_cus
+                    failed += 1
             ncu += 1
             if progress is not None:
                 progress(i + 1, len(offsets))
-        del dwarf, reader
+        del fast, slow
     basepath = acc.comp_dirs.most_common(1)[0][0] if acc.comp_dirs else ""
     info = IndexInfo(path=str(index_dir), build_id=identity.build_id, release=identity.release,
                      arch=identity.arch, banner=identity.banner, cus=ncu, line_rows=0, functions=0,
                      symbols=len(symbols.names), basepath=basepath, seconds=0.0, max_rss_mib=0.0,
-                     ppc64_elfv1=is_ppc64_elfv1(elf), failed_cus=failed)
+                     ppc64_elfv1=is_ppc64_elfv1(elf), failed_cus=failed,
+                     pyelftools_cus=slow_cus)
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir.parent))
     try:
         write_index(acc, symbols, tmp, info.to_dict())
@@ -260,8 +305,12 @@ def build_from_elf(elf: Any, dwarf_elf: Any, index_dir: Path, identity: Any, sec
         info.max_rss_mib = round(max_rss_mib(), 1)
         (tmp / "meta.json").write_text(json.dumps(info.to_dict(), indent=1))
         if index_dir.exists():
-            shutil.rmtree(index_dir)
-        os.replace(tmp, index_dir)
+            shutil.rmtree(index_dir, ignore_errors=True)
+        try:
+            os.replace(tmp, index_dir)
+        except OSError:
+            if not (index_dir / "meta.json").exists():  # not another builder that finished first
+                raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -43,23 +43,32 @@ class Index:
         meta_path = path / "meta.json"
         if not meta_path.exists():
             raise SymbolizeError(f"{path}: no complete symbol index here")
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text())
-        if self.meta.get("format") != FORMAT_VERSION:
-            raise SymbolizeError(f"{path}: index format {self.meta.get('format')}, expected {FORMAT_VERSION}")
-        self.path = path
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != FORMAT_VERSION:
+            raise SymbolizeError(f"{path}: index format {meta.get('format')}, expected {FORMAT_VERSION}")
+        arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+        self._setup(arrays, json.loads((path / "strings.json").read_text()), meta)
+        self.path: Path | None = path
+
+    @classmethod
+    def in_memory(cls, arrays: dict[str, Any], strings: dict[str, list[str]], meta: dict[str, Any]) -> Index:
+        """An index that was never written to disk (lazy per-CU answers)."""
+        self = cls.__new__(cls)
+        self._setup(arrays, strings, meta)
+        self.path = None
+        return self
+
+    def _setup(self, arrays: dict[str, Any], strings: dict[str, list[str]], meta: dict[str, Any]) -> None:
+        self.meta: dict[str, Any] = meta
         for name in ARRAYS:
-            setattr(self, name, np.load(path / f"{name}.npy", mmap_mode="r"))
-        strings = json.loads((path / "strings.json").read_text())
+            setattr(self, name, arrays[name])
         self.files: list[str] = strings["files"]
         self.names: list[str] = strings["names"]
         self.symbol_names: list[str] = strings["symbols"]
-        self.basepath: str = self.meta.get("basepath", "")
+        self.basepath: str = meta.get("basepath", "")
         self._by_name: dict[str, list[int]] | None = None
         self._sym_sorted: np.ndarray | None = None
-
-    @classmethod
-    def from_parts(cls, path: Path) -> Index:
-        return cls(path)
+        self._distinct: np.ndarray | None = None
 
     # --- names -> addresses (what `nm` answers for decode_stacktrace.sh) ---
 
@@ -84,7 +93,7 @@ class Index:
         return None
 
     def _distinct_addrs(self) -> np.ndarray:
-        if getattr(self, "_distinct", None) is None:
+        if self._distinct is None:
             self._distinct = np.unique(np.asarray(self.sym_addr))
         return self._distinct
 
@@ -95,27 +104,20 @@ class Index:
         return int(distinct[i]) - addr if i < len(distinct) else None
 
     def symbol_at(self, addr: int) -> tuple[str, int, int] | None:
-        """(name, start, size) of the code symbol containing `addr` (or the closest one before it)."""
+        """(name, start, size) of the sized code symbol containing `addr`, if any."""
         if self._sym_sorted is None:
             # sized symbols first at equal addresses so they win over aliases/labels
             self._sym_sorted = np.lexsort((self.sym_size == 0, np.asarray(self.sym_addr)))
         order = self._sym_sorted
         addrs = np.asarray(self.sym_addr)[order]
         i = int(np.searchsorted(addrs, addr, side="right")) - 1
-        best = None
-        while i >= 0:
-            k = int(order[i])
+        # a few symbols back at most: nested/alias symbols share or precede the start
+        for j in range(i, max(i - 16, -1), -1):
+            k = int(order[j])
             start, size = int(self.sym_addr[k]), int(self.sym_size[k])
             if size and start <= addr < start + size:
                 return self.symbol_names[k], start, size
-            if best is None:
-                best = (self.symbol_names[k], start, size)
-            if addr - start > 1 << 20:
-                break
-            i -= 1
-            if best is not None and i >= 0 and int(addrs[i]) != best[1]:
-                break
-        return best
+        return None
 
     # --- addresses -> source ---
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
+import tarfile
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -115,16 +118,56 @@ def module_name(path: str | os.PathLike[str]) -> str:
     return name.replace("-", "_")
 
 
-def find_module(modules_dir: str | os.PathLike[str] | None, name: str) -> Path | None:
-    """The .ko(.xz/.gz/.zst) file of module `name` under `modules_dir` (searched recursively)."""
+def find_module(modules_dir: str | os.PathLike[str] | None, name: str,
+                extract_dir: str | os.PathLike[str] | None = None) -> Path | None:
+    """The .ko(.xz/.gz/.zst) file of module `name` under `modules_dir` (searched recursively).
+
+    `modules_dir` may also be one .ko, or a tarball of a modules tree (.tar, .tar.gz/.xz/.bz2/.zst):
+    the module's member is then extracted into `extract_dir` (default: a temp folder)."""
     if not modules_dir:
         return None
     root = Path(modules_dir)
     if root.is_file():
+        if ".tar" in root.name or root.suffix == ".tgz":
+            return _from_tarball(root, name, Path(extract_dir) if extract_dir else Path(tempfile.mkdtemp()))
         return root if module_name(root) == name else None
+    if not root.is_dir():
+        return None
     for path in sorted(root.rglob("*.ko*")):
         if module_name(path) == name and path.is_file():
             return path
+    return None
+
+
+def _from_tarball(tarball: Path, name: str, extract_dir: Path) -> Path | None:
+    """Stream through a tarball for `name`.ko* and extract just that member (never the whole tree)."""
+    extract_dir.mkdir(parents=True, exist_ok=True)
+    raw = None
+    try:
+        if tarball.name.endswith(".zst"):
+            import zstandard
+
+            raw = zstandard.ZstdDecompressor().stream_reader(open(tarball, "rb"), closefd=True)  # noqa: SIM115
+            archive = tarfile.open(fileobj=raw, mode="r|")  # noqa: SIM115 - closed by `with archive`
+        else:
+            archive = tarfile.open(tarball, mode="r|*")  # noqa: SIM115 - closed by `with archive`
+        with archive:
+            for member in archive:
+                base = member.name.rsplit("/", 1)[-1]
+                if not member.isfile() or ".ko" not in base or module_name(base) != name:
+                    continue
+                out = extract_dir / base
+                src = archive.extractfile(member)
+                if src is None:
+                    return None
+                with open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                return out
+    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+        raise SymbolizeError(f"{tarball.name}: cannot read the modules tarball: {exc}") from exc
+    finally:
+        if raw is not None:
+            raw.close()
     return None
 
 

@@ -1,0 +1,138 @@
+"""Answers before the index exists: read only the compile units the frames need.
+
+When a build has just been uploaded its full index takes a while (a minute for a distribution kernel);
+a crash page should not wait for it. `LazyIndex` answers the same questions as `Index` from the vmlinux
+itself: the symbol table at once, and for an address the CU that `.debug_aranges` (or the CU's own
+ranges) assigns it, read with the fast reader and kept. Answers are the same as the full index's except
+for addresses only found through the other CUs' line tables (CUs without ranges), which it skips.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from pathlib import Path
+from typing import Any
+
+from .dwarfread import LeanELFFile
+from .elffile import SymbolizeError, identify_elf, is_ppc64_elfv1, open_elf
+from .fastdwarf import Corrupt, FastDwarf, Unsupported
+from .index import FORMAT_VERSION, _Acc, _debug_sections, code_ranges, index_arrays, make_keep
+from .lookup import Index, Location
+from .symbols import read_code_symbols
+
+
+class LazyIndex:
+    """Index-like view of an uncompressed vmlinux that parses CUs on demand."""
+
+    def __init__(self, vmlinux: str | os.PathLike[str]) -> None:
+        self._stream = open(vmlinux, "rb")  # noqa: SIM115 - kept open for the lifetime of the object
+        name = Path(vmlinux).name
+        elf = open_elf(self._stream, name)
+        try:
+            ident = identify_elf(elf, self._stream)
+            self.symbols = read_code_symbols(elf)
+            keep = make_keep(code_ranges(elf))
+            lean = LeanELFFile(self._stream)
+            self.fast = FastDwarf(_debug_sections(lean), elf.little_endian, elf.elfclass // 8, keep)
+        except SymbolizeError:
+            raise
+        except Exception as exc:
+            raise SymbolizeError(f"{name}: unreadable: {type(exc).__name__}: {exc}") from exc
+        self.meta: dict[str, Any] = {"build_id": ident.build_id, "release": ident.release, "arch": ident.arch,
+                                     "banner": ident.banner, "ppc64_elfv1": is_ppc64_elfv1(elf),
+                                     "format": FORMAT_VERSION, "lazy": True}
+        self._ranges = self._cu_ranges()
+        self._acc = _Acc()
+        self._loaded: set[int] = set()
+        self._index = self._materialize()
+
+    def _cu_ranges(self) -> list[tuple[int, int, int]]:
+        """(low, high, CU offset) sorted, from .debug_aranges (else from each CU's top DIE)."""
+        out = []
+        data = self.fast.s.get(".debug_aranges", b"")
+        u = self.fast._uint
+        pos = 0
+        while pos + 12 <= len(data):
+            length = u(data, pos, 4)
+            start = pos + 4
+            if length == 0xFFFFFFFF or length == 0:
+                break
+            end = start + length
+            cu_off = u(data, start + 2, 4)
+            addr_size = data[start + 6]
+            entry = start + 8
+            pair = 2 * addr_size
+            entry += (-(entry - pos)) % pair  # tuples are aligned to twice the address size
+            while entry + pair <= end:
+                lo = u(data, entry, addr_size)
+                ln = u(data, entry + addr_size, addr_size)
+                entry += pair
+                if lo == 0 and ln == 0:
+                    break
+                out.append((lo, lo + ln, cu_off))
+            pos = end
+        out.sort()
+        return out
+
+    def _cus_for(self, addr: int) -> list[int]:
+        i = bisect.bisect_right(self._ranges, (addr, 1 << 64, 1 << 64)) - 1
+        found = []
+        while i >= 0 and len(found) < 4:
+            lo, hi, off = self._ranges[i]
+            if lo <= addr < hi:
+                found.append(off)
+            elif addr - lo > 1 << 24:
+                break
+            i -= 1
+        return found
+
+    def _materialize(self) -> Index:
+        arrays, strings = index_arrays(self._acc, self.symbols)
+        comp = self._acc.comp_dirs.most_common(1)
+        meta = dict(self.meta, basepath=comp[0][0] if comp else "")
+        index = Index.in_memory(arrays, strings, meta)
+        old = getattr(self, "_index", None)
+        if old is not None:  # the symbol side does not change: keep its lookup tables
+            index._by_name, index._sym_sorted, index._distinct = old._by_name, old._sym_sorted, old._distinct
+        return index
+
+    def _ensure(self, addr: int) -> None:
+        new = [off for off in self._cus_for(addr) if off not in self._loaded]
+        if not new:
+            return
+        for off in new:
+            self._loaded.add(off)
+            try:
+                self._acc.add(self.fast.read(off))
+            except (Corrupt, Unsupported, IndexError, ValueError, KeyError):
+                continue
+        self._index = self._materialize()
+
+    # --- the Index interface the decoder uses ---
+
+    @property
+    def basepath(self) -> str:
+        return self._index.basepath
+
+    def lookup(self, addr: int) -> list[Location]:
+        self._ensure(addr)
+        return self._index.lookup(addr)
+
+    def relative(self, path: str) -> str:
+        return self._index.relative(path)
+
+    def symbols_named(self, name: str) -> list[tuple[int, int, bool]]:
+        return self._index.symbols_named(name)
+
+    def symbol_address(self, name: str) -> int | None:
+        return self._index.symbol_address(name)
+
+    def symbol_at(self, addr: int) -> tuple[str, int, int] | None:
+        return self._index.symbol_at(addr)
+
+    def kallsyms_size(self, addr: int) -> int | None:
+        return self._index.kallsyms_size(addr)
+
+    def close(self) -> None:
+        self._stream.close()
