@@ -53,6 +53,12 @@ class Row:
     cluster_title: str = ""
     example_crash_id: int | None = None
 
+    @property
+    def p_text(self) -> str:
+        """The p-value for people: 3 decimals, or 2 significant digits when tiny (1.2e-09)."""
+        p = self.change.p_value
+        return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+
     def to_dict(self) -> dict[str, Any]:
         c = self.change
         return {"kind": self.kind, "key": self.key, "cluster": self.cluster_id, "cluster_title": self.cluster_title,

@@ -143,6 +143,19 @@ def test_reanalysing_old_logs_keeps_the_merge():
     assert dst.crash_count == 2
 
 
+def test_a_crash_renamed_by_a_parser_upgrade_stays_in_its_previous_cluster():
+    log = make_run("c1", reports=[make_report("BUG: unable to handle kernel paging request in foo")])
+    before = cluster_of(log)
+    crash = Crash.objects.create(log=make_run("c1"), index=0, title="BUG: unable to handle page fault in foo",
+                                 report=make_report("BUG: unable to handle page fault in foo").to_dict())
+    assert filing.file_crash(crash, previous=before.pk) == before
+    later = make_run("c2", reports=[make_report("BUG: unable to handle page fault in foo")])
+    assert cluster_of(later) == before
+    # without a previous cluster a new title opens a new cluster
+    other = make_run("c2", reports=[make_report("BUG: unable to handle page fault in bar")])
+    assert cluster_of(other) != before
+
+
 def test_merging_a_cluster_into_the_corrupted_one_or_itself_is_refused():
     real = cluster_of(make_run("c1", reports=[make_report("WARNING in foo")]))
     bad = cluster_of(make_run("c1", reports=[make_report("garbage", corrupted=True)]))
