@@ -13,16 +13,16 @@ from workers.report import ParsedLog
 
 def match_build(log: Log) -> Build | None:
     """The build a log ran: by GNU build-id when the log shows one, else by release string."""
-    query = Q()
     if log.buildid:
-        query |= Q(buildid=log.buildid)
-    if log.release:
-        query |= Q(release=log.release)
-    if not query:
+        build = Build.objects.filter(buildid=log.buildid).order_by("-created").first()
+        if build:
+            return build
+    if not log.release:
         return None
-    builds = list(Build.objects.filter(query).order_by("-created")[:10])
-    by_id = [b for b in builds if log.buildid and b.buildid == log.buildid]
-    return (by_id or builds or [None])[0]
+    same_release = Build.objects.filter(release=log.release).order_by("-created")
+    if log.buildid:  # a build of the same release but another build-id is another kernel
+        same_release = same_release.filter(Q(buildid="") | Q(buildid=log.buildid))
+    return same_release.first()
 
 
 def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
@@ -57,4 +57,9 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
         log.save()
         for cluster in Cluster.objects.filter(pk__in=touched):
             cluster.refresh_stats()
+        if crashes and log.build and log.build.index_status == Build.Index.READY:
+            from workers.tasks import decode_log
+
+            log.crashes.update(decode_status=Crash.Decode.QUEUED)
+            transaction.on_commit(lambda: decode_log.delay(log.pk))
     return crashes

@@ -7,6 +7,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from triage.builds import store_build
 from triage.comparisons import compare_runs, side_filters
 from triage.ingest import RejectedUpload, store_log
 from triage.models import Build, Cluster, Crash, Log
@@ -89,9 +90,20 @@ class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ClusterSerializer
 
 
-class BuildViewSet(viewsets.ReadOnlyModelViewSet):
+class BuildViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """`curl -F vmlinux=@vmlinux.xz -F modules=@lkdtm.ko -F commit=... /api/builds/`"""
+
     queryset = Build.objects.all()
     serializer_class = BuildSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def create(self, request, *args, **kwargs):
+        metadata = {k: request.data.get(k, "") for k in ("tree", "branch", "commit", "config")}
+        try:
+            build = store_build(request.FILES.get("vmlinux"), request.FILES.getlist("modules"), metadata)
+        except RejectedUpload as exc:
+            return Response({"error": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(self.get_serializer(build).data, status=status.HTTP_201_CREATED)
 
 
 class CompareView(APIView):

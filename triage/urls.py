@@ -30,6 +30,7 @@ urlpatterns = [
     path("clusters/<int:pk>/rename", views_clusters.cluster_rename, name="cluster-rename"),
     path("compare/", views_clusters.compare, name="compare"),
     path("builds/", views.build_list, name="builds"),
+    path("builds/upload/", views.build_upload, name="build-upload"),
     path("builds/<int:pk>/", views.build_detail, name="build"),
     path("api/compare/", api.CompareView.as_view(), name="api-compare"),
     path("api/", include(router.urls)),

@@ -10,7 +10,8 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from triage.forms import LogUploadForm
+from triage.builds import store_build
+from triage.forms import BuildUploadForm, LogUploadForm
 from triage.ingest import RejectedUpload, queue_analysis, read_raw, store_log
 from triage.models import Build, Cluster, Crash, Log
 
@@ -122,3 +123,17 @@ def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
     build = get_object_or_404(Build, pk=pk)
     return render(request, "build.html", {"build": build, "files": build.files.all(),
                                           "logs": build.logs.all()[:50]})
+
+
+@login_required
+def build_upload(request: HttpRequest) -> HttpResponse:
+    form = BuildUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        metadata = {k: form.cleaned_data.get(k, "") for k in ("tree", "branch", "commit", "config")}
+        try:
+            build = store_build(form.cleaned_data["vmlinux"], form.cleaned_data["modules"], metadata)
+        except RejectedUpload as exc:
+            form.add_error(None, str(exc))
+            return render(request, "build_upload.html", {"form": form}, status=400)
+        return redirect(build)
+    return render(request, "build_upload.html", {"form": form}, status=400 if form.errors else 200)

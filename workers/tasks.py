@@ -35,3 +35,53 @@ def analyze_log(log_id: int) -> str:
         Log.objects.filter(pk=log_id).update(status=Log.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
         return "failed"
     return "done"
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def index_build(build_id: int) -> str:
+    """Index a build's vmlinux, then decode the crashes that were waiting for it."""
+    from triage.decoding import index, queue_waiting_crashes
+    from triage.models import Build
+
+    Build.objects.filter(pk=build_id).update(index_status=Build.Index.BUILDING, index_progress=0)
+    build = Build.objects.filter(pk=build_id).first()
+    if build is None:
+        return "gone"
+    try:
+        index(build)
+    except SoftTimeLimitExceeded:
+        Build.objects.filter(pk=build_id).update(index_status=Build.Index.FAILED, index_error="indexing took too long")
+        return "failed"
+    except Exception as exc:  # crafted or truncated ELF files end here, with the reason for the user
+        log.warning("indexing build %s failed: %s", build_id, exc)
+        Build.objects.filter(pk=build_id).update(index_status=Build.Index.FAILED, index_error=str(exc)[:2000])
+        return "failed"
+    queue_waiting_crashes(Build.objects.get(pk=build_id))
+    return "ready"
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def decode_log(log_id: int) -> str:
+    """Symbolize the crashes of one log with its build."""
+    from triage.decoding import decode
+    from triage.models import Crash, Log
+
+    entry = Log.objects.select_related("build").filter(pk=log_id).first()
+    if entry is None:
+        return "gone"
+    try:
+        decode(entry)
+    except Exception as exc:
+        log.exception("decoding log %s failed", log_id)
+        Crash.objects.filter(log=entry).update(decode_status=Crash.Decode.FAILED,
+                                                decode_error=f"{type(exc).__name__}: {exc}"[:2000])
+        return "failed"
+    return "done"
+
+
+@shared_task
+def send_digest(hours: int = 24) -> int:
+    """The periodic email digest of new crash clusters (scheduled by beat, see settings)."""
+    from triage.digest import send_digest as send
+
+    return send(hours)

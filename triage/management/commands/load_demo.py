@@ -6,12 +6,17 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files import File
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
+from triage.builds import store_build
 from triage.ingest import store_log
+from triage.models import BuildFile
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo" / "logs"
+# The lab kernels' binaries are not in the repository (size); use them when ../shared is beside it.
+LAB_KERNELS = [Path(settings.BASE_DIR).parent / "shared" / "corpus" / lab / "kernel" for lab in ("lab", "lab-ppc64")]
 # Two made-up commits: the base boots clean, the target crashes, so a comparison has rows.
 BASE_COMMIT = "cb588b24f0fcf515"
 TARGET_COMMIT = "eaf065b089545219e27e529e3d6"
@@ -43,3 +48,21 @@ class Command(BaseCommand):
                 _log, created = store_log(iter([path.read_bytes()]), path.name, metadata, user)
                 new += created
         self.stdout.write(f"demo logs: {new} new uploads queued for the worker")
+        self.load_builds()
+
+    def load_builds(self) -> None:
+        for kernel in LAB_KERNELS:
+            vmlinux = kernel / "vmlinux.xz"
+            if not vmlinux.exists() or BuildFile.objects.filter(name=f"{kernel.parent.name}-vmlinux.xz").exists():
+                continue
+            modules = sorted((kernel / "modules").glob("*.ko*"))
+            with open(vmlinux, "rb") as vm:
+                opened = [open(m, "rb") for m in modules]  # noqa: SIM115 (closed below)
+                try:
+                    store_build(File(vm, name=f"{kernel.parent.name}-vmlinux.xz"),
+                                [File(f, name=m.name) for f, m in zip(opened, modules, strict=True)],
+                                {"tree": "demo", "commit": TARGET_COMMIT, "config": "crashlab"})
+                finally:
+                    for f in opened:
+                        f.close()
+            self.stdout.write(f"demo build: {vmlinux} queued for indexing (its crashes are decoded when ready)")
