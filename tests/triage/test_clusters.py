@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.conftest import fixture_log
+from tests.conftest import fixture_log, shared_path
 from tests.triage.factories import make_log, make_report, make_run, make_user
 from triage import clusters as filing
 from triage.models import Cluster, ClusterEvent, ClusterTitle, Crash, Log
@@ -267,3 +267,26 @@ def test_cluster_list_search(client):
     make_run("c1", reports=[make_report("BUG: sleeping function called from invalid context in bar")])
     page = client.get("/clusters/?q=unplug").content.decode()
     assert "foo_unplug" in page and "sleeping" not in page
+
+
+@pytest.mark.corpus
+def test_the_app_groups_lab_logs_exactly_as_the_engine_does_and_reruns_land_in_the_same_clusters():
+    from workers.cluster import Clusterer
+    from workers.parser import parse_log
+
+    paths = sorted(shared_path("corpus", "lab", "logs").glob("*.log"))
+    clusterer = Clusterer()
+    engine_groups: dict[str, set[tuple[str, int]]] = {}
+    for path in paths:
+        for i, report in enumerate(parse_log(path.read_bytes()).reports):
+            engine_groups.setdefault(clusterer.assign(report), set()).add((path.name, i))
+    app_groups: dict[int, set[tuple[str, int]]] = {}
+    for commit in ("c1", "c2"):  # the same logs again on another commit: same clusters, counted twice
+        for path in paths:
+            log = make_log(path.read_bytes(), path.name, commit=commit)
+            assert analyze_log(log.pk) == "done"
+    for crash in Crash.objects.select_related("log"):
+        app_groups.setdefault(crash.cluster_id, set()).add((crash.log.filename, crash.index))
+    assert len(engine_groups) >= 10  # many kinds of crash, not one big bucket
+    assert sorted(map(sorted, app_groups.values())) == sorted(map(sorted, engine_groups.values()))
+    assert all(c.crash_count == 2 * len(app_groups[c.pk]) for c in Cluster.objects.filter(crash_count__gt=0))
