@@ -28,6 +28,10 @@ CORRUPTED_TITLE = engine.CORRUPTED_KEY
 RETRIES = 5
 
 
+class _Moved(Exception):
+    """The titles we matched left the cluster while we waited for its lock."""
+
+
 class ClusterEditError(ValueError):
     """A merge, split or rename that cannot be done (the message says why, for the page)."""
 
@@ -124,7 +128,10 @@ def _file_once(crash: Crash, report: Report, previous: int | None) -> Cluster:
     cluster = Cluster.objects.select_for_update().get(pk=db[assignment.key].pk)
     if cluster.merged_into_id:  # merged while we looked: the lock now says where it went
         cluster = live(cluster)
-    owned = set(ClusterTitle.objects.filter(title__in=keys).values_list("title", flat=True))
+    owners = dict(ClusterTitle.objects.filter(title__in=keys).values_list("title", "cluster_id"))
+    if assignment.via != "previous" and cluster.pk not in owners.values():
+        raise _Moved  # a split or merge committed between our look-up and the lock: look again
+    owned = set(owners)
     # a crash kept in its previous cluster (its title changed with a parser upgrade): the new title
     # becomes an alias there, so history and merges survive the upgrade (the engine's rule)
     first = ClusterTitle.Source.ALIAS if assignment.via == "previous" else ClusterTitle.Source.TITLE
@@ -157,7 +164,7 @@ def file_crash(crash: Crash, previous: int | None = None) -> Cluster:
                 crash.cluster = cluster
                 crash.save(update_fields=["cluster"])
             return cluster
-        except IntegrityError:  # another worker created the cluster or title first: look again
+        except (IntegrityError, _Moved):  # another worker or a person changed what we read: look again
             if attempt == RETRIES - 1:
                 raise
     raise AssertionError("unreachable")

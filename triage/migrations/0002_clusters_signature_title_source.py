@@ -8,9 +8,18 @@ def rekey_titles(apps, schema_editor):
     from workers.cluster import title_key
 
     ClusterTitle = apps.get_model("triage", "ClusterTitle")
+    Cluster = apps.get_model("triage", "Cluster")
+    merged = dict(Cluster.objects.exclude(merged_into=None).values_list("pk", "merged_into_id"))
     taken = set(ClusterTitle.objects.values_list("title", flat=True))
     for row in ClusterTitle.objects.all():
         key = title_key(row.title)
+        target, hops = row.cluster_id, 0
+        while target in merged and hops < 100:  # rows live on the cluster shown now (merges move them)
+            target, hops = merged[target], hops + 1
+        if target != row.cluster_id:
+            row.cluster_id = target
+            row.source = "alias"
+            row.save(update_fields=["cluster", "source"])
         if key == row.title:
             continue
         if key in taken:
