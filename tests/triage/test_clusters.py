@@ -290,3 +290,24 @@ def test_the_app_groups_lab_logs_exactly_as_the_engine_does_and_reruns_land_in_t
     assert len(engine_groups) >= 10  # many kinds of crash, not one big bucket
     assert sorted(map(sorted, app_groups.values())) == sorted(map(sorted, engine_groups.values()))
     assert all(c.crash_count == 2 * len(app_groups[c.pk]) for c in Cluster.objects.filter(crash_count__gt=0))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_rekeys_old_raw_titles_and_moves_rows_of_merged_clusters():
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("triage", "0001_initial")])
+    old = executor.loader.project_state([("triage", "0001_initial")]).apps
+    OldCluster, OldTitle = old.get_model("triage", "Cluster"), old.get_model("triage", "ClusterTitle")
+    keep = OldCluster.objects.create(title="WARNING in foo")
+    gone = OldCluster.objects.create(title="WARNING in bar", merged_into=keep)
+    OldTitle.objects.create(title="WARNING: CPU: 1 PID: 5 at foo.c:12 foo+0x1/0x2", cluster=keep)
+    OldTitle.objects.create(title="WARNING: CPU: 2 PID: 7 at foo.c:12 foo+0x3/0x4", cluster=keep)
+    OldTitle.objects.create(title="WARNING in bar", cluster=gone)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    rows = {t.title: (t.cluster_id, t.source) for t in ClusterTitle.objects.all()}
+    assert rows == {"WARNING: CPU: NUM PID: NUM at foo.c:NUM foo": (keep.pk, "title"),
+                    "WARNING in bar": (keep.pk, "alias")}
