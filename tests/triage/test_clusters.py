@@ -238,6 +238,7 @@ def test_cluster_page_shows_where_it_was_seen_its_timeline_newest_first_and_a_ch
         assert text in page
     assert "1:2" in page and "3:3" in page  # fail:runs: the clean run counts in the denominator
     assert page.index("newcommit") < page.index("oldcommit")
+    assert "/compare/?base_commit=oldcommit&amp;target_commit=newcommit" in page
     assert page.count("<rect") == 2  # two days with crashes
     assert "lkdtm_READ_AFTER_FREE" in page  # the guilty frame
 
