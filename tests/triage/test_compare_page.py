@@ -163,3 +163,14 @@ def test_merged_clusters_count_as_one_row():
     filing.merge(more[0].crashes.get().cluster_id, logs[0].crashes.get().cluster_id)
     rows = [r for r in compare_runs({"commit": "A"}, {"commit": "B"}).rows if r.kind == "cluster"]
     assert len(rows) == 1 and rows[0].change.fail1 == 4 and rows[0].change.runs1 == 6
+
+
+def test_sides_without_runs_render_an_empty_comparison(client):
+    runs("A", 3, {"dmesg.Oops": 1})
+    for url in ("/compare/?base_commit=nothing&target_commit=A", "/compare/?base_commit=A&target_commit=nothing",
+                "/compare/?base_commit=x&target_commit=y&robot=1"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert client.get(url.replace("/compare/", "/api/compare/")).status_code == 200
+    page = client.get("/compare/?base_commit=A&target_commit=nothing").content.decode()
+    assert "3 base runs" in page and "0 target runs" in page and "New pass" in page
