@@ -116,20 +116,6 @@ def crash_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "crash.html", {"crash": crash, "text": text, "report": crash.report})
 
 
-def cluster_list(request: HttpRequest) -> HttpResponse:
-    clusters = Cluster.objects.filter(merged_into=None, crash_count__gt=0)
-    return render(request, "clusters.html", {"page": page(request, clusters)})
-
-
-def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    cluster = get_object_or_404(Cluster, pk=pk)
-    if cluster.merged_into_id:
-        return redirect(cluster.merged_into)
-    crashes = Crash.objects.filter(cluster__in=[cluster, *cluster.merged.all()]).select_related("log")
-    return render(request, "cluster.html", {"cluster": cluster, "page": page(request, crashes),
-                                            "titles": cluster.titles.all(), "events": cluster.events.all()[:20]})
-
-
 def build_list(request: HttpRequest) -> HttpResponse:
     return render(request, "builds.html", {"page": page(request, Build.objects.all())})
 
