@@ -231,6 +231,7 @@ def _title_key(function: str) -> str:
 def _fill(report: Report, lines: list[str], start: int, end: int, ctx: str | None,
           caller: list[str | None]) -> None:
     section = "task"
+    user = False  # after a user-space RIP/NIP: the registers and Code: that follow are the program's
     for i in range(start, end):
         if ctx is not None and caller[i] not in (ctx, None):
             continue  # another CPU or task printed this line in the middle of the report
@@ -241,6 +242,7 @@ def _fill(report: Report, lines: list[str], start: int, end: int, ctx: str | Non
             continue
         if stripped.startswith("---") and _PPC_INTERRUPT.match(stripped):
             section = "exception"
+            user = " at 0x" in stripped  # `--- interrupt: 3000 at 0x1002dca8`: a system call from user space
             continue
         frame = None
         if stripped[:2] in _IP_HEADS:
@@ -250,9 +252,14 @@ def _fill(report: Report, lines: list[str], start: int, end: int, ctx: str | Non
         if frame is not None:
             frame.section = section
             frame.line = i
-            if frame.role == "ip" and report.ip is None and (frame.function or _kernel_address(frame)):
-                report.ip = frame
+            if frame.role == "ip":
+                kernel = bool(frame.function) or _kernel_address(frame)
+                user = not kernel
+                if kernel and report.ip is None:
+                    report.ip = frame
             report.frames.append(frame)
+            continue
+        if user and (details.is_register_line(line) or "Code:" in line):
             continue
         details.fill_line(report, line)
 
