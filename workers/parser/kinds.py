@@ -54,6 +54,7 @@ class Fmt:
 
     def __post_init__(self) -> None:
         self.skip_re = re.compile("|".join(self.skip)) if self.skip else None
+        self.multiline = "\\n" in self.title.pattern or "\n" in self.title.pattern
 
 
 @dataclass
