@@ -88,3 +88,10 @@ def test_powerpc_user_return_is_an_exception_section():
     report = parsed("ppc64-BUG.log").reports[0]
     after = [f for f in report.frames if f.section == "exception"]
     assert after and all(f.address is not None for f in after)
+
+
+def test_kasan_report_without_kernel_registers_keeps_none_of_the_programs():
+    (report,) = parsed("x86_64-READ_AFTER_FREE.log").reports
+    assert report.ip is None
+    assert report.registers == {} and report.code is None  # the RIP: 0033 block is the user program's
+    assert report.release == "6.12.117-crashlab"

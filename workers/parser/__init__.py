@@ -41,6 +41,8 @@ def parse_log(data: bytes | str) -> ParsedLog:
     at = text.find("Linux version ")
     m = _BANNER.match(text, at) if at >= 0 else None
     parsed.release = m.group(1) if m else next((r.release for r in reports if r.release), None)
+    for report in reports:
+        report.release = report.release or parsed.release
     m = _BUILD_ID.search(text) if ("uild ID" in text or "uild id" in text or "uild-id" in text) else None
     parsed.build_id = m.group(1) if m else None
     parsed.arch = _guess_arch(text)

@@ -54,6 +54,7 @@ class Fmt:
 
     def __post_init__(self) -> None:
         self.skip_re = re.compile("|".join(self.skip)) if self.skip else None
+        self.multiline = "\\n" in self.title.pattern or "\n" in self.title.pattern
 
 
 @dataclass
@@ -153,7 +154,10 @@ OOPSES: list[Oops] = [
         Fmt(rx("BUG: non-zero nr_pmds on freeing mm"), "BUG: non-zero nr_pmds on freeing mm", "BUG"),
         Fmt(rx(r"BUG: Dentry .* still in use \([0-9]+\) \[(unmount) of ([^\]]+)\]"),
             "BUG: Dentry still in use in {0}", "BUG", alt=["BUG: Dentry still in use [{0} of {1}]"]),
-        Fmt(rx("BUG: Bad page state"), "BUG: Bad page state in {0}", "BUG", parts=CALL_STACK),
+        # The page is found bad while being freed: the skb/netdev/page-pool freeing chain is generic.
+        Fmt(rx("BUG: Bad page state"), "BUG: Bad page state in {0}", "BUG", parts=CALL_STACK,
+            skip=["skb", "netif", "napi", "page_frag", "page_pool", "free_page", "put_page", "folio_put",
+                  "release_pages", "free_unref", "free_pcp", "free_the_page"]),
         Fmt(rx("BUG: Bad page map"), "BUG: Bad page map in {0}", "BUG", parts=CALL_STACK),
         Fmt(rx("BUG: Bad page cache"), "BUG: Bad page cache in {0}", "BUG", parts=CALL_STACK),
         Fmt(rx("BUG: workqueue lockup"), "BUG: workqueue lockup", "lockup"),

@@ -160,13 +160,13 @@ def build_reports(lines: list[str], caller: list[str | None] | None = None) -> l
     if caller is None:
         caller = [None] * n
     spans = _report_starts(lines, headers)
+    starts = {h.line for h, _ in spans}
     reports = []
     for k, (h, end) in enumerate(spans):
         limit = spans[k + 1][0].line if k + 1 < len(spans) else n
         end = _extend_tail(lines, end, limit)
         ctx = caller[h.line]
-        others = {s.line for s, _ in spans if s.line > h.line and (ctx is None or caller[s.line] in (ctx, None))}
-        index = _title_index(lines, h.line, end, ctx, caller, others)
+        index = _title_index(lines, h.line, end, ctx, caller, starts)
         if ctx is not None:
             end = max(end, index[-1] + 1)  # interleaved with another report: this one goes on after it
         desc = describe(lines, index, h.oops)
@@ -185,7 +185,7 @@ def build_reports(lines: list[str], caller: list[str | None] | None = None) -> l
 
 
 def _title_index(lines: list[str], head: int, end: int, ctx: str | None, caller: list[str | None],
-                 others: set[int]) -> list[int]:
+                 starts: set[int]) -> list[int]:
     """Lines the title is looked for in: the report and some lines after it, of the header's caller only.
 
     Like syzkaller, at least `_TITLE_MIN_LINES` lines are read even when another report starts sooner,
@@ -194,11 +194,13 @@ def _title_index(lines: list[str], head: int, end: int, ctx: str | None, caller:
     """
     cap = max(end - head, _TITLE_MIN_LINES)
     index: list[int] = []
-    for i in range(head, min(len(lines), head + _MAX_REPORT_LINES)):
+    # Other callers' lines are skipped, but only so many: a bound keeps pathological logs linear.
+    limit = head + (_MAX_REPORT_LINES if ctx is None else min(_MAX_REPORT_LINES, max(4 * (end - head), 200)))
+    for i in range(head, min(len(lines), limit)):
         if ctx is not None and caller[i] not in (ctx, None):
             continue
-        if i in others and len(index) >= _TITLE_MIN_LINES:
-            break
+        if i in starts and i != head and len(index) >= _TITLE_MIN_LINES:
+            break  # the next report (of this caller: other callers' lines were skipped above)
         index.append(i)
         if ctx is None:
             if len(index) >= cap:
@@ -229,6 +231,7 @@ def _title_key(function: str) -> str:
 def _fill(report: Report, lines: list[str], start: int, end: int, ctx: str | None,
           caller: list[str | None]) -> None:
     section = "task"
+    user = False  # after a user-space RIP/NIP: the registers and Code: that follow are the program's
     for i in range(start, end):
         if ctx is not None and caller[i] not in (ctx, None):
             continue  # another CPU or task printed this line in the middle of the report
@@ -239,6 +242,7 @@ def _fill(report: Report, lines: list[str], start: int, end: int, ctx: str | Non
             continue
         if stripped.startswith("---") and _PPC_INTERRUPT.match(stripped):
             section = "exception"
+            user = " at 0x" in stripped  # `--- interrupt: 3000 at 0x1002dca8`: a system call from user space
             continue
         frame = None
         if stripped[:2] in _IP_HEADS:
@@ -248,9 +252,14 @@ def _fill(report: Report, lines: list[str], start: int, end: int, ctx: str | Non
         if frame is not None:
             frame.section = section
             frame.line = i
-            if frame.role == "ip" and report.ip is None and (frame.function or _kernel_address(frame)):
-                report.ip = frame
+            if frame.role == "ip":
+                kernel = bool(frame.function) or _kernel_address(frame)
+                user = not kernel
+                if kernel and report.ip is None:
+                    report.ip = frame
             report.frames.append(frame)
+            continue
+        if user and (details.is_register_line(line) or "Code:" in line):
             continue
         details.fill_line(report, line)
 

@@ -66,9 +66,10 @@ def _stack_start(line: str) -> bool:
 
 
 def _frame_names(line: str) -> list[str]:
-    m = _ARM_FRAME.match(line)
-    if m:
-        return [m.group(1).split(".")[0], m.group(2)]
+    if ") from " in line:
+        m = _ARM_FRAME.match(line)
+        if m:
+            return [m.group(1).split(".")[0], m.group(2)]
     m = _SYZ_FRAME.match(line)
     if m:
         return [m.group(1)]
@@ -144,7 +145,7 @@ def _extract(fmt: Fmt, parts: list, frames_src: list[str], base: int) -> tuple[t
                         _append(frames, [g for g in m.groups() if g], i - 1, skip)
                         part_idx += 1
                         break
-                if _CORRUPTED_LINES.match(ln):
+                if "ret_from_fork" in ln and _CORRUPTED_LINES.match(ln):
                     ok = False
                     continue
                 _append(frames, _frame_names(ln), i - 1, skip)
@@ -197,8 +198,12 @@ def describe(lines: list[str], index: list[int], oops: Oops) -> Description:
     best: Description | None = None
     best_pos = len(text) + 1
     matched_title = False
+    # A title match on the header line beats any later one; most formats are one-line regexes, so
+    # trying them on the header line first spares a search through the whole report per format.
+    head = text_lines[0] if text_lines else ""
+    on_head = any(f.title.search(head) for f in oops.formats if not f.multiline)
     for fmt in oops.formats:
-        m = fmt.title.search(text)
+        m = fmt.title.search(head if on_head and not fmt.multiline else text)
         if m is None or m.start() > best_pos or (m.start() == best_pos and best is not None):
             continue
         if m.start() < best_pos:
