@@ -90,10 +90,13 @@ def parse_normalized_frame(line: str) -> Frame | None:
     if "+0x" in line:
         m = _GENERIC.match(line)
         if m:
+            # addr0 is the last bracket matched: the return address of a powerpc `[sp] [ra]` pair.
+            func, off, size, mod, bid, addr, unrel, unrel2, src, src2 = m.group(
+                "func", "off", "size", "mod", "bid", "addr0", "unrel", "unrel2", "src", "src2")
             return Frame(
-                function=m["func"], offset=_hex(m["off"]), size=_hex(m["size"]), module=m["mod"],
-                buildid=m["bid"], address=_hex(m["addr0"]) if m["addr0"] else _addr2(line),
-                reliable=not (m["unrel"] or m["unrel2"]), source=m["src"] or m["src2"],
+                function=func, offset=int(off, 16), size=int(size, 16) if size else None, module=mod,
+                buildid=bid, address=int(addr, 16) if addr else None,
+                reliable=not (unrel or unrel2), source=src or src2,
             )
     if " from " in line:
         m = _ARM.match(line)
@@ -104,27 +107,11 @@ def parse_normalized_frame(line: str) -> Frame | None:
         m = _DECODED.match(line)
         if m:
             return Frame(function=m["func"], module=m["dmod"], buildid=m["dbid"], source=m["dsrc"],
-                         address=_hex(m["addr0"]) if m["addr0"] else _addr2(line), reliable=not m["unrel"])
+                         address=_hex(m["addr0"]), reliable=not m["unrel"])
     if line.lstrip().startswith("[") and "0x" in line:
         m = _PPC_RAW.match(line)
         if m:
             return Frame(address=_hex(m["addr"]), reliable=not m["unrel"])
-    return None
-
-
-def _addr2(line: str) -> int | None:
-    """The return address of a powerpc `[sp] [ra] func` line (the second bracket)."""
-    s = line.lstrip()
-    if not s.startswith("["):
-        return None
-    end = s.find("]")
-    rest = s[end + 1:].lstrip()
-    if rest.startswith("["):
-        close = rest.find("]")
-        try:
-            return int(rest[1:close].strip("<>"), 16)
-        except ValueError:
-            return None
     return None
 
 

@@ -134,7 +134,12 @@ def _extract(fmt: Fmt, parts: list, frames_src: list[str], base: int) -> tuple[t
         part = parts[part_idx]
         if part is STACK:
             stacks += 1
+            last = part_idx == len(parts) - 1
             while i < n:
+                if last and frames and fmt.extractor == "first":
+                    # The title's frame is known: the rest of the stack only decides `ok`.
+                    i, ok = _rest_of_stack(frames_src, i, ok)
+                    break
                 ln = frames_src[i]
                 i += 1
                 if _stack_start(ln):
@@ -169,6 +174,19 @@ def _extract(fmt: Fmt, parts: list, frames_src: list[str], base: int) -> tuple[t
                 if part is not RIP and part is not CALL:
                     i = n  # an anchor line the recipe needs is missing: nothing after it counts
         part_idx += 1
+
+
+def _rest_of_stack(frames_src: list[str], i: int, ok: bool) -> tuple[int, bool]:
+    """The end of a stack from line i on, and whether it stays free of interleaved output."""
+    n = len(frames_src)
+    while i < n:
+        ln = frames_src[i]
+        i += 1
+        if _stack_start(ln):
+            break
+        if "ret_from_fork" in ln and _CORRUPTED_LINES.match(ln):
+            ok = False
+    return i, ok
 
 
 _TRACE_KEY = re.compile(r"Call (?:T|t)race:|[^k] backtrace:|^backtrace:|Backtrace:|Allocated by task|Freed by task")

@@ -19,7 +19,7 @@ _SYSCALL = re.compile(r"\[<[0-9a-f]+>\] ((?:compat_)?SyS_[a-zA-Z0-9_]+)\+0x")
 # The generic bottom of a stack: the frame just above one of these names the initcall, work
 # function, notifier or kernel thread that was running; lkp keys it as `calltrace:fn`.
 _ROOTS = frozenset(("do_one_initcall", "process_one_work", "kthread", "notifier_call_chain"))
-_ROOT_WORDS = tuple(r + "+0x" for r in _ROOTS)
+_ROOT_WORD = re.compile("|".join(r + r"\+0x" for r in sorted(_ROOTS)))
 _NOT_ROOT_CALLERS = _ROOTS | {"worker_thread"}
 
 _LOCKDEP_HEAD = re.compile(r"(?:WARNING|INFO): possible (?:circular|recursive) locking(?: \S+)? detected")
@@ -63,7 +63,7 @@ def crash_keys(log: Log, lines: list[str] | None = None) -> Iterable[str]:
     has_oom = False
     # lkp greps the heads and `+0x` lines first: other lines never reach the loop (nor `prev`).
     heads = set(log.lines_with(ANCHORS))
-    for i in sorted(heads.union(log.lines_with(("+0x",)))):
+    for i in sorted(heads.union(log.lines_containing("+0x"))):
         line = lines[i]
         m = find_head(line) if i in heads else None
         if m:
@@ -87,7 +87,7 @@ def crash_keys(log: Log, lines: list[str] | None = None) -> Iterable[str]:
             s = _SYSCALL.search(line) if "SyS_" in line else None
             if s:
                 yield analyze_error_id("calltrace:" + s.group(1))[0]
-            f = _ANY_FRAME.search(line) if any(r in line for r in _ROOT_WORDS) else None
+            f = _ANY_FRAME.search(line) if _ROOT_WORD.search(line) else None
             if f and f.group(1) in _ROOTS and prev is not None:
                 p = _ADDR_FRAME.search(prev)
                 if p and p.group(1) not in _NOT_ROOT_CALLERS:

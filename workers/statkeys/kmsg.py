@@ -41,7 +41,9 @@ def is_kmsg(lines: list[str]) -> bool:
     for line in lines:
         if not line.strip():
             continue
-        if _RAW_RECORD.match(line) or _LEVEL_PREFIX.match(line) or _FACILITY_PREFIX.match(line):
+        # Every prefix starts with a digit, `<` or a letter; console lines mostly start with `[`.
+        first = line[0]
+        if (first.isalnum() or first == "<") and (_RAW_RECORD.match(line) or _LEVEL_PREFIX.match(line) or _FACILITY_PREFIX.match(line)):
             return True
         seen += 1
         if seen > 50:
