@@ -54,3 +54,12 @@ def test_origin_maps_each_line_to_its_source_line():
 
 def test_journalctl_monotonic_output():
     assert list(normalize("[   12.345678] myhost kernel: BUG: a\n")) == ["BUG: a"]
+
+
+def test_arch_and_reports_of_text_with_lone_surrogates():
+    from workers.parser import parse_log
+
+    text = "[  1.0] BUG: kernel NULL pointer dereference, address: 0\n[  1.0] RIP: 0010:foo+0x1/0x2\udc80\n"
+    parsed = parse_log(text)
+    assert parsed.arch == "x86_64"
+    assert parsed.reports and parsed.reports[0].kind == "BUG"

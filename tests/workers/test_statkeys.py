@@ -356,3 +356,24 @@ def test_lkp_fixtures_mostly_exact(kind: str):
     exact = sum(set(stat_keys(log.read_bytes().decode("utf-8", "replace"))[0]) == _expected(y)
                 for log, y in pairs)
     assert pairs and exact / len(pairs) >= 0.95, f"{exact}/{len(pairs)} exact"
+
+
+def test_lines_with_finds_each_line_holding_any_word_once():
+    from workers.statkeys.lines import lines_with
+
+    text = "a BUG: x\nnothing\nWARNING: and BUG twice\n\nBUG"
+    assert lines_with(text, ("BUG", "WARNING:")) == [0, 2, 4]
+    assert lines_with(text, ()) == []
+
+
+def test_lines_with_takes_text_with_lone_surrogates():
+    from workers.statkeys.lines import lines_with
+
+    # A str decoded with surrogateescape cannot be UTF-8 encoded for the automaton: find per word instead.
+    assert lines_with("ok\n\udc80 BUG: x\nBUG", ("BUG",)) == [1, 2]
+
+
+def test_carriage_return_keeps_the_last_version_of_an_overwritten_line():
+    from workers.statkeys.lines import Log
+
+    assert Log("progress 10%\rprogress 100%\r\nnext\r\r\nline\r").lines == ["progress 100%", "next", "line"]

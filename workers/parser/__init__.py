@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+import ahocorasick_rs
+
 from workers.parser.frames import parse_frame_line, parse_ip_line
 from workers.parser.lines import normalize
 from workers.parser.reports import build_reports
@@ -66,8 +68,15 @@ _ARCH_HINTS = [
 ]
 
 
+_HINTS = [h for _, hints in _ARCH_HINTS for h in hints]
+_HINT_ARCH = [arch for arch, hints in _ARCH_HINTS for _ in hints]
+_HINT_FINDER = ahocorasick_rs.AhoCorasick(_HINTS)
+
+
 def _guess_arch(text: str) -> str | None:
-    for arch, hints in _ARCH_HINTS:
-        if any(h in text for h in hints):
-            return arch
-    return None
+    try:
+        # One pass for all hints; overlapping matches, so no hint hides another.
+        seen = {k for k, _, _ in _HINT_FINDER.find_matches_as_indexes(text, overlapping=True)}
+    except UnicodeEncodeError:  # lone surrogates
+        seen = {k for k, h in enumerate(_HINTS) if h in text}
+    return _HINT_ARCH[min(seen)] if seen else None

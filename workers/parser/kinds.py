@@ -470,11 +470,6 @@ OOPSES: list[Oops] = [
     ]),
 ]
 
-# Every header string, for a quick "could this line start a report" check.
-HEADER_RE = re.compile("|".join(re.escape(o.header) for o in OOPSES))
-# The same split for speed: a regex alternation skips text by the first character of its branches, which
-# is fast for capitals and slow for common lowercase letters; the lowercase-led headers are found with
-# str.find instead (one C-speed scan each).
-_HEADERS = list(dict.fromkeys(o.header for o in OOPSES))
-HEADER_UPPER_RE = re.compile("|".join(re.escape(h) for h in _HEADERS if h[:1].isupper()))
-HEADER_WORDS = tuple(h for h in _HEADERS if not h[:1].isupper())
+# Every header string, for a quick "could this line start a report" check (all searched at once, see
+# `workers.statkeys.lines.lines_with`).
+HEADER_WORDS = tuple(dict.fromkeys(o.header for o in OOPSES))

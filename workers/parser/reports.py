@@ -11,14 +11,14 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from itertools import accumulate
 
 from workers.parser import details
 from workers.parser.frames import parse_normalized_frame, parse_normalized_ip, title_name
 from workers.parser.guilty import strip_syscall_prefix
-from workers.parser.kinds import HEADER_UPPER_RE, HEADER_WORDS, OOPSES, Oops
+from workers.parser.kinds import HEADER_WORDS, OOPSES, Oops
 from workers.parser.titles import demangle, describe
 from workers.report import Frame, Report
+from workers.statkeys.lines import lines_with
 
 # Headers that follow from the report before them instead of starting a new one.
 _CONSEQUENCE = re.compile(r"Kernel panic - not syncing")
@@ -54,18 +54,8 @@ class Header:
 
 def find_headers(lines: list[str]) -> list[Header]:
     """Every line that starts a report, with the report kind it belongs to."""
-    # A few passes over the whole text are far cheaper than a search per line.
-    text = "\n".join(lines)
-    starts = [0, *accumulate(len(line) + 1 for line in lines)]
-    candidates = {bisect.bisect_right(starts, m.start()) - 1 for m in HEADER_UPPER_RE.finditer(text)}
-    for word in HEADER_WORDS:
-        pos = text.find(word)
-        while pos >= 0:
-            i = bisect.bisect_right(starts, pos) - 1
-            candidates.add(i)
-            pos = text.find(word, starts[i + 1])
     found: list[Header] = []
-    for i in sorted(candidates):
+    for i in lines_with("\n".join(lines), HEADER_WORDS):
         line = lines[i]
         if _IGNORE.search(line):
             continue

@@ -1,8 +1,8 @@
 """Console lines after lkp's `fixup_dmesg`, with a fast lookup of the lines holding given words.
 
 Crash heads are rare: instead of running the head patterns on every line, each pattern has an
-anchor word and `Log.lines_with` finds the lines holding any of them with `str.find` over the
-whole text (C speed), so only those lines reach the regexes.
+anchor word and `Log.lines_with` finds the lines holding any of them in one Aho-Corasick pass over
+the whole text (ahocorasick_rs, compiled code), so only those lines reach the regexes.
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
+from functools import lru_cache
 from itertools import accumulate
+
+import ahocorasick_rs
 
 # Longer lines are cut: no report head is that long, and it bounds the work of every regex.
 MAX_LINE = 2048
@@ -26,6 +29,46 @@ _INLINE_SUFFIX = re.compile(r"\.(?:isra|constprop|part)\.[0-9]+\+0x")
 _INNER_TIMESTAMP = re.compile(r"\[(?<=[^\n]\[) *[0-9]{1,6}\.[0-9]{6}\] ")
 # ...but not after a kmsg level / facility prefix, which belongs to the record itself.
 _RECORD_PREFIX = re.compile(r"(?:<\d+>|\d+,\d+,\d+,[^;]*;|[a-z]+\d? *: *[a-z]+ *: )")
+
+
+@lru_cache(maxsize=64)
+def _automaton(words: tuple[str, ...]) -> ahocorasick_rs.AhoCorasick:
+    return ahocorasick_rs.AhoCorasick(list(words))
+
+
+def lines_with(text: str, words: tuple[str, ...]) -> list[int]:
+    """Sorted indexes of the lines of `text` (split on "\\n") that contain at least one of `words`.
+
+    One Aho-Corasick pass finds every word at once (a `str.find` scan per word costs a pass each).
+    Its matches do not overlap, but a line holding a word always gets one: words have no newline.
+    """
+    words = tuple(w for w in words if w)
+    if not words:
+        return []
+    try:
+        matches = _automaton(words).find_matches_as_indexes(text)
+    except UnicodeEncodeError:  # lone surrogates (text decoded with surrogateescape): find per word
+        return _lines_with_find(text, words)
+    found: list[int] = []
+    n = last = 0
+    for _, start, _ in matches:
+        n += text.count("\n", last, start)
+        last = start
+        if not found or found[-1] != n:
+            found.append(n)
+    return found
+
+
+def _lines_with_find(text: str, words: tuple[str, ...]) -> list[int]:
+    starts = [0, *accumulate(len(line) + 1 for line in text.split("\n"))]
+    found = set()
+    for word in words:
+        pos = text.find(word)
+        while pos >= 0:
+            i = bisect_right(starts, pos) - 1
+            found.add(i)
+            pos = text.find(word, starts[i + 1]) if i + 1 < len(starts) else -1
+    return sorted(found)
 
 
 class Log:
@@ -47,7 +90,6 @@ class Log:
             text = self._split_mixed(text)
         self.text = text
         self.lines = text.split("\n")
-        self._starts: list[int] | None = None
 
     @staticmethod
     def _split_mixed(text: str) -> str:
@@ -67,16 +109,7 @@ class Log:
 
     def lines_with(self, words: Iterable[str]) -> list[int]:
         """Sorted indexes of the lines that contain at least one of `words`."""
-        if self._starts is None:
-            self._starts = [0, *accumulate(len(line) + 1 for line in self.lines)]
-        text, starts, found = self.text, self._starts, set()
-        for word in words:
-            pos = text.find(word)
-            while pos >= 0:
-                i = bisect_right(starts, pos) - 1
-                found.add(i)
-                pos = text.find(word, starts[i + 1]) if i + 1 < len(starts) else -1
-        return sorted(found)
+        return lines_with(self.text, tuple(words))
 
     def lines_containing(self, word: str) -> list[int]:
         """`lines_with((word,))` for a word on many lines (`+0x` of frames): one `in` test per line
