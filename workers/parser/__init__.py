@@ -32,7 +32,9 @@ def parse_log(data: bytes | str) -> ParsedLog:
     lines = normalize(text)
     # printk lines are at most 1 KiB; longer ones are binary noise and would make the title regexes
     # (which scan from a header to the end of its report) quadratic.
-    work = [line if len(line) <= MAX_LINE else line[:MAX_LINE] for line in lines]
+    work = lines
+    if max(map(len, lines), default=0) > MAX_LINE:
+        work = [line if len(line) <= MAX_LINE else line[:MAX_LINE] for line in lines]
     reports = build_reports(work, lines.caller)
     for report in reports:
         report.start_line = lines.origin[report.start_line]

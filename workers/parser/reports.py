@@ -52,10 +52,10 @@ class Header:
     oops: Oops
 
 
-def find_headers(lines: list[str]) -> list[Header]:
-    """Every line that starts a report, with the report kind it belongs to."""
+def find_headers(lines: list[str], text: str | None = None) -> list[Header]:
+    """Every line that starts a report, with the report kind it belongs to (`text`: the lines joined)."""
     found: list[Header] = []
-    for i in lines_with("\n".join(lines), HEADER_WORDS):
+    for i in lines_with("\n".join(lines) if text is None else text, HEADER_WORDS):
         line = lines[i]
         if _IGNORE.search(line):
             continue
@@ -74,24 +74,26 @@ def find_headers(lines: list[str]) -> list[Header]:
     return found
 
 
-def _marker_lines(lines: list[str]) -> list[int]:
+_MARKER_WORDS = ("====", "---[ end", "Kernel Offset: ", "Rebooting in")
+
+
+def _marker_lines(lines: list[str], text: str) -> list[int]:
     """Line numbers of end-of-report markers (end trace, Kernel Offset, ===== rulers), ascending."""
     marks = []
-    for i, line in enumerate(lines):
-        # Substring tests first: they cost nothing next to a regex call per line.
-        if ("====" in line or "---[ end" in line or "Kernel Offset: " in line or "Rebooting in" in line) and (
-            _END.search(line) or (_RULER.match(line) and not _DECODECODE.match(lines[i - 1] if i else ""))
-        ):
+    # The substrings are found in one pass over the text: only their lines reach the regexes.
+    for i in lines_with(text, _MARKER_WORDS):
+        line = lines[i]
+        if _END.search(line) or (_RULER.match(line) and not _DECODECODE.match(lines[i - 1] if i else "")):
             marks.append(i)
     return marks
 
 
-def _report_starts(lines: list[str], headers: list[Header]) -> list[tuple[Header, int]]:
+def _report_starts(lines: list[str], headers: list[Header], text: str) -> list[tuple[Header, int]]:
     """Headers that start reports, each with the end (exclusive) of its report."""
     starts: list[Header] = []
     ends: list[int] = []
     n = len(lines)
-    marks = _marker_lines(lines)
+    marks = _marker_lines(lines, text)
     for h in headers:
         if starts:
             cur = starts[-1]
@@ -142,13 +144,14 @@ def _extend_tail(lines: list[str], end: int, limit: int) -> int:
 
 def build_reports(lines: list[str], caller: list[str | None] | None = None) -> list[Report]:
     """Reports of normalized lines; `caller[i]` is line i's printk caller id (`T123`, `C1`) if any."""
-    headers = find_headers(lines)
+    text = "\n".join(lines)
+    headers = find_headers(lines, text)
     if not headers:
         return []
     n = len(lines)
     if caller is None:
         caller = [None] * n
-    spans = _report_starts(lines, headers)
+    spans = _report_starts(lines, headers, text)
     starts = {h.line for h, _ in spans}
     reports = []
     for k, (h, end) in enumerate(spans):
