@@ -54,6 +54,9 @@ def pathological(scale: int) -> dict[str, bytes]:
         "100k frames": b"[  1.0] BUG: KASAN: slab-use-after-free in f+0x1/0x2\n[  1.0] Call Trace:\n"
         + frame * (100_000 * scale),
         "100k headers": b"[  1.0] WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2\n" * (100_000 * scale),
+        "100k NMI backtraces": b"[  1.0] NMI backtrace for cpu 1\n[  1.0] RIP: 0010:f+0x1/0x2\n" * (100_000 * scale),
+        "100k OOM kills": (b"[  1.0] a invoked oom-killer: gfp_mask=0x0(), order=0\n[  1.0] Call Trace:\n" + frame
+                           + b"[  1.0] Out of memory: Killed process 1 (a)\n") * (100_000 * scale),
         "100k callers' headers": b"".join(b"[  1.0][ T%d] WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2\n" % i
                                           for i in range(100_000 * scale)),
     }

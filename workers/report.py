@@ -77,6 +77,9 @@ class ParsedLog:
     release: str | None = None  # from the "Linux version" banner
     build_id: str | None = None  # vmlinux GNU build id when the log prints one
     arch: str | None = None  # best guess from the trace format: x86_64, i386, arm64, arm, powerpc, ...
+    # Informational reports syzbot does not count as crashes (kind "oom": OOM kills; "nmi-backtrace":
+    # sysrq-l / all-CPU backtraces): never in `reports`, so a log with only these is a clean log.
+    notices: list[Report] = field(default_factory=list)
 
     @property
     def prefixed_stat_keys(self) -> list[str]:

@@ -14,7 +14,9 @@ REAL = [p.read_bytes() for p in sorted(LOGS.glob("*.log"))]
 PIECES = [b"BUG: KASAN: slab-out-of-bounds in f+0x1/0x2\n", b"Call Trace:\n", b" <IRQ>\n", b"RIP: 0010:",
           b"WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2\n", b"INFO: rcu_sched self-detected stall\n",
           b"[c000] [c008] .f+0x1/0x2 (unreliable)\n", b"Code: <0f> 0b\n", b"GPR00: 1 2\n", b"\r\n", b"\x00",
-          b"\xff", b"6,1,2,-;", b"---[ end trace 0 ]---\n", b"Kernel panic - not syncing: x\n", b"[ 1.0][ T1] "]
+          b"\xff", b"6,1,2,-;", b"---[ end trace 0 ]---\n", b"Kernel panic - not syncing: x\n", b"[ 1.0][ T1] ",
+          b"NMI backtrace for cpu 1\n", b"a invoked oom-killer: gfp_mask=0x0(), order=0\n",
+          b"Out of memory: Killed process 1 (a)\n", b"Memory cgroup out of memory: Killed process 2 (b)\n"]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -28,7 +30,7 @@ def test_arbitrary_bytes_give_a_result(data: bytes):
 def test_report_like_noise_gives_a_result(chunks: list[bytes]):
     parsed = parse_log(b"".join(chunks))
     assert isinstance(parsed, ParsedLog)
-    for report in parsed.reports:
+    for report in parsed.reports + parsed.notices:
         assert report.start_line <= report.end_line
         assert report.guilty is None or 0 <= report.guilty < len(report.frames)
 

@@ -50,6 +50,8 @@ def render_text(path: str, parsed: ParsedLog) -> str:
             name = frame.function or (f"0x{frame.address:x}" if frame.address is not None else "?")
             role = "" if frame.role == "frame" else f"{frame.role.upper()}: "
             out.append(f"      {role}{mark}{name}{mod}")
+    for report in parsed.notices:
+        out.append(f"  notice: {report.title}  (lines {report.start_line + 1}-{report.end_line + 1})")
     if parsed.stat_keys:
         out.append("  stat keys: " + ", ".join(parsed.prefixed_stat_keys))
     return "\n".join(out) + "\n"

@@ -4,7 +4,7 @@
 `lines` (prefix/encoding normalization), `frames` (stack-frame and RIP/NIP/pc lines of each arch),
 `kinds` (report headers and title formats), `guilty` (generic frames to skip), `titles` (title and
 guilty frame of one report), `reports` (report boundaries and contents), `details` (registers, Code:,
-taint, CPU/PID/Comm).
+taint, CPU/PID/Comm), `notices` (OOM kills and NMI backtraces: `ParsedLog.notices`, never crash reports).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import ahocorasick_rs
 
 from workers.parser.frames import parse_frame_line, parse_ip_line
 from workers.parser.lines import normalize
+from workers.parser.notices import find_notices
 from workers.parser.reports import build_reports
 from workers.report import ParsedLog
 from workers.statkeys import stat_keys
@@ -27,7 +28,8 @@ _BUILD_ID = re.compile(r"uild[ -]?[Ii][Dd]:? ([0-9a-f]{40})\b")
 
 
 def parse_log(data: bytes | str) -> ParsedLog:
-    """All crash reports of a console log (the first is the primary one) and its stat keys."""
+    """All crash reports of a console log (the first is the primary one), its informational
+    notices (OOM kills, NMI backtraces) and its stat keys."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     lines = normalize(text)
     # printk lines are at most 1 KiB; longer ones are binary noise and would make the title regexes
@@ -35,17 +37,19 @@ def parse_log(data: bytes | str) -> ParsedLog:
     work = lines
     if max(map(len, lines), default=0) > MAX_LINE:
         work = [line if len(line) <= MAX_LINE else line[:MAX_LINE] for line in lines]
-    reports = build_reports(work, lines.caller)
-    for report in reports:
+    joined = "\n".join(work)
+    reports = build_reports(work, lines.caller, joined)
+    notices = find_notices(work, lines.caller, joined, sorted(r.start_line for r in reports))
+    for report in reports + notices:
         report.start_line = lines.origin[report.start_line]
         report.end_line = lines.origin[report.end_line]
         for frame in report.frames:
             frame.line = lines.origin[frame.line]
-    parsed = ParsedLog(reports=reports)
+    parsed = ParsedLog(reports=reports, notices=notices)
     at = text.find("Linux version ")
     m = _BANNER.match(text, at) if at >= 0 else None
     parsed.release = m.group(1) if m else next((r.release for r in reports if r.release), None)
-    for report in reports:
+    for report in reports + notices:
         report.release = report.release or parsed.release
     m = _BUILD_ID.search(text) if ("uild ID" in text or "uild id" in text or "uild-id" in text) else None
     parsed.build_id = m.group(1) if m else None

@@ -142,9 +142,10 @@ def _extend_tail(lines: list[str], end: int, limit: int) -> int:
     return end
 
 
-def build_reports(lines: list[str], caller: list[str | None] | None = None) -> list[Report]:
-    """Reports of normalized lines; `caller[i]` is line i's printk caller id (`T123`, `C1`) if any."""
-    text = "\n".join(lines)
+def build_reports(lines: list[str], caller: list[str | None] | None = None, text: str | None = None) -> list[Report]:
+    """Reports of normalized lines; `caller[i]` is line i's printk caller id (`T123`, `C1`) if any;
+    `text` is the lines joined with newlines, when the caller has it already."""
+    text = "\n".join(lines) if text is None else text
     headers = find_headers(lines, text)
     if not headers:
         return []
@@ -170,7 +171,7 @@ def build_reports(lines: list[str], caller: list[str | None] | None = None) -> l
             alt_titles=desc.alt_titles, corrupted=desc.corrupted, corrupted_reason=desc.corrupted_reason,
             start_line=start, end_line=end - 1,
         )
-        _fill(report, lines, start, end, ctx, caller)
+        fill_report(report, lines, start, end, ctx, caller)
         report.guilty = _guilty_index(report.frames, desc.guilty_line, desc.guilty_name)
         reports.append(report)
     return reports
@@ -220,8 +221,9 @@ def _title_key(function: str) -> str:
     return strip_syscall_prefix(demangle(title_name(function)))
 
 
-def _fill(report: Report, lines: list[str], start: int, end: int, ctx: str | None,
-          caller: list[str | None]) -> None:
+def fill_report(report: Report, lines: list[str], start: int, end: int, ctx: str | None,
+                caller: list[str | None]) -> None:
+    """Frames, instruction pointer, registers, Code: and task facts of lines [start, end) of caller ctx."""
     section = "task"
     user = False  # after a user-space RIP/NIP: the registers and Code: that follow are the program's
     for i in range(start, end):
