@@ -206,3 +206,27 @@ def test_jsonl_lists_notices_after_reports(capsys, tmp_path):
     assert obj["reports"] == []  # the scoring scripts read reports[0]: an OOM alone is a clean log
     assert [n["title"] for n in obj["notices"]] == ["out of memory in seq_read_iter"]
     assert list(obj).index("notices") > list(obj).index("reports")
+
+
+def test_powerpc_nmi_backtrace_runs_past_interrupt_markers():
+    log = console("""\
+NMI backtrace for cpu 1
+CPU: 1 PID: 60 Comm: spin Not tainted 6.12.117-crashlab-ppc64 #1
+NIP:  c000000000a1b2c4 LR: c000000000a1b2a0 CTR: 0000000000000000
+REGS: c000000002147a40 TRAP: 0100   Not tainted  (6.12.117-crashlab-ppc64)
+MSR:  8000000000009032 <SF,EE,ME,IR,DR,RI>  CR: 28000482  XER: 00000000
+GPR00: c000000000a1b2a0 c000000002147ce0 c000000001a3c800 0000000000000000
+NIP [c000000000a1b2c4] .spin_forever+0x24/0x40 [spinmod]
+LR [c000000000a1b2a0] .spin_start+0x20/0x60 [spinmod]
+Call Trace:
+[c000000002147ce0] [c000000000a1b2a0] .spin_start+0x20/0x60 [spinmod] (unreliable)
+--- interrupt: 100 at .spin_forever+0x24/0x40 [spinmod]
+[c000000002147d90] [c00000000001e688] .system_call_exception+0xe8/0x1c0
+Instruction dump:
+60000000 60000000 7c0802a6 fbe1fff8 <48000000> 60000000 60000000 60000000
+watchdog: something else
+""", caller="C1")
+    [nmi] = parse_log(log).notices
+    assert nmi.title == "NMI backtrace in spin_forever"
+    assert nmi.end_line == 13  # the instruction words; the watchdog line is other output
+    assert [f.function for f in nmi.frames if f.role == "frame"] == [".spin_start", ".system_call_exception"]

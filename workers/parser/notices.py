@@ -98,9 +98,12 @@ def find_notices(lines: list[str], caller: list[str | None], text: str | None = 
     return notices
 
 
-_PREAMBLE = ("CPU: ", "Hardware name:", "Workqueue:", "Modules linked in:", "Tainted:", "Stack:",
-             "Instruction dump:", "REGS:", "irq event stamp", "hardirqs last", "softirqs last", "PKRU:",
-             "Exception stack", "---")
+_PREAMBLE = ("CPU: ", "Hardware name:", "Workqueue:", "Modules linked in:", "Tainted:", "irq event stamp",
+             "hardirqs last", "softirqs last")
+# Lines of a register dump or a stack that are neither frames nor `NAME: value` registers: powerpc's
+# `--- interrupt: 900 at ...` markers, `REGS:`, `Instruction dump:` and its words, x86's `PKRU:`.
+_IN_TRACE = ("---", "REGS:", "Instruction dump:", "PKRU:", "Exception stack", "Stack:")
+_HEX_WORDS = re.compile(r"^\s*(?:<?[0-9a-f]{8}>?\s+){3}<?[0-9a-f]{8}>?")
 
 
 def _trace_end(lines: list[str], caller: list[str | None], start: int, limit: int) -> int:
@@ -127,8 +130,9 @@ def _trace_end(lines: list[str], caller: list[str | None], start: int, limit: in
 
 
 def _trace_line(line: str, stripped: str) -> bool:
-    return (stripped in _SECTIONS or "Code:" in line or details.is_register_line(line)
-            or parse_normalized_frame(line) is not None or parse_normalized_ip(line) is not None)
+    return (stripped in _SECTIONS or "Code:" in line or stripped.startswith(_IN_TRACE)
+            or details.is_register_line(line) or parse_normalized_frame(line) is not None
+            or parse_normalized_ip(line) is not None or _HEX_WORDS.match(line) is not None)
 
 
 def _function(frame: Frame, extra: re.Pattern[str] | None) -> str | None:
