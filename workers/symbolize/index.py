@@ -11,6 +11,7 @@ Layout of an index directory:
   seg_addr.npy     uint64, sorted starts of address segments; seg_node int32 = innermost function node
   node_name uint32, node_parent int32, node_call_file int32, node_call_line uint32
   sym_addr uint64, sym_size uint64, sym_kind uint8   (code symbols in symbol-table order)
+  sym_file int32: index into strings["symbol_files"] (STT_FILE names), -1 for none
   cu_start, cu_end uint64: merged address ranges claimed by CUs (addr2line ignores line rows outside)
 """
 
@@ -37,7 +38,7 @@ from .elffile import SymbolizeError, identify_elf, is_ppc64_elfv1, open_elf, unc
 from .fastdwarf import Corrupt, FastDwarf, Unsupported
 from .symbols import SymbolArrays, read_code_symbols
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 ProgressFn = Callable[[int, int], None]
 
 
@@ -227,8 +228,10 @@ def index_arrays(acc: _Acc, symbols: SymbolArrays) -> tuple[dict[str, np.ndarray
         "node_call_file": np.frombuffer(acc.n_cfile, dtype=np.int32).copy(),
         "node_call_line": np.frombuffer(acc.n_cline, dtype=np.uint32).copy(),
         "sym_addr": symbols.addr, "sym_size": symbols.size, "sym_kind": symbols.kind,
+        "sym_file": symbols.file if symbols.file is not None else np.full(len(symbols.names), -1, np.int32),
     }
-    strings = {"files": list(acc.files), "names": list(acc.names), "symbols": symbols.names}
+    strings = {"files": list(acc.files), "names": list(acc.names), "symbols": symbols.names,
+               "symbol_files": symbols.file_names or []}
     return arrays, strings
 
 

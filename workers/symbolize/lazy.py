@@ -134,5 +134,8 @@ class LazyIndex:
     def kallsyms_size(self, addr: int) -> int | None:
         return self._index.kallsyms_size(addr)
 
+    def no_line_answer(self, addr: int) -> str | None:
+        return self._index.no_line_answer(addr)
+
     def close(self) -> None:
         self._stream.close()
