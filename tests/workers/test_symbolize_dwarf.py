@@ -146,13 +146,13 @@ def _units(binary: Path) -> tuple[list, list]:
 
     from workers.symbolize.dwarfread import CUReader, LeanELFFile
     from workers.symbolize.fastdwarf import FastDwarf
-    from workers.symbolize.index import _debug_sections, code_ranges, make_keep
+    from workers.symbolize.index import _debug_sections, code_ranges, info_reader, make_keep
 
     with open(binary, "rb") as f:
         elf = ELFFile(f)
         lean = LeanELFFile(f)
         keep = make_keep(code_ranges(elf))
-        fast = FastDwarf(_debug_sections(lean), elf.little_endian, elf.elfclass // 8, keep)
+        fast = FastDwarf(_debug_sections(lean), elf.little_endian, elf.elfclass // 8, keep, *info_reader(lean))
         slow = CUReader(lean.get_dwarf_info(relocate_dwarf_sections=False), keep)
         offsets = fast.unit_offsets()
         return [fast.read(o) for o in offsets], [slow.read(o) for o in offsets]

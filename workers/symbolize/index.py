@@ -75,7 +75,7 @@ class _Acc:
         self.n_name, self.n_parent, self.n_cfile, self.n_cline = array("I"), array("i"), array("i"), array("I")
         self.i_lo, self.i_hi, self.i_node, self.i_depth = array("Q"), array("Q"), array("I"), array("H")
         self.comp_dirs: Counter[str] = Counter()
-        self.cu_ranges: list[tuple[int, int]] = []
+        self.cu_ranges = array("Q")  # flat lo, hi pairs
 
     def _id(self, table: dict[str, int], key: str) -> int:
         got = table.get(key)
@@ -89,8 +89,12 @@ class _Acc:
             self.comp_dirs[cu.comp_dir] += 1
         # binutils finds a CU for an address through the CU's ranges and also through the ranges of its
         # functions (they go into the same lookup trie); rows outside both are never consulted
-        self.cu_ranges.extend(cu.cu_ranges)
-        self.cu_ranges.extend((lo, hi) for lo, hi, _node, depth in cu.intervals if depth == 0)
+        ranges = self.cu_ranges
+        for lo, hi in cu.cu_ranges:
+            ranges.extend((lo, hi))
+        for lo, hi, _node, depth in cu.intervals:
+            if depth == 0:
+                ranges.extend((lo, hi))
         if not cu.cu_ranges and not cu.intervals:
             # a CU without any address range (e.g. only compiler-made constructors) is searched by
             # line table for every address: its sequences count as covered
@@ -100,7 +104,7 @@ class _Acc:
                     start = addr
                 if f == -1:
                     if addr > start:
-                        self.cu_ranges.append((start, addr))
+                        ranges.extend((start, addr))
                     start = None
         for addr, f, line, disc in cu.rows:
             self.l_addr.append(addr)
@@ -144,8 +148,8 @@ def _segments(acc: _Acc) -> tuple[np.ndarray, np.ndarray]:
     depth = np.frombuffer(acc.i_depth, dtype=np.uint16)
     # parents first: by start, then longest first, then shallowest first
     order = np.lexsort((depth, ~hi, lo))
-    out_a: list[int] = []
-    out_n: list[int] = []
+    out_a = array("Q")  # compact: a distribution kernel has millions of segments
+    out_n = array("i")
 
     def emit(a: int, n: int) -> None:
         if out_a and out_a[-1] == a:
@@ -158,7 +162,13 @@ def _segments(acc: _Acc) -> tuple[np.ndarray, np.ndarray]:
             out_n.append(n)
 
     stack: list[tuple[int, int]] = []
-    for l_, h_, n_ in zip(lo[order].tolist(), hi[order].tolist(), node[order].tolist(), strict=True):
+
+    def sorted_intervals():  # in chunks: a million Python ints at once would cost ~100 MB
+        for k in range(0, len(order), 1 << 16):
+            part = order[k:k + (1 << 16)]
+            yield from zip(lo[part].tolist(), hi[part].tolist(), node[part].tolist(), strict=True)
+
+    for l_, h_, n_ in sorted_intervals():
         while stack and stack[-1][0] <= l_:
             h, _ = stack.pop()
             emit(h, stack[-1][1] if stack else -1)
@@ -171,7 +181,7 @@ def _segments(acc: _Acc) -> tuple[np.ndarray, np.ndarray]:
     while stack:
         h, _ = stack.pop()
         emit(h, stack[-1][1] if stack else -1)
-    return np.array(out_a, dtype=np.uint64), np.array(out_n, dtype=np.int32)
+    return np.frombuffer(out_a, dtype=np.uint64).copy(), np.frombuffer(out_n, dtype=np.int32).copy()
 
 
 def code_ranges(elf: Any, section_base: dict[int, int] | None = None) -> list[tuple[int, int]]:
@@ -204,9 +214,11 @@ def make_keep(ranges: list[tuple[int, int]]) -> Callable[[int], bool]:
     return keep
 
 
-def _coverage(ranges: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+def _coverage(flat: array) -> tuple[np.ndarray, np.ndarray]:
+    pairs = np.frombuffer(flat, dtype=np.uint64).reshape(-1, 2)
+    pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
     merged: list[list[int]] = []
-    for lo, hi in sorted(ranges):
+    for lo, hi in pairs.tolist():
         if merged and lo <= merged[-1][1]:
             merged[-1][1] = max(hi, merged[-1][1])
         else:
@@ -246,13 +258,34 @@ def write_index(acc: _Acc, symbols: SymbolArrays, out_dir: Path, meta: dict[str,
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
 
 
+SHF_COMPRESSED = 0x800
+
+
+def info_reader(dwarf_elf: Any) -> tuple[Callable[[int, int], bytes] | None, int | None]:
+    """Read .debug_info one unit at a time from the file (None: use the bytes of _debug_sections)."""
+    section = dwarf_elf.get_section_by_name(".debug_info")
+    if section is None or ".debug_info" in getattr(dwarf_elf, "_patched", {}) or \
+            section["sh_flags"] & SHF_COMPRESSED or section["sh_type"] == "SHT_NOBITS":
+        return None, None
+    stream, start, size = dwarf_elf.stream, section["sh_offset"], section["sh_size"]
+
+    def read(offset: int, count: int) -> bytes:
+        count = max(0, min(count, size - offset))
+        stream.seek(start + offset)
+        return stream.read(count)
+
+    return read, size
+
+
 def _debug_sections(dwarf_elf: Any) -> dict[str, bytes]:
-    """The .debug_* sections the index reads, as bytes (relocated ones for modules)."""
+    """The .debug_* sections the index reads, as bytes (relocated ones for modules); .debug_info only
+    when it cannot be read unit by unit from the file (see info_reader)."""
     out = {}
     patched = getattr(dwarf_elf, "_patched", {})
+    direct = info_reader(dwarf_elf)[0] is not None
     for section in dwarf_elf.iter_sections():
         name = section.name
-        if not name.startswith(".debug_") or name in SKIPPED_SECTIONS:
+        if not name.startswith(".debug_") or name in SKIPPED_SECTIONS or (direct and name == ".debug_info"):
             continue
         out[name] = patched.get(name) or section.data()
     return out
@@ -272,7 +305,8 @@ def build_from_elf(elf: Any, dwarf_elf: Any, index_dir: Path, identity: Any, sec
     acc = _Acc()
     ncu = failed = slow_cus = 0
     if dwarf_elf.has_dwarf_info():
-        fast = FastDwarf(_debug_sections(dwarf_elf), elf.little_endian, elf.elfclass // 8, keep)
+        reader, size = info_reader(dwarf_elf)
+        fast = FastDwarf(_debug_sections(dwarf_elf), elf.little_endian, elf.elfclass // 8, keep, reader, size)
         slow = None  # pyelftools, only for units the fast reader refuses
         offsets = fast.unit_offsets()
         for i, off in enumerate(offsets):
