@@ -38,7 +38,7 @@ from .elffile import SymbolizeError, identify_elf, is_ppc64_elfv1, open_elf, unc
 from .fastdwarf import Corrupt, FastDwarf, Unsupported
 from .symbols import SymbolArrays, read_code_symbols
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 ProgressFn = Callable[[int, int], None]
 
 
