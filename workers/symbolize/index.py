@@ -38,7 +38,7 @@ from .elffile import SymbolizeError, identify_elf, is_ppc64_elfv1, open_elf, unc
 from .fastdwarf import Corrupt, FastDwarf, Unsupported
 from .symbols import SymbolArrays, read_code_symbols
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 ProgressFn = Callable[[int, int], None]
 
 
@@ -106,7 +106,7 @@ class _Acc:
                     if addr > start:
                         ranges.extend((start, addr))
                     start = None
-        for addr, f, line, disc in cu.rows:
+        for addr, f, line, disc in _live_rows(cu.rows):
             self.l_addr.append(addr)
             self.l_file.append(fmap[f] if f >= 0 else f)
             self.l_no.append(line)
@@ -122,6 +122,18 @@ class _Acc:
             self.i_hi.append(hi)
             self.i_node.append(node + base)
             self.i_depth.append(min(depth, 65535))
+
+
+def _live_rows(rows: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Drop rows that cover nothing: those at the address where their own sequence ends (they would
+    otherwise hide the end_sequence marker and seem to run on into the next object's code)."""
+    out: list[tuple[int, int, int, int]] = []
+    for row in rows:
+        if row[1] == -1:
+            while out and out[-1][0] == row[0] and out[-1][1] != -1:
+                out.pop()
+        out.append(row)
+    return out
 
 
 def _line_table(acc: _Acc) -> tuple[np.ndarray, ...]:
