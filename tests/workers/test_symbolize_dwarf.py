@@ -220,3 +220,11 @@ def test_lazy_index_answers_like_the_full_index(tmp_path: Path) -> None:
             assert lazy.lookup(addr) == full.lookup(addr), hex(addr)
     finally:
         lazy.close()
+
+
+def test_a_row_where_its_sequence_ends_covers_nothing() -> None:
+    from workers.symbolize.index import _live_rows
+
+    rows = [(0x10, 0, 5, 0), (0x18, 0, 7, 0), (0x18, -1, 0, 0),  # 0x18 row is empty: the sequence ends
+            (0x18, 1, 9, 0), (0x20, -1, 0, 0)]  # a new sequence starting at the same address stays
+    assert _live_rows(rows) == [(0x10, 0, 5, 0), (0x18, -1, 0, 0), (0x18, 1, 9, 0), (0x20, -1, 0, 0)]
