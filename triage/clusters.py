@@ -21,8 +21,7 @@ SQLite serializes writers anyway.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -90,39 +89,23 @@ def _share(pk: int) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [LOCK_SPACE, _lock_key(pk)])
 
 
-@contextmanager
-def _exclusive(*pks: int) -> Iterator[None]:
-    """Hold clusters for a person's edit: waits for crashes being filed into them to commit.
+class _Busy(Exception):
+    """A cluster an edit needs is held by a worker filing into it, or by another edit."""
 
-    Tries the locks without waiting and lets go of all of them when one is taken, so an edit never
-    waits while holding a lock (no deadlock with workers); gives up after EDIT_WAIT seconds.
+
+def _take_exclusive(pks: Iterable[int]) -> None:
+    """Hold clusters for a person's edit until the transaction ends (PostgreSQL).
+
+    Only tries (never waits while holding one: no deadlock with workers); when a lock is taken, the
+    transaction is rolled back by the caller, which lets go of the others, and tried again.
     """
     if connection.vendor != "postgresql":
-        yield
         return
-    keys = sorted({_lock_key(pk) for pk in pks})
-    deadline = time.monotonic() + EDIT_WAIT
     with connection.cursor() as cursor:
-        while True:
-            held = []
-            for key in keys:
-                cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_SPACE, key])
-                if not cursor.fetchone()[0]:
-                    break
-                held.append(key)
-            if len(held) == len(keys):
-                break
-            for key in held:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_SPACE, key])
-            if time.monotonic() > deadline:
-                raise ClusterEditError("crashes are being filed into this cluster right now: try again")
-            time.sleep(0.05)
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            for key in keys:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_SPACE, key])
+        for key in sorted({_lock_key(pk) for pk in pks}):
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_SPACE, key])
+            if not cursor.fetchone()[0]:
+                raise _Busy
 
 
 # --- filing ---------------------------------------------------------------------------------------
@@ -241,18 +224,21 @@ def _locked(*pks: int) -> dict[int, Cluster]:
 
 
 def _edit(pks: Iterable[int], change):
-    """Run `change()` in a transaction holding the clusters; a busy row is retried, then reported."""
-    for attempt in range(3):
+    """Run `change()` in a transaction holding the clusters, retried while they are busy."""
+    pks = list(pks)
+    deadline = time.monotonic() + EDIT_WAIT
+    while True:
         try:
-            with _exclusive(*pks), transaction.atomic():
+            with transaction.atomic():
                 if connection.vendor == "postgresql":  # a worker's recount holds rows briefly: wait, not forever
                     with connection.cursor() as cursor:
                         cursor.execute("SET LOCAL lock_timeout = '500ms'")
+                _take_exclusive(pks)
                 return change()
-        except OperationalError:
-            if attempt == 2:
-                raise ClusterEditError("the cluster is busy: try again") from None
-    raise AssertionError("unreachable")
+        except (_Busy, OperationalError):
+            if time.monotonic() > deadline:
+                raise ClusterEditError("crashes are being filed into this cluster right now: try again") from None
+            time.sleep(0.05)
 
 
 def merge(src_pk: int, dst_pk: int, user=None) -> Cluster:
