@@ -395,3 +395,12 @@ def test_migration_rekeys_old_raw_titles_and_moves_rows_of_merged_clusters():
     rows = {t.title: (t.cluster_id, t.source) for t in ClusterTitle.objects.all()}
     assert rows == {"WARNING: CPU: NUM PID: NUM at foo.c:NUM foo": (keep.pk, "title"),
                     "WARNING in bar": (keep.pk, "alias")}
+
+
+def test_the_corrupted_cluster_page_offers_no_edits(client):
+    bad = cluster_of(make_run("c1", reports=[make_report("garbage", corrupted=True)]))
+    client.force_login(make_user("alice"))
+    page = client.get(f"/clusters/{bad.pk}/").content.decode()
+    assert "corrupted reports" in page and "cluster-merge" not in page and 'name="into"' not in page
+    response = client.post(f"/clusters/{bad.pk}/split", {"titles": ["garbage"]}, follow=True)
+    assert "cannot be split" in response.content.decode()
