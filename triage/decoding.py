@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -20,6 +22,21 @@ from workers.symbolize import Index, Symbolizer, build_index, decode_frames, ide
 from workers.symbolize.elffile import uncompressed
 
 _SYMBOLIZERS: OrderedDict[int, Symbolizer] = OrderedDict()  # per worker process, a few builds warm
+
+
+@contextlib.contextmanager
+def memory_limit(limit: int):
+    """Cap this process's address space for the duration (restored after): MemoryError past it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    capped = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (capped, hard))
+    try:
+        yield
+    except MemoryError:
+        raise MemoryError(f"indexing needed more than the memory limit of {limit // 1024 ** 2} MiB "
+                          "(TRIAGE_INDEX_MEMORY_LIMIT): a damaged or crafted file?") from None
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def index(build: Build) -> None:
@@ -48,7 +65,8 @@ def index(build: Build) -> None:
             last[0] = now
             Build.objects.filter(pk=build.pk).update(index_progress=min(99, 100 * done // total))
 
-    build_index(vmlinux, root / "index", progress)
+    with memory_limit(settings.TRIAGE_INDEX_MEMORY_LIMIT):
+        build_index(vmlinux, root / "index", progress)
     Build.objects.filter(pk=build.pk).update(index_status=Build.Index.READY, index_progress=100, index_error="")
 
 
