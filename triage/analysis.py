@@ -25,10 +25,19 @@ def match_build(log: Log) -> Build | None:
     return same_release.first()
 
 
+def refresh_clusters(pks: set[int]) -> None:
+    """Recount clusters under a row lock (in pk order, so two workers cannot deadlock): a worker that
+    files into the same cluster at the same time waits, then counts our committed rows with its own."""
+    for cluster in Cluster.objects.select_for_update().filter(pk__in=pks).order_by("pk"):
+        cluster.refresh_stats()
+
+
 def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
     """Replace whatever an earlier analysis of this log stored with this one (re-runs are safe)."""
     with transaction.atomic():
-        old_clusters = set(log.crashes.exclude(cluster=None).values_list("cluster_id", flat=True))
+        # Where each report of an earlier analysis was filed, by its first line: a parser upgrade that
+        # renames a crash keeps it in its cluster (and its merges) instead of opening a new one.
+        previous = dict(log.crashes.exclude(cluster=None).values_list("start_line", "cluster_id"))
         log.crashes.all().delete()
         log.stat_keys.all().delete()
         log.release = (parsed.release or "")[:200]
@@ -47,16 +56,15 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
             ))
         Crash.objects.bulk_create(crashes)
         crashes = list(log.crashes.order_by("index"))
-        touched = set(old_clusters)
+        touched = set(previous.values())
         for crash in crashes:
-            touched.add(file_crash(crash).pk)
+            touched.add(file_crash(crash, previous=previous.get(crash.start_line)).pk)
         StatKey.objects.bulk_create(
             [StatKey(log=log, key=key[:500]) for key in dict.fromkeys(parsed.prefixed_stat_keys)])
         log.crash_count = len(crashes)
         log.status, log.error, log.processed = Log.Status.DONE, "", timezone.now()
         log.save()
-        for cluster in Cluster.objects.filter(pk__in=touched):
-            cluster.refresh_stats()
+        refresh_clusters(touched)
         if crashes and log.build and log.build.index_status == Build.Index.READY:
             from workers.tasks import decode_log
 

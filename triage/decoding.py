@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -15,10 +17,26 @@ from triage.builds import build_root
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
 from workers.codedecode import decode_code_line
+from workers.report import log_lines
 from workers.symbolize import Index, Symbolizer, build_index, decode_frames, identify
 from workers.symbolize.elffile import uncompressed
 
 _SYMBOLIZERS: OrderedDict[int, Symbolizer] = OrderedDict()  # per worker process, a few builds warm
+
+
+@contextlib.contextmanager
+def memory_limit(limit: int):
+    """Cap this process's address space for the duration (restored after): MemoryError past it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    capped = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (capped, hard))
+    try:
+        yield
+    except MemoryError:
+        raise MemoryError(f"indexing needed more than the memory limit of {limit // 1024 ** 2} MiB "
+                          "(TRIAGE_INDEX_MEMORY_LIMIT): a damaged or crafted file?") from None
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def index(build: Build) -> None:
@@ -47,7 +65,8 @@ def index(build: Build) -> None:
             last[0] = now
             Build.objects.filter(pk=build.pk).update(index_progress=min(99, 100 * done // total))
 
-    build_index(vmlinux, root / "index", progress)
+    with memory_limit(settings.TRIAGE_INDEX_MEMORY_LIMIT):
+        build_index(vmlinux, root / "index", progress)
     Build.objects.filter(pk=build.pk).update(index_status=Build.Index.READY, index_progress=100, index_error="")
 
 
@@ -89,7 +108,7 @@ def decode(log: Log) -> int:
         log.crashes.update(decode_status=Crash.Decode.WAITING)
         return 0
     symbolizer = symbolizer_for(build)
-    lines = [line.rstrip("\r") for line in read_raw(log).decode("utf-8", "replace").splitlines()]
+    lines = log_lines(read_raw(log).decode("utf-8", "replace"))
     frames = {f.line: f for f in decode_frames("\n".join(lines), symbolizer)}  # KASLR from the whole log
     crashes = list(log.crashes.all())
     for crash in crashes:

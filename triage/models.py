@@ -140,8 +140,16 @@ class Cluster(models.Model):
     last_seen = models.DateTimeField(null=True, blank=True, db_index=True)
     created = models.DateTimeField(auto_now_add=True)
 
+    # workers.cluster.frame_signature of its first crash: what similar() compares across titles.
+    signature = models.JSONField(default=list, blank=True)
+
     class Meta:
         ordering = ["-last_seen"]
+        constraints = [
+            # several workers may meet their first corrupted report at once: one bucket only
+            models.UniqueConstraint(fields=["corrupted"], condition=models.Q(corrupted=True),
+                                    name="one_corrupted_cluster"),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -157,10 +165,21 @@ class Cluster(models.Model):
 
 
 class ClusterTitle(models.Model):
-    """Title -> cluster: how a new crash finds its cluster. Merges add rows, so they stick."""
+    """Title key -> cluster: how a new crash finds its cluster. Merges move rows, so they stick.
+
+    `title` is `workers.cluster.title_key()` of a crash title (or alternative title), unique: one
+    owner per key. `source` says which index of the engine the row feeds: a cluster's own titles,
+    its alternative titles, or an alias made by a person (merge, split), which wins over both.
+    """
+
+    class Source(models.TextChoices):
+        TITLE = "title"
+        ALT = "alt", "alternative title"
+        ALIAS = "alias", "merged or split by a person"
 
     title = models.CharField(max_length=500, unique=True)
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="titles")
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.TITLE)
 
 
 class ClusterEvent(models.Model):

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from triage import api, views
+from triage import api, views, views_clusters
 
 router = DefaultRouter()
 router.register("logs", api.LogViewSet)
@@ -23,11 +23,16 @@ urlpatterns = [
     path("logs/<int:pk>/requeue", views.log_requeue, name="log-requeue"),
     path("crashes/", views.crash_list, name="crashes"),
     path("crashes/<int:pk>/", views.crash_detail, name="crash"),
-    path("clusters/", views.cluster_list, name="clusters"),
-    path("clusters/<int:pk>/", views.cluster_detail, name="cluster"),
+    path("clusters/", views_clusters.cluster_list, name="clusters"),
+    path("clusters/<int:pk>/", views_clusters.cluster_detail, name="cluster"),
+    path("clusters/<int:pk>/merge", views_clusters.cluster_merge, name="cluster-merge"),
+    path("clusters/<int:pk>/split", views_clusters.cluster_split, name="cluster-split"),
+    path("clusters/<int:pk>/rename", views_clusters.cluster_rename, name="cluster-rename"),
+    path("compare/", views_clusters.compare, name="compare"),
     path("builds/", views.build_list, name="builds"),
     path("builds/upload/", views.build_upload, name="build-upload"),
     path("builds/<int:pk>/", views.build_detail, name="build"),
+    path("api/compare/", api.CompareView.as_view(), name="api-compare"),
     path("api/", include(router.urls)),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

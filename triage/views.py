@@ -14,6 +14,7 @@ from triage.builds import store_build
 from triage.forms import BuildUploadForm, LogUploadForm
 from triage.ingest import RejectedUpload, queue_analysis, read_raw, store_log
 from triage.models import Build, Cluster, Crash, Log
+from workers.report import log_lines
 
 PAGE = 50
 
@@ -69,13 +70,13 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raw = read_raw(log)
     except OSError:
         raw = b""
-    lines = raw.decode("utf-8", "replace").splitlines()
+    lines = log_lines(raw.decode("utf-8", "replace"))
     crashes = list(log.crashes.select_related("cluster"))
     marks = {}
     for crash in crashes:
         for n in range(crash.start_line, crash.end_line + 1):
             marks.setdefault(n, crash)
-    numbered = [(n + 1, line.rstrip("\r"), marks.get(n)) for n, line in enumerate(lines[:20000])]
+    numbered = [(n + 1, line, marks.get(n)) for n, line in enumerate(lines[:20000])]
     return render(request, "log.html", {
         "log": log, "crashes": crashes, "lines": numbered, "truncated": len(lines) > 20000,
         "stat_keys": [k.key for k in log.stat_keys.all()],
@@ -108,25 +109,11 @@ def crash_list(request: HttpRequest) -> HttpResponse:
 def crash_detail(request: HttpRequest, pk: int) -> HttpResponse:
     crash = get_object_or_404(Crash.objects.select_related("log", "cluster", "log__build"), pk=pk)
     try:
-        lines = read_raw(crash.log).decode("utf-8", "replace").splitlines()
+        lines = log_lines(read_raw(crash.log).decode("utf-8", "replace"))
     except OSError:
         lines = []
-    text = "\n".join(line.rstrip("\r") for line in lines[crash.start_line:crash.end_line + 1])
+    text = "\n".join(lines[crash.start_line:crash.end_line + 1])
     return render(request, "crash.html", {"crash": crash, "text": text, "report": crash.report})
-
-
-def cluster_list(request: HttpRequest) -> HttpResponse:
-    clusters = Cluster.objects.filter(merged_into=None, crash_count__gt=0)
-    return render(request, "clusters.html", {"page": page(request, clusters)})
-
-
-def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    cluster = get_object_or_404(Cluster, pk=pk)
-    if cluster.merged_into_id:
-        return redirect(cluster.merged_into)
-    crashes = Crash.objects.filter(cluster__in=[cluster, *cluster.merged.all()]).select_related("log")
-    return render(request, "cluster.html", {"cluster": cluster, "page": page(request, crashes),
-                                            "titles": cluster.titles.all(), "events": cluster.events.all()[:20]})
 
 
 def build_list(request: HttpRequest) -> HttpResponse:

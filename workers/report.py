@@ -84,3 +84,13 @@ class ParsedLog:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def log_lines(text: str) -> list[str]:
+    """A log's lines as every engine module numbers them: split on "\\n" only (as the kernel's scripts
+    and serial consoles do; str.splitlines() would also split on form feeds and other separators that
+    firmware prints), with the "\\r" of CRLF line ends removed."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]

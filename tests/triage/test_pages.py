@@ -44,3 +44,12 @@ def test_crash_list_crash_page_and_cluster_page(client, analyzed_log):
 
 def test_healthz(client):
     assert client.get("/healthz").json() == {"ok": True}
+
+
+def test_crash_page_shows_the_report_lines_even_after_firmware_form_feeds(client):
+    # SLOF and other firmware print form feeds; they are not line breaks for the parser.
+    log = make_log(b"SLOF \x0c\x1b[H firmware\x1c\n" + fixture_log("x86_64-kasan-uaf.log"))
+    analyze_log(log.pk)
+    crash = Crash.objects.get(log=log, index=0)
+    text = client.get(f"/crashes/{crash.pk}/").context["text"]
+    assert "BUG: KASAN: slab-use-after-free" in text.split("\n")[0] or "BUG: KASAN" in text.split("\n")[1]

@@ -71,3 +71,23 @@ def test_instruction_pointer_lines_of_each_arch():
 def test_title_names_drop_elf_v1_dots_and_compiler_suffixes():
     assert title_name(".lkdtm_BUG") == "lkdtm_BUG"
     assert title_name("check_cpu_stall.isra.61") == "check_cpu_stall"
+
+
+def test_raw_console_lines_are_accepted():
+    f = parse_frame_line("[    6.919805]  direct_entry+0xe4/0x170 [lkdtm]\r\n")
+    assert f.function == "direct_entry" and f.module == "lkdtm"
+    ip = parse_ip_line("[ 1349.302849][    C1] pc : mark_lock+0x4/0x1b4")
+    assert ip.function == "mark_lock"
+    ppc = parse_frame_line("[    1.5] [c0000000021ebab0] [c008000000178634] .direct_entry+0xcc/0x13c [lkdtm]")
+    assert ppc.address == 0xC008000000178634
+
+
+def test_decode_stacktrace_output_lines():
+    f = parse_frame_line(" lock_release (kernel/locking/lockdep.c:5536 kernel/locking/lockdep.c:5882) ")
+    assert f.function == "lock_release" and f.source == "kernel/locking/lockdep.c:5536"
+    g = parse_frame_line(" lkdtm_do_action (drivers/misc/lkdtm/core.c:166) lkdtm")
+    assert g.module == "lkdtm"
+    h = parse_frame_line("[c0000000021ebab0] [c008000000178634] .direct_entry (drivers/misc/lkdtm/core.c:334) lkdtm")
+    assert h.function == ".direct_entry" and h.address == 0xC008000000178634 and h.module == "lkdtm"
+    ip = parse_ip_line("RIP: 0010:lkdtm_WARNING (drivers/misc/lkdtm/bugs.c:112 (discriminator 1)) lkdtm")
+    assert ip.function == "lkdtm_WARNING" and ip.module == "lkdtm" and ip.source == "drivers/misc/lkdtm/bugs.c:112"

@@ -61,7 +61,8 @@ def test_x86_soft_lockup_is_a_stall():
         ("ppc64-WARNING.log", "WARNING in lkdtm_WARNING", ".lkdtm_WARNING"),
         ("ppc64-EXCEPTION.log", "BUG: unable to handle kernel NULL pointer dereference in lkdtm_EXCEPTION",
          ".lkdtm_EXCEPTION"),
-        ("ppc64-SLAB_FREE_DOUBLE.slub_debug.log", "WARNING in lkdtm_SLAB_FREE_DOUBLE", ".__slab_err"),
+        ("ppc64-SLAB_FREE_DOUBLE.slub_debug.log",
+         "BUG: Slab has NUM allocated objects but NUM are to be freed in lkdtm_SLAB_FREE_DOUBLE", ".__slab_err"),
     ],
 )
 def test_powerpc_reports(name: str, title: str, ip: str):
@@ -87,3 +88,10 @@ def test_powerpc_user_return_is_an_exception_section():
     report = parsed("ppc64-BUG.log").reports[0]
     after = [f for f in report.frames if f.section == "exception"]
     assert after and all(f.address is not None for f in after)
+
+
+def test_kasan_report_without_kernel_registers_keeps_none_of_the_programs():
+    (report,) = parsed("x86_64-READ_AFTER_FREE.log").reports
+    assert report.ip is None
+    assert report.registers == {} and report.code is None  # the RIP: 0033 block is the user program's
+    assert report.release == "6.12.117-crashlab"

@@ -50,3 +50,7 @@ def test_origin_maps_each_line_to_its_source_line():
     lines = normalize("a\nb\n\nc")
     assert list(lines) == ["a", "b", "", "c"]
     assert lines.origin == [0, 1, 2, 3]
+
+
+def test_journalctl_monotonic_output():
+    assert list(normalize("[   12.345678] myhost kernel: BUG: a\n")) == ["BUG: a"]

@@ -194,3 +194,106 @@ def test_several_reports_are_kept_in_order():
     reports = parse_log(text).reports
     assert [r.title for r in reports] == ["kernel BUG in guilty_function", "WARNING in guilty_function"]
     assert reports[0].end_line < reports[1].start_line
+
+
+def test_riscv_fault():
+    text = """[    1.0] Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000
+[    1.0] Oops [#1]
+[    1.0] CPU: 0 PID: 36 Comm: sh Not tainted 6.12.0 #1
+[    1.0] epc : lkdtm_EXCEPTION+0x1a/0x2a [lkdtm]
+[    1.0]  ra : lkdtm_do_action+0x1c/0x34 [lkdtm]
+[    1.0] epc : ffffffff80a1b2c4 ra : ffffffff80a1b2e0 sp : ff2000000c3d3d20
+[    1.0] Call Trace:
+[    1.0] [<ffffffff80a1b2c4>] lkdtm_EXCEPTION+0x1a/0x2a [lkdtm]
+[    1.0] [<ffffffff80a1b2e0>] lkdtm_do_action+0x1c/0x34 [lkdtm]
+"""
+    log = parse_log(text)
+    report = log.reports[0]
+    assert report.title == "BUG: unable to handle kernel NULL pointer dereference in lkdtm_EXCEPTION"
+    assert report.ip.function == "lkdtm_EXCEPTION" and report.ip.role == "ip"
+    assert [f.role for f in report.frames][:2] == ["ip", "lr"]
+    assert report.frames[-1].address == 0xFFFFFFFF80A1B2E0
+    assert log.arch == "riscv"
+
+
+def test_s390_psw_and_parenthesized_frames():
+    text = """[    1.0] kernel BUG at drivers/misc/lkdtm/bugs.c:105!
+[    1.0] CPU: 0 PID: 36 Comm: sh Not tainted 6.12.0 #1
+[    1.0] Krnl PSW : 0704c00180000000 000003ff8001a0f2 (lkdtm_BUG+0x12/0x20 [lkdtm])
+[    1.0] Call Trace:
+[    1.0]  [<000003ff8001a0f2>] lkdtm_BUG+0x12/0x20 [lkdtm]
+[    1.0] ([<000003ff8001a0e6>] lkdtm_do_action+0x6/0x20 [lkdtm])
+"""
+    log = parse_log(text)
+    report = log.reports[0]
+    assert report.title == "kernel BUG in lkdtm_BUG"
+    assert report.ip.function == "lkdtm_BUG" and report.ip.address == 0x3FF8001A0F2
+    assert report.frames[-1].function == "lkdtm_do_action" and report.frames[-1].module == "lkdtm"
+    assert log.arch == "s390"
+
+
+def test_i386_eip_is_at():
+    text = """[    1.0] BUG: unable to handle kernel NULL pointer dereference at 00000000
+[    1.0] IP: [<c1234567>] lkdtm_EXCEPTION+0x8/0x10 [lkdtm]
+[    1.0] EIP: 0060:[<c1234567>] EFLAGS: 00010246 CPU: 0
+[    1.0] EIP is at lkdtm_EXCEPTION+0x8/0x10 [lkdtm]
+[    1.0] EAX: 00000000 EBX: f5a1b000 ECX: 00000001 EDX: 00000000
+[    1.0] Call Trace:
+[    1.0]  [<c1234599>] ? lkdtm_do_action+0x13/0x20 [lkdtm]
+"""
+    log = parse_log(text)
+    report = log.reports[0]
+    assert report.title == "BUG: unable to handle kernel NULL pointer dereference in lkdtm_EXCEPTION"
+    assert report.registers["EAX"] == "00000000"
+    assert log.arch == "i386"
+
+
+def test_kcsan_data_race_names_both_functions():
+    text = """[ 1.0] ==================================================================
+[ 1.0] BUG: KCSAN: data-race in __filemap_add_folio / folio_mapping
+[ 1.0]
+[ 1.0] write to 0xffffea0004 of 8 bytes by task 1 on cpu 0:
+[ 1.0]  __filemap_add_folio+0x1/0x2
+"""
+    assert first(text).title == "KCSAN: data-race in __filemap_add_folio / folio_mapping"
+
+
+def test_lines_of_other_tasks_are_skipped_when_caller_ids_are_printed():
+    text = """[ 1.0][ T100] INFO: trying to register non-static key.
+[ 1.0][ T100] Call Trace:
+[ 1.0][ T100]  dump_stack+0x1/0x2
+[ 1.0][ T200] ------------[ cut here ]------------
+[ 1.0][ T200] WARNING: CPU: 1 PID: 200 at kernel/locking/lockdep.c:3553 lock_downgrade+0x4d2/0x910
+[ 1.0][ T200]  other_task_function+0x1/0x2
+[ 1.0][ T100]  register_lock_class+0x1/0x2
+[ 1.0][ T100]  vkms_atomic_crtc_destroy_state+0x2d/0x40
+[ 1.0][ T200]  more_of_the_other_task+0x1/0x2
+"""
+    reports = parse_log(text).reports
+    assert reports[0].title == "INFO: trying to register non-static key in vkms_atomic_crtc_destroy_state"
+    functions = [f.function for f in reports[0].frames]
+    assert "vkms_atomic_crtc_destroy_state" in functions and "other_task_function" not in functions
+    assert reports[1].title.startswith("WARNING")
+
+
+def test_decoded_logs_get_the_same_title():
+    text = """[ 6.9] ------------[ cut here ]------------
+[ 6.9] WARNING: CPU: 1 PID: 50 at drivers/misc/lkdtm/bugs.c:112 lkdtm_WARNING (drivers/misc/lkdtm/bugs.c:112) lkdtm
+[ 6.9] RIP: 0010:lkdtm_WARNING (drivers/misc/lkdtm/bugs.c:112 (discriminator 1)) lkdtm
+[ 6.9] Code: 83 05 f9 01 01 00 01 75 01 c3 <0f> 0b c3
+All code
+========
+   0:\t0f 0b                \tud2\t\t<-- trapping instruction
+
+Code starting with the faulting instruction
+===========================================
+   0:\t0f 0b                \tud2
+[ 6.9] Call Trace:
+[ 6.9]  <TASK>
+[ 6.9] lkdtm_do_action (drivers/misc/lkdtm/core.c:166) lkdtm
+[ 6.9] direct_entry (drivers/misc/lkdtm/core.c:334) lkdtm
+[ 6.9] ---[ end trace 0000000000000000 ]---
+"""
+    report = first(text)
+    assert report.title == "WARNING in lkdtm_WARNING" and not report.corrupted
+    assert [f.function for f in report.frames if f.role == "frame"] == ["lkdtm_do_action", "direct_entry"]

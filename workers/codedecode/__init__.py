@@ -16,6 +16,8 @@ import re
 
 import capstone
 
+from workers.report import log_lines
+
 from . import other, x86
 from .codeline import CodeLine, arch_hint, guess_arch, normalize_arch, parse_code_line
 from .insn import Insn
@@ -79,7 +81,7 @@ def decode_all(text: str, arch: str | None = None) -> list[tuple[int, str]]:
     The arch is `arch` if given, else what the log's register dumps tell (RIP:, pstate:, NIP:, epc :),
     else the shape of each Code: line. Hex-only lines right after a Code: line continue it, as in
     decodecode."""
-    lines = text.splitlines()
+    lines = log_lines(text)
     hint = normalize_arch(arch) if arch else arch_hint(text)
     if arch and hint is None:
         return []

@@ -19,6 +19,7 @@ from workers.statkeys import stat_keys
 
 __all__ = ["parse_log", "normalize", "parse_frame_line", "parse_ip_line"]
 
+MAX_LINE = 2048
 _BANNER = re.compile(r"Linux version (\S+)")
 _BUILD_ID = re.compile(r"uild[ -]?[Ii][Dd]:? ([0-9a-f]{40})\b")
 
@@ -27,7 +28,10 @@ def parse_log(data: bytes | str) -> ParsedLog:
     """All crash reports of a console log (the first is the primary one) and its stat keys."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     lines = normalize(text)
-    reports = build_reports(lines)
+    # printk lines are at most 1 KiB; longer ones are binary noise and would make the title regexes
+    # (which scan from a header to the end of its report) quadratic.
+    work = [line if len(line) <= MAX_LINE else line[:MAX_LINE] for line in lines]
+    reports = build_reports(work, lines.caller)
     for report in reports:
         report.start_line = lines.origin[report.start_line]
         report.end_line = lines.origin[report.end_line]
@@ -37,6 +41,8 @@ def parse_log(data: bytes | str) -> ParsedLog:
     at = text.find("Linux version ")
     m = _BANNER.match(text, at) if at >= 0 else None
     parsed.release = m.group(1) if m else next((r.release for r in reports if r.release), None)
+    for report in reports:
+        report.release = report.release or parsed.release
     m = _BUILD_ID.search(text) if ("uild ID" in text or "uild id" in text or "uild-id" in text) else None
     parsed.build_id = m.group(1) if m else None
     parsed.arch = _guess_arch(text)
@@ -54,16 +60,14 @@ _ARCH_HINTS = [
     ("arm64", ("pstate: ", "x29: ")),
     ("x86_64", ("RIP: 0010:", "RAX: ", "RIP: 0033:")),
     ("i386", ("EIP: ", "EAX: ")),
-    ("arm", (") from [<", "PC is at ", " from ")),
     ("riscv", ("epc : ", "badaddr: ")),
     ("s390", ("Krnl PSW", "Krnl GPRS")),
+    ("arm", (") from [<", "PC is at ", "ARM-Versatile", "cpsr: ")),
 ]
 
 
 def _guess_arch(text: str) -> str | None:
     for arch, hints in _ARCH_HINTS:
         if any(h in text for h in hints):
-            if arch == "arm" and "] (" not in text and "+0x" not in text:
-                continue
             return arch
     return None

@@ -22,6 +22,10 @@ _REG_LINE = re.compile(
 )
 
 
+def is_register_line(line: str) -> bool:
+    return _REG_LINE.match(line) is not None
+
+
 def fill_task(report: Report, line: str) -> bool:
     """CPU/PID/Comm/taint/release from a `CPU: 1 PID: 50 Comm: sh Not tainted 6.12.117 #1` line."""
     m = _CPU.search(line)

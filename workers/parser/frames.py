@@ -20,6 +20,7 @@ import re
 from workers.report import Frame
 
 _FUNC = r"[A-Za-z_.$][\w.$@~-]*?"
+_TIMESTAMP = re.compile(r"\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\x20?")
 _MOD = r"(?:\s+\[(?P<mod>[\w-]+)(?:\s+(?P<bid>[0-9a-f]{8,}))?\])?"
 _OFF = r"\+0x(?P<off>[0-9a-f]+)(?:/0x(?P<size>[0-9a-f]+))?"
 # Source position printed by decode_stacktrace.sh `(fs/x.c:12)` or by syzkaller's symbolizer `fs/x.c:12`.
@@ -29,16 +30,19 @@ _SRC = (r"(?:\s+\((?P<src>[^\s()]+:\d+)(?:\s*\([^)]*\))?\)|\s+(?P<src2>[\w/.+-]+
 # Generic: optional address(es), optional "?", function+off/size, optional [module], optional source.
 _GENERIC = re.compile(
     r"^\s*\(?(?:\[<?(?:0x)?(?P<addr0>[0-9a-f]{6,})>?\]\s+){0,2}(?P<unrel>\?\s+)?"
-    r"(?P<func>" + _FUNC + r")" + _OFF + _MOD + r"\)?" + _SRC + r"(?P<unrel2>\s+\(unreliable\))?\s*$"
+    r"(?P<func>[A-Za-z_.$][^\s+()\[\]]*)" + _OFF + _MOD + r"\)?" + _SRC + r"(?P<unrel2>\s+\(unreliable\))?\s*$"
 )
 # powerpc frame whose return address has no symbol: `[c0..] [c0..] 0xc0000000021ebab0 (unreliable)`.
 _PPC_RAW = re.compile(
     r"^\s*\[(?P<sp>[0-9a-f]{8,})\]\s+\[(?P<addr>[0-9a-f]{8,})\]\s+0x[0-9a-f]+(?P<unrel>\s+\(unreliable\))?\s*$"
 )
-# Frames already decoded by decode_stacktrace.sh without offsets: `func (fs/read_write.c:681)`.
+# Frames already decoded by decode_stacktrace.sh: `func (fs/read_write.c:681)`, with inlined positions
+# `func (a.h:1 b.c:2)`, `(discriminator 1)` notes and the module after it (`... lkdtm`).
+_DECODED_TAIL = (r"\s+\((?P<dsrc>[^\s()]+:\d+)(?:[^()]|\([^()]*\))*\)(?:\s+\[inline\])?"
+                 r"(?:\s+\[?(?P<dmod>[A-Za-z_][\w-]*)(?:\s+(?P<dbid>[0-9a-f]{8,}))?\]?)?")
 _DECODED = re.compile(
-    r"^\s*(?P<unrel>\?\s+)?(?P<func>[A-Za-z_][\w.]*)\s+\((?P<src>[^\s()]+\.[chS]:\d+)(?:\s*\([^)]*\))?\)"
-    r"(?:\s+\[inline\])?" + _MOD.replace("mod", "mod").replace("bid", "bid") + r"\s*$"
+    r"^\s*(?:\[<?(?:0x)?(?P<addr0>[0-9a-f]{6,})>?\]\s+){0,2}(?P<unrel>\?\s+)?(?P<func>[A-Za-z_.][\w.]*)"
+    + _DECODED_TAIL + r"\s*$"
 )
 # arm: `[<80c1e5e8>] (func) from [<80c1eb20>] (caller+0x60/0xdc)` / `func from caller+0x60/0xdc`.
 _ARM = re.compile(
@@ -48,12 +52,15 @@ _ARM = re.compile(
 
 # Instruction pointer and link register lines.
 _IP = re.compile(
-    r"^\s*(?:(?P<kind>RIP|EIP|IP|NIP|LR|pc|lr|PC is at|LR is at|epc|ra|Krnl PSW|PSW)\s*:?\s*"
+    r"^\s*(?:(?P<kind>RIP|EIP is at|EIP|IP|NIP|LR|pc|lr|PC is at|LR is at|epc|ra)\s*:?\s*"
     r"(?:\[<?(?P<addr0>[0-9a-f]+)>?\]\s*)?(?:[0-9a-f]{4}:)?(?:\[<(?P<addr1>[0-9a-f]+)>\]\s+)?"
     r"(?:\[<[0-9a-f]+>\]\s+)?(?:EIP is at\s+)?)"
-    r"(?:(?P<func>" + _FUNC + r")" + _OFF + _MOD + r"|0x(?P<raw>[0-9a-f]+)|(?P<rawaddr>[0-9a-f]{8,16}))"
-    + _SRC + r"\s*$"
+    r"(?:(?P<func>" + _FUNC + r")(?:" + _OFF + _MOD + _SRC + r"|" + _DECODED_TAIL + r")"
+    r"|0x(?P<raw>[0-9a-f]+)|(?P<rawaddr>[0-9a-f]{8,16}))\s*$"
 )
+# s390: `Krnl PSW : 0704c00180000000 000003ff8001a0f2 (lkdtm_EXCEPTION+0x12/0x20 [lkdtm])`.
+_PSW = re.compile(r"^\s*Krnl PSW\s*:\s*[0-9a-f]+\s+(?P<addr>[0-9a-f]+)\s+\((?P<func>" + _FUNC + r")" + _OFF + _MOD
+                  + r"\)")
 _IP_ROLE = {"LR": "lr", "lr": "lr", "LR is at": "lr", "ra": "lr"}
 
 
@@ -61,8 +68,25 @@ def _hex(s: str | None) -> int | None:
     return int(s, 16) if s else None
 
 
+def _bare(line: str) -> str:
+    """Accept raw console lines too: drop a `[  12.3][ T1]` prefix and the CR of serial consoles."""
+    if line[:1] == "[":
+        m = _TIMESTAMP.match(line)
+        if m:
+            line = line[m.end():]
+    return line.rstrip("\r\n")
+
+
 def parse_frame_line(line: str) -> Frame | None:
-    """A Frame for a stack-trace line or a RIP/pc/NIP/LR line, None for anything else."""
+    """A Frame for a stack-trace line, None for anything else (see `parse_ip_line` for RIP/NIP/LR).
+
+    Takes a normalized line (`lines.normalize`) or a raw one with its timestamp.
+    """
+    return parse_normalized_frame(_bare(line))
+
+
+def parse_normalized_frame(line: str) -> Frame | None:
+    """`parse_frame_line` for a line already through `lines.normalize` (the parser's hot path)."""
     if "+0x" in line:
         m = _GENERIC.match(line)
         if m:
@@ -79,8 +103,8 @@ def parse_frame_line(line: str) -> Frame | None:
     if ":" in line and "(" in line:
         m = _DECODED.match(line)
         if m:
-            return Frame(function=m["func"], module=m["mod"], buildid=m["bid"], source=m["src"],
-                         reliable=not m["unrel"])
+            return Frame(function=m["func"], module=m["dmod"], buildid=m["dbid"], source=m["dsrc"],
+                         address=_hex(m["addr0"]) if m["addr0"] else _addr2(line), reliable=not m["unrel"])
     if line.lstrip().startswith("[") and "0x" in line:
         m = _PPC_RAW.match(line)
         if m:
@@ -106,14 +130,24 @@ def _addr2(line: str) -> int | None:
 
 def parse_ip_line(line: str) -> Frame | None:
     """A Frame with role "ip" or "lr" for `RIP: 0010:func+..`, `NIP [..] func`, `pc : func`, ..."""
+    return parse_normalized_ip(_bare(line))
+
+
+def parse_normalized_ip(line: str) -> Frame | None:
+    """`parse_ip_line` for a line already through `lines.normalize`."""
     m = _IP.match(line)
     if m is None:
-        return None
+        m = _PSW.match(line)
+        if m is None:
+            return None
+        return Frame(function=m["func"], offset=_hex(m["off"]), size=_hex(m["size"]), module=m["mod"],
+                     address=_hex(m["addr"]), role="ip")
     kind = m["kind"]
     role = _IP_ROLE.get(kind, "ip")
     address = _hex(m["addr1"]) or _hex(m["addr0"]) or _hex(m["raw"]) or _hex(m["rawaddr"])
-    return Frame(function=m["func"], offset=_hex(m["off"]), size=_hex(m["size"]), module=m["mod"],
-                 buildid=m["bid"], address=address, role=role, source=m["src"] or m["src2"])
+    return Frame(function=m["func"], offset=_hex(m["off"]), size=_hex(m["size"]), module=m["mod"] or m["dmod"],
+                 buildid=m["bid"] or m["dbid"], address=address, role=role,
+                 source=m["src"] or m["src2"] or m["dsrc"])
 
 
 def title_name(function: str | None) -> str:

@@ -57,7 +57,7 @@ SKIP_PATTERNS = [
     "^do_error_trap", "^__die", "^die$", "^oops_", "^__report_bug", "^usercopy_abort",
     "^__check_object_size", "^check_object_size", "^__check_heap_object", "^check_stack_object",
     "^nmi_cpu_backtrace", "^nmi_trigger_cpumask_backtrace", "^arch_trigger_cpumask_backtrace",
-    "^unwind_", "^__unwind_start$", "^arch_stack_walk", "^stack_trace_save", "^kernel_text_address",
+    "^arch_stack_walk", "^stack_trace_save", "^kernel_text_address",
     "^__kernel_text_address", "^stack_depot", "^__stack_depot", "^save_stack", "^__save_stack",
     "^set_track", "^print_track", "^print_report", "^describe_object", "^report_",
     "^__x86_indirect_thunk", "^__x86_return_thunk", "^__pfx_", "^srso_",
@@ -88,6 +88,7 @@ STRIP_PREFIXES = [
 ]
 
 
+@functools.lru_cache(maxsize=65536)
 def strip_syscall_prefix(name: str) -> str:
     for prefix in STRIP_PREFIXES:
         if name.startswith(prefix) and len(name) > len(prefix):

@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 
 PC = r"\[<?(?:0x)?[0-9a-f]+>?\]"
-FUNC = r"\.?([a-zA-Z0-9_]+)(?:\.|\+)"
+# A function as printed: `func+0x..`, `func.isra.0+0x..`, or decoded `func (file.c:12)`.
+FUNC = r"\.?([a-zA-Z0-9_]+)(?:\.|\+| \([^\s()]+:\d+)"
 SRC = r"([a-zA-Z0-9\-_/.]+\.[a-z]+:[0-9]+)"
 
 
@@ -25,7 +26,7 @@ def rx(pattern: str) -> re.Pattern[str]:
 
 
 RIP = rx(
-    r"(?:IP|NIP|pc |PC is at|epc ):? (?:(?:[0-9a-f]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9a-f]+:)?0x[0-9a-f]+"
+    r"(?:IP|NIP|pc |PC is at|epc |Krnl PSW : [0-9a-f]+ [0-9a-f]+ \(|EIP is at):? (?:(?:[0-9a-f]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9a-f]+:)?0x[0-9a-f]+"
     r"|(?:[0-9]+:)?{{PC}} +\[< *\(null\)>\] +\(null\)|[0-9]+: +\(null\))"
 )
 CALL = rx(r"(?:Call (?:T|t)race:)|(?:Backtrace:)")
@@ -53,6 +54,7 @@ class Fmt:
 
     def __post_init__(self) -> None:
         self.skip_re = re.compile("|".join(self.skip)) if self.skip else None
+        self.multiline = "\\n" in self.title.pattern or "\n" in self.title.pattern
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Oops:
     kind: str
     formats: list[Fmt]
     suppressions: list[re.Pattern[str]] = field(default_factory=list)
+    must: re.Pattern[str] | None = None  # the line must also match this to start a report
 
 
 RIP_STACK = [RIP, CALL, STACK]
@@ -100,8 +103,8 @@ OOPSES: list[Oops] = [
             skip=["alloc_skb", "netlink_ack", "netlink_rcv_skb", "copy_to_user", "copy_page_to_iter",
                   "_copy_to_iter", "simple_copy_to_iter", "copyout", "instrument_copy", "kmsan"],
             alt=["bad-access in {1}"]),
-        Fmt(rx("BUG: KCSAN: data-race in"), "KCSAN: data-race in {0}", "KCSAN",
-            report=rx("BUG: KCSAN: data-race in {{FUNC}}"), alt=[]),
+        Fmt(rx("BUG: KCSAN: data-race in"), "KCSAN: data-race in {0} / {1}", "KCSAN",
+            report=rx(r"BUG: KCSAN: data-race in \.?([a-zA-Z0-9_]+)[^ ]* / \.?([a-zA-Z0-9_]+)")),
         Fmt(rx("BUG: KCSAN: ([a-z\\-: ]+?) in"), "KCSAN: {0} in {1}", "KCSAN",
             parts=[rx("BUG: KCSAN: (?:[a-z\\-: ]+?) in "), STACK]),
         Fmt(rx("BUG: KFENCE: (use-after-free|out-of-bounds|invalid) (read|write) in"),
@@ -125,6 +128,9 @@ OOPSES: list[Oops] = [
             alt=BAD_ACCESS),
         Fmt(rx("BUG: Unable to handle kernel (?:data access|instruction fetch)"),
             "BUG: unable to handle kernel paging request in {0}", "BUG", parts=RIP_STACK, alt=BAD_ACCESS),
+        # Markers the 0-day robot's harness writes into the console log when a boot or test dies.
+        Fmt(rx(r"BUG: kernel ((?:early-)?boot (?:hang|crashed|failed)|test (?:hang|crashed|failed)|"
+               r"reboot-without-warning|timeout|hang|crashed)"), "BUG: kernel {0}", "boot"),
         Fmt(rx("BUG: (?:unable to handle kernel|kernel)"), "BUG: unable to handle kernel", "BUG",
             corrupted=True),
         Fmt(rx("BUG: (spinlock|rwlock) (lockup suspected|already unlocked|recursion|cpu recursion|bad magic"
@@ -148,7 +154,10 @@ OOPSES: list[Oops] = [
         Fmt(rx("BUG: non-zero nr_pmds on freeing mm"), "BUG: non-zero nr_pmds on freeing mm", "BUG"),
         Fmt(rx(r"BUG: Dentry .* still in use \([0-9]+\) \[(unmount) of ([^\]]+)\]"),
             "BUG: Dentry still in use in {0}", "BUG", alt=["BUG: Dentry still in use [{0} of {1}]"]),
-        Fmt(rx("BUG: Bad page state"), "BUG: Bad page state in {0}", "BUG", parts=CALL_STACK),
+        # The page is found bad while being freed: the skb/netdev/page-pool freeing chain is generic.
+        Fmt(rx("BUG: Bad page state"), "BUG: Bad page state in {0}", "BUG", parts=CALL_STACK,
+            skip=["skb", "netif", "napi", "page_frag", "page_pool", "free_page", "put_page", "folio_put",
+                  "release_pages", "free_unref", "free_pcp", "free_the_page"]),
         Fmt(rx("BUG: Bad page map"), "BUG: Bad page map in {0}", "BUG", parts=CALL_STACK),
         Fmt(rx("BUG: Bad page cache"), "BUG: Bad page cache in {0}", "BUG", parts=CALL_STACK),
         Fmt(rx("BUG: workqueue lockup"), "BUG: workqueue lockup", "lockup"),
@@ -371,7 +380,16 @@ OOPSES: list[Oops] = [
     ]),
     Oops("BUG kmalloc-", "SLUB", [
         Fmt(rx("BUG kmalloc-.*: Object already free"), "BUG: Object already free", "SLUB"),
+        Fmt(rx(r"BUG kmalloc-[\w-]+ \((?:Not tainted|Tainted: [^)]*)\): (.*)"), "BUG: {0}", "SLUB"),
     ]),
+    # SLUB debug reports of any cache: "BUG skbuff_head_cache (Not tainted): Poison overwritten".
+    Oops("BUG ", "SLUB", [
+        Fmt(rx(r"BUG [\w.:-]+ \((?:Not tainted|Tainted: [^)]*)\): Object already free"),
+            "BUG: Object already free", "SLUB"),
+        Fmt(rx(r"BUG [\w.:-]+ \((?:Not tainted|Tainted: [^)]*)\): (.*)"), "BUG: {0} in {1}", "SLUB",
+            parts=CALL_STACK, skip=["slab", "slub", "kmem_cache", "kfree", "free_to_partial_list", "object_err"]),
+    ], [re.compile(r"\): kasan: ")],  # old KASAN reports print through SLUB; their header comes later
+        must=re.compile(r"BUG [\w.:-]+ \((?:Not tainted|Tainted: [^)]*)\): ")),
     Oops("divide error:", "divide error", [
         Fmt(rx(r"divide error: (?:.*\n)+?.*(?:RIP|EIP|pc ): (?:[0-9a-f]+:)?(?:{{PC}} +{{PC}} +)?{{FUNC}}"),
             "divide error in {0}", "divide error"),

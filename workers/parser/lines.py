@@ -22,29 +22,38 @@ _PREFIX = re.compile(
       | \[\s*\d+\.\d+\]                                        # [   12.345678]
       | \[\s*[TC]\d+\]                                         # caller id [ T123] / [ C1]
       | \[\s*\d+\.\d+\s*\]\[\s*[TC]\d+\s*\]                    # both in one bracket run
+      | \*\*\s\d+\sprintk\smessages\sdropped\s\*\*           # dropped-messages marker
       | \[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s\w{3}\s+\d+\s[\d:]{8}\s\d{4}\]   # dmesg -T
       | (?:kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local\d)\s*
         :(?:emerg|alert|crit|err|warn|notice|info|debug)\s*:   # dmesg -x
       | (?:[A-Z][a-z]{2}\s+\d{1,2}\s\d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)
         \s\S+\skernel(?:\[\d+\])?:                             # syslog / journalctl -k
+      | [A-Za-z0-9][\w.-]*\skernel(?:\[\d+\])?:(?=\s)          # journalctl -k -o short-monotonic
     )\x20?""",
     re.X,
 )
+# The common case (serial console with timestamps) in one match.
+_FAST = re.compile(r"\[\s*\d+\.\d+\](?:\[\s*([TC]\d+)\])?\x20?")
+_CALLER = re.compile(r"\[\s*([TC]\d+)\s*\]")
 # /dev/kmsg record: "level,seq,usec,flags[,more];message"; dictionary lines that follow start with " ".
 _KMSG = re.compile(r"^\d+,\d+,\d+,[^;]*;")
 _KMSG_ESCAPE = re.compile(r"\\x([0-9a-f]{2})")
 
 
 class NormalizedLines(list):
-    """A list of normalized lines; `origin[i]` is the original line number of line i."""
+    """A list of normalized lines; `origin[i]` is the original line number of line i and
+    `caller[i]` the printk caller id of its prefix ("T123" task, "C1" CPU) or None."""
 
     origin: list[int]
+    caller: list[str | None]
     kmsg: bool
 
-    def __init__(self, lines: list[str], origin: list[int], kmsg: bool = False) -> None:
+    def __init__(self, lines: list[str], origin: list[int], kmsg: bool = False,
+                 caller: list[str | None] | None = None) -> None:
         super().__init__(lines)
         self.origin = origin
         self.kmsg = kmsg
+        self.caller = caller if caller is not None else [None] * len(lines)
 
 
 def decode(data: bytes | str) -> str:
@@ -92,7 +101,8 @@ def clean(line: str) -> str:
 
 def normalize(text: str | bytes) -> NormalizedLines:
     """Split a console log into message lines, keeping each line's original line number."""
-    text = decode(text)
+    # Cleaning the whole text at once is far cheaper than line by line (none of it spans a newline).
+    text = clean(decode(text))
     raw = text.split("\n")
     if raw and raw[-1] == "":
         raw.pop()
@@ -100,7 +110,6 @@ def normalize(text: str | bytes) -> NormalizedLines:
     origin: list[int] = []
     if is_kmsg(raw):
         for n, line in enumerate(raw):
-            line = clean(line)
             m = _KMSG.match(line)
             if m is None:
                 # Continuation: " KEY=value" dictionary lines carry no console text.
@@ -112,10 +121,25 @@ def normalize(text: str | bytes) -> NormalizedLines:
                 out.append(strip_prefix(part))
                 origin.append(n)
         return NormalizedLines(out, origin, kmsg=True)
+    fast = _FAST.match
+    caller: list[str | None] = []
     for n, line in enumerate(raw):
-        line = clean(line)
-        if line and (line[0] in "[<" or line[0].isalnum()):
-            line = strip_prefix(line)
+        ctx = None
+        if line:
+            first = line[0]
+            if first == "[":
+                m = fast(line)
+                if m:
+                    ctx = m.group(1)
+                    line = line[m.end():]
+                    first = line[:1]
+            if first and (first in "[<*" or first.isalnum()):
+                stripped = strip_prefix(line)
+                if ctx is None and len(stripped) != len(line):
+                    c = _CALLER.search(line, 0, len(line) - len(stripped))
+                    ctx = c.group(1) if c else None
+                line = stripped
         out.append(line)
         origin.append(n)
-    return NormalizedLines(out, origin)
+        caller.append(ctx)
+    return NormalizedLines(out, origin, caller=caller)

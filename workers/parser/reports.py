@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from workers.parser import details
-from workers.parser.frames import parse_frame_line, parse_ip_line, title_name
+from workers.parser.frames import parse_normalized_frame, parse_normalized_ip, title_name
 from workers.parser.guilty import strip_syscall_prefix
 from workers.parser.kinds import HEADER_RE, OOPSES, Oops
 from workers.parser.titles import demangle, describe
@@ -29,11 +29,15 @@ _OOPS_LINE = re.compile(
 )
 _END = re.compile(r"---\[ end (?:trace|Kernel panic)|^\s*Kernel Offset: |^\s*Rebooting in \d+ seconds")
 _RULER = re.compile(r"^\s*={20,}\s*$")
+# Headings of the disassembly decodecode inserts into decoded logs, underlined with "=====".
+_DECODECODE = re.compile(r"^\s*(?:All code|Code starting with the faulting instruction)\s*$")
 _BEFORE = re.compile(r"^\s*(?:-+\[ cut here \]-+|={20,}|-{20,}|\[ INFO: .*\]|\[ BUG: .*\])\s*$")
 _SECTIONS = {
     "<IRQ>": "irq", "<NMI>": "nmi", "<SOFTIRQ>": "softirq", "<TASK>": "task", "<#DF>": "exception",
     "<EOI>": "task", "</IRQ>": "task", "</NMI>": "task", "</SOFTIRQ>": "task", "</TASK>": "task",
 }
+# First two letters of RIP/EIP/IP/NIP/LR/pc/lr/PC is at/epc/ra/Krnl PSW lines (a cheap pre-check).
+_IP_HEADS = frozenset(["RI", "EI", "IP", "NI", "LR", "pc", "lr", "PC", "ep", "ra", "Kr", "PS"])
 _PPC_INTERRUPT = re.compile(r"^\s*--- interrupt: ([0-9a-f]+)")
 _TITLE_MIN_LINES = 25
 # Messages that carry a header word but are not kernel crash reports.
@@ -74,6 +78,8 @@ def find_headers(lines: list[str]) -> list[Header]:
                 continue  # BTF_INFO:, DEBUG: ... are not report headers
             if any(s.search(line) for s in oops.suppressions):
                 continue
+            if oops.must is not None and not oops.must.search(line):
+                continue
             found.append(Header(i, oops))
             break
     return found
@@ -85,7 +91,7 @@ def _marker_lines(lines: list[str]) -> list[int]:
     for i, line in enumerate(lines):
         # Substring tests first: they cost nothing next to a regex call per line.
         if ("====" in line or "---[ end" in line or "Kernel Offset: " in line or "Rebooting in" in line) and (
-            _END.search(line) or _RULER.match(line)
+            _END.search(line) or (_RULER.match(line) and not _DECODECODE.match(lines[i - 1] if i else ""))
         ):
             marks.append(i)
     return marks
@@ -102,7 +108,13 @@ def _report_starts(lines: list[str], headers: list[Header]) -> list[tuple[Header
             cur = starts[-1]
             near = h.line - cur.line
             text = lines[h.line]
-            if (_CONSEQUENCE.search(text) and near < 300) or near < 4 or (near < 25 and _OOPS_LINE.match(text)):
+            if (
+                (_CONSEQUENCE.search(text) and near < 300)
+                or near < 4
+                or (near < 25 and _OOPS_LINE.match(text))
+                # SLUB prints its verdict, then the WARNING of slab_err() with the stack.
+                or (near < 25 and cur.oops.kind == "SLUB" and "WARNING:" in text)
+            ):
                 ends[-1] = -1  # reopen: the consequence belongs to the report
                 continue
             if ends[-1] < 0:
@@ -139,20 +151,25 @@ def _extend_tail(lines: list[str], end: int, limit: int) -> int:
     return end
 
 
-def build_reports(lines: list[str]) -> list[Report]:
+def build_reports(lines: list[str], caller: list[str | None] | None = None) -> list[Report]:
+    """Reports of normalized lines; `caller[i]` is line i's printk caller id (`T123`, `C1`) if any."""
     headers = find_headers(lines)
     if not headers:
         return []
-    spans = _report_starts(lines, headers)
-    reports = []
     n = len(lines)
+    if caller is None:
+        caller = [None] * n
+    spans = _report_starts(lines, headers)
+    starts = {h.line for h, _ in spans}
+    reports = []
     for k, (h, end) in enumerate(spans):
         limit = spans[k + 1][0].line if k + 1 < len(spans) else n
         end = _extend_tail(lines, end, limit)
-        title_end = min(n, max(end, h.line + _TITLE_MIN_LINES), h.line + _MAX_REPORT_LINES)
-        if k + 1 < len(spans) and spans[k + 1][0].line >= h.line + _TITLE_MIN_LINES:
-            title_end = min(title_end, max(end, spans[k + 1][0].line))
-        desc = describe(lines, h.line, title_end, h.oops)
+        ctx = caller[h.line]
+        index = _title_index(lines, h.line, end, ctx, caller, starts)
+        if ctx is not None:
+            end = max(end, index[-1] + 1)  # interleaved with another report: this one goes on after it
+        desc = describe(lines, index, h.oops)
         start = h.line
         while start > 0 and h.line - start < 3 and _BEFORE.match(lines[start - 1]):
             start -= 1
@@ -161,10 +178,36 @@ def build_reports(lines: list[str]) -> list[Report]:
             alt_titles=desc.alt_titles, corrupted=desc.corrupted, corrupted_reason=desc.corrupted_reason,
             start_line=start, end_line=end - 1,
         )
-        _fill(report, lines, start, end)
+        _fill(report, lines, start, end, ctx, caller)
         report.guilty = _guilty_index(report.frames, desc.guilty_line, desc.guilty_name)
         reports.append(report)
     return reports
+
+
+def _title_index(lines: list[str], head: int, end: int, ctx: str | None, caller: list[str | None],
+                 starts: set[int]) -> list[int]:
+    """Lines the title is looked for in: the report and some lines after it, of the header's caller only.
+
+    Like syzkaller, at least `_TITLE_MIN_LINES` lines are read even when another report starts sooner,
+    since a panic or a second oops often cuts into the first report's stack. With caller ids, the lines
+    of other CPUs and tasks are skipped and only a report of the same caller or an end marker stops it.
+    """
+    cap = max(end - head, _TITLE_MIN_LINES)
+    index: list[int] = []
+    # Other callers' lines are skipped, but only so many: a bound keeps pathological logs linear.
+    limit = head + (_MAX_REPORT_LINES if ctx is None else min(_MAX_REPORT_LINES, max(4 * (end - head), 200)))
+    for i in range(head, min(len(lines), limit)):
+        if ctx is not None and caller[i] not in (ctx, None):
+            continue
+        if i in starts and i != head and len(index) >= _TITLE_MIN_LINES:
+            break  # the next report (of this caller: other callers' lines were skipped above)
+        index.append(i)
+        if ctx is None:
+            if len(index) >= cap:
+                break
+        elif len(index) >= _TITLE_MIN_LINES and i > head + 1 and (_END.search(lines[i]) or _RULER.match(lines[i])):
+            break
+    return index
 
 
 def _guilty_index(frames: list[Frame], line: int | None, name: str | None) -> int | None:
@@ -185,9 +228,13 @@ def _title_key(function: str) -> str:
     return strip_syscall_prefix(demangle(title_name(function)))
 
 
-def _fill(report: Report, lines: list[str], start: int, end: int) -> None:
+def _fill(report: Report, lines: list[str], start: int, end: int, ctx: str | None,
+          caller: list[str | None]) -> None:
     section = "task"
+    user = False  # after a user-space RIP/NIP: the registers and Code: that follow are the program's
     for i in range(start, end):
+        if ctx is not None and caller[i] not in (ctx, None):
+            continue  # another CPU or task printed this line in the middle of the report
         line = lines[i]
         stripped = line.strip()
         if stripped in _SECTIONS:
@@ -195,18 +242,24 @@ def _fill(report: Report, lines: list[str], start: int, end: int) -> None:
             continue
         if stripped.startswith("---") and _PPC_INTERRUPT.match(stripped):
             section = "exception"
+            user = " at 0x" in stripped  # `--- interrupt: 3000 at 0x1002dca8`: a system call from user space
             continue
         frame = None
-        if ":" in line[:24] or line.lstrip()[:3] in ("NIP", "LR ", "PC ", "LR:"):
-            frame = parse_ip_line(line)
+        if stripped[:2] in _IP_HEADS:
+            frame = parse_normalized_ip(line)
         if frame is None:
-            frame = parse_frame_line(line)
+            frame = parse_normalized_frame(line)
         if frame is not None:
             frame.section = section
             frame.line = i
-            if frame.role == "ip" and report.ip is None and (frame.function or _kernel_address(frame)):
-                report.ip = frame
+            if frame.role == "ip":
+                kernel = bool(frame.function) or _kernel_address(frame)
+                user = not kernel
+                if kernel and report.ip is None:
+                    report.ip = frame
             report.frames.append(frame)
+            continue
+        if user and (details.is_register_line(line) or "Code:" in line):
             continue
         details.fill_line(report, line)
 

@@ -23,6 +23,8 @@ _SYZ_FRAME = re.compile(r"^\s*(?:\[<?(?:0x)?[0-9a-f]+>?\]\s+){0,2}\.?([a-zA-Z_][
 _ARM_FRAME = re.compile(
     r"^\s*\[<?(?:0x)?[0-9a-f]+>?\]\s+\(([a-zA-Z0-9_.]+)\)\s+from\s+\[<?(?:0x)?[0-9a-f]+>?\]\s+\(\.?([a-zA-Z0-9_]+)(?:\.|\+)"
 )
+# decode_stacktrace.sh output: `func (fs/read_write.c:681) module`.
+_DECODED_FRAME = re.compile(r"^\s*(?:\[<?(?:0x)?[0-9a-f]+>?\]\s+){0,2}\.?([a-zA-Z_][a-zA-Z0-9_]*)(?:\.[\w.]+)? \([^\s()]+:\d+")
 _ARM_FRAME_NEW = re.compile(r"^\s*\.?([a-zA-Z0-9_]+)(?:\.[\w.]+)?\s+from\s+\.?([a-zA-Z0-9_]+)(?:\.|\+)")
 
 _ADDR = re.compile(r"\b(?:0x[0-9a-f]+|[0-9a-f]{8,})\b")
@@ -55,10 +57,19 @@ def sanitize(title: str) -> str:
     return title
 
 
+def _stack_start(line: str) -> bool:
+    """Does `line` open another stack (Call Trace:, Allocated by task 1:, backtrace:, ...)?"""
+    return (
+        "race" in line or "lloc" in line or "reed" in line or "acktrace" in line or "Uninit" in line
+        or "Memory state" in line or "work creation" in line
+    ) and STACK_START.search(line) is not None
+
+
 def _frame_names(line: str) -> list[str]:
-    m = _ARM_FRAME.match(line)
-    if m:
-        return [m.group(1).split(".")[0], m.group(2)]
+    if ") from " in line:
+        m = _ARM_FRAME.match(line)
+        if m:
+            return [m.group(1).split(".")[0], m.group(2)]
     m = _SYZ_FRAME.match(line)
     if m:
         return [m.group(1)]
@@ -66,6 +77,10 @@ def _frame_names(line: str) -> list[str]:
         m = _ARM_FRAME_NEW.match(line)
         if m:
             return [m.group(1), m.group(2)]
+    if " (" in line:
+        m = _DECODED_FRAME.match(line)
+        if m:
+            return [m.group(1)]
     return []
 
 
@@ -122,7 +137,7 @@ def _extract(fmt: Fmt, parts: list, frames_src: list[str], base: int) -> tuple[t
             while i < n:
                 ln = frames_src[i]
                 i += 1
-                if STACK_START.search(ln):
+                if _stack_start(ln):
                     break
                 if part_idx != len(parts) - 1:
                     m = parts[part_idx + 1].search(ln)
@@ -130,7 +145,7 @@ def _extract(fmt: Fmt, parts: list, frames_src: list[str], base: int) -> tuple[t
                         _append(frames, [g for g in m.groups() if g], i - 1, skip)
                         part_idx += 1
                         break
-                if _CORRUPTED_LINES.match(ln):
+                if "ret_from_fork" in ln and _CORRUPTED_LINES.match(ln):
                     ok = False
                     continue
                 _append(frames, _frame_names(ln), i - 1, skip)
@@ -156,15 +171,39 @@ def _extract(fmt: Fmt, parts: list, frames_src: list[str], base: int) -> tuple[t
         part_idx += 1
 
 
-def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
-    """Title of the report whose header is line `start` (lines up to `end` exclusive belong to it)."""
-    text_lines = lines[start:end]
+_TRACE_KEY = re.compile(r"Call (?:T|t)race:|[^k] backtrace:|^backtrace:|Backtrace:|Allocated by task|Freed by task")
+
+
+def _stack_problem(lines: list[str]) -> str:
+    """Why a report that should carry a stack trace is cut or garbled ("" when it is whole)."""
+    seen = False
+    for i, line in enumerate(lines):
+        if not ("race" in line or "by task" in line) or not _TRACE_KEY.search(line):
+            continue
+        seen = True
+        if not any(_frame_names(nxt) for nxt in lines[i + 1:i + 16]):
+            return "no frames in a stack trace"
+    if seen or any(_frame_names(line) for line in lines):
+        return ""
+    return "no stack trace in report"
+
+
+def describe(lines: list[str], index: list[int], oops: Oops) -> Description:
+    """Title of the report made of `lines[i] for i in index` (the header first).
+
+    `index` skips the lines other CPUs or tasks printed in between when the log has printk caller ids.
+    """
+    text_lines = [lines[i] for i in index]
     text = "\n".join(text_lines)
     best: Description | None = None
     best_pos = len(text) + 1
     matched_title = False
+    # A title match on the header line beats any later one; most formats are one-line regexes, so
+    # trying them on the header line first spares a search through the whole report per format.
+    head = text_lines[0] if text_lines else ""
+    on_head = any(f.title.search(head) for f in oops.formats if not f.multiline)
     for fmt in oops.formats:
-        m = fmt.title.search(text)
+        m = fmt.title.search(head if on_head and not fmt.multiline else text)
         if m is None or m.start() > best_pos or (m.start() == best_pos and best is not None):
             continue
         if m.start() < best_pos:
@@ -187,27 +226,30 @@ def describe(lines: list[str], start: int, end: int, oops: Oops) -> Description:
         if fmt.parts is not None:
             # Frames are looked for from the line of the title match on.
             first = text.count("\n", 0, match.start())
-            found, ok = _extract(fmt, fmt.parts, text_lines[first:], start + first)
+            found, ok = _extract(fmt, fmt.parts, text_lines[first:], first)
             if found is None and fmt.parts2 is not None:
-                found, ok = _extract(fmt, fmt.parts2, text_lines[first:], start + first)
+                found, ok = _extract(fmt, fmt.parts2, text_lines[first:], first)
             if found is None:
                 frame = "corrupted"
                 corrupted, reason = True, reason or "extracted no stack frame"
             else:
-                frame, guilty_line = found
+                frame, guilty_line = found[0], index[found[1]]
                 guilty_name = frame
                 if not ok:
                     corrupted, reason = True, "stack trace is interleaved with other output"
             args.append(frame)
+        if fmt.parts is not None and not corrupted:
+            reason = _stack_problem(text_lines)
+            corrupted = bool(reason)
         title = fmt.fmt.format(*args)
         alts = [a.format(*args) for a in fmt.alt]
-        best = Description(sanitize(title) if fmt.parts is None else title.split("\n")[0], fmt,
+        best = Description(sanitize(title) if fmt.parts is None or fmt.kind == "SLUB" else title.split("\n")[0], fmt,
                            [sanitize(a) for a in alts], corrupted, reason, guilty_line, guilty_name)
     if best is not None:
         return best
     pos = text.find(oops.header)
     line = text[pos:].split("\n", 1)[0] if pos >= 0 else text_lines[0]
-    if line.strip() == oops.header:
-        line = oops.header + " corrupted"  # nothing follows the header: the report is cut
+    if line.strip() == oops.header:  # nothing follows the header: the report is cut
+        return Description(oops.header + " corrupted", None, [], True, "nothing follows the header")
     return Description(sanitize(line), None, [], matched_title,
                        "matched title but not report regexp" if matched_title else "")

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from workers.report import log_lines
+
 from .elffile import SymbolizeError, identify, uncompressed
 from .frames import (
     RAW_ADDRESS,
@@ -261,14 +263,6 @@ def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:
                        for k, loc in enumerate(resolved.locations)]
     frame.text = emit(f"{segment}{name} ({_format_code(index, resolved.locations)})")
     return frame
-
-
-def log_lines(text: str) -> list[str]:
-    """Lines as the script reads them (split on newlines only; a final newline ends the last line)."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
 
 
 def build_mismatch(text: str, symbolizer: Symbolizer) -> str | None:

@@ -1,0 +1,90 @@
+"""Parser speed: MB/s over the shared corpora in one process, and pathological inputs that must stay linear.
+
+Run by hand: `.venv/bin/python bench/parse.py [--repeat N]`. Prints numbers and the machine load
+(other agents share the cores, so compare runs made under similar load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import time
+from pathlib import Path
+
+from workers.parser import parse_log
+from workers.statkeys import stat_keys
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
+
+
+def corpus_logs() -> list[bytes]:
+    logs = []
+    for pattern in ("lab/logs/*.log", "lab-ppc64/logs/*.log", "lkp/dmesg/*", "lkp/kmsg/*", "lkp/syzkaller/*"):
+        logs += [p.read_bytes() for p in sorted(SHARED.glob(pattern)) if p.suffix != ".yaml" and p.is_file()]
+    dev = SHARED / "syzkaller" / "dev.jsonl"
+    if dev.exists():
+        for line in dev.open():
+            row = json.loads(line)
+            logs.append(base64.b64decode(row["log_b64"]) if row.get("log_b64") else row["log"].encode())
+    return logs
+
+
+def timed(data: bytes) -> float:
+    """CPU seconds of one parse: wall time would mostly measure the other agents on the machine."""
+    t = time.process_time()
+    parse_log(data)
+    return time.process_time() - t
+
+
+def timed_keys(data: bytes) -> float:
+    text = data.decode("utf-8", "replace")
+    t = time.process_time()
+    stat_keys(text)
+    return time.process_time() - t
+
+
+def pathological(scale: int) -> dict[str, bytes]:
+    """Inputs that make careless parsers quadratic, at `scale` x the base size."""
+    frame = b"[  1.000000]  some_function_name+0x1f/0x30 [module]\n"
+    return {
+        "1 MB line": b"x" * (1 << 20) * scale,
+        "1 MB line of headers": b"WARNING: at a.c:1 BUG: KASAN: x in f+0 " * (28000 * scale),
+        "100k frames": b"[  1.0] BUG: KASAN: slab-use-after-free in f+0x1/0x2\n[  1.0] Call Trace:\n"
+        + frame * (100_000 * scale),
+        "100k headers": b"[  1.0] WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2\n" * (100_000 * scale),
+        "100k callers' headers": b"".join(b"[  1.0][ T%d] WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2\n" % i
+                                          for i in range(100_000 * scale)),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3, help="passes over the corpus (the best is kept)")
+    args = ap.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} on {os.cpu_count()} CPUs")
+    logs = corpus_logs()
+    total = sum(map(len, logs))
+    if logs:
+        wall = time.perf_counter()
+        best = min(sum(timed(d) for d in logs) for _ in range(args.repeat))
+        wall = (time.perf_counter() - wall) / args.repeat
+        print(f"corpus: {len(logs)} logs, {total / 1e6:.2f} MB in {best:.2f} CPU s = {total / 1e6 / best:.1f} MB/s "
+              f"(wall clock {total / 1e6 / wall:.1f} MB/s)")
+        keys = min(sum(timed_keys(d) for d in logs) for _ in range(args.repeat))
+        print(f"  of which stat keys (workers.statkeys): {keys:.2f} CPU s; reports alone: "
+              f"{total / 1e6 / max(best - keys, 1e-9):.1f} MB/s")
+    else:
+        print("corpus: ../shared not found, skipped")
+    for name, data in pathological(1).items():
+        t1 = timed(data)
+        t2 = timed(pathological(2)[name])
+        print(f"{name:22s} {len(data) / 1e6:5.1f} MB: {t1:6.2f} CPU s; twice the size: {t2:6.2f} s "
+              f"(ratio {t2 / t1:.1f}, linear = 2)")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""The comparison page and API: fail:runs per stat key and cluster, buckets, the robot's table, query count."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.conftest import shared_path
+from tests.triage.factories import make_report, make_run
+from triage.comparisons import compare_runs
+from triage.models import Crash, Log
+
+pytestmark = pytest.mark.django_db
+
+BASE = "cb588b24f0fcf515aaaaaaaaaaaaaaaaaaaaaaaa"
+TARGET = "eaf065b089545219e27e529e3d6bbbbbbbbbbbbb"
+
+
+def runs(commit: str, n: int, failing: dict[str, int] | None = None, reports: dict[str, int] | None = None,
+         **meta: str) -> list[Log]:
+    """`n` runs of `commit`; the first `failing[key]` runs show stat key `key`, the first
+    `reports[title]` runs a crash titled `title` (filed into its cluster)."""
+    out = []
+    for i in range(n):
+        keys = [k for k, f in (failing or {}).items() if i < f]
+        crashes = [make_report(t, (t.split()[-1], "worker_thread")) for t, f in (reports or {}).items() if i < f]
+        out.append(make_run(commit, stat_keys=keys, reports=crashes, **meta))
+    return out
+
+
+def pre_block(page: str) -> str:
+    return html.unescape(re.search(r'<pre class="robot">(.*?)</pre>', page, re.S).group(1))
+
+
+def test_0_of_300_base_runs_vs_17_of_300_target_runs_is_6_percent_and_a_regression(client):
+    key = "dmesg.BUG:KASAN:stack-out-of-bounds_in_vsnprintf"
+    runs(BASE, 300)
+    runs(TARGET, 300, {key: 17})
+    page = client.get(f"/compare/?base_commit={BASE}&target_commit={TARGET}").content.decode()
+    table = pre_block(page).splitlines()
+    assert table[0] == "cb588b24f0fcf515 eaf065b089545219e27e529e3d6"
+    assert table[2] == "       fail:runs  %reproduction    fail:runs"
+    assert table[3] == "           |             |             |"
+    assert table[4] == f"           :300          6%          17:300   {key}"
+    assert page.index("Regression") < page.index(key)
+
+
+def test_robot_table_matches_the_report_quoted_in_the_lkp_readme(client):
+    readme = shared_path("corpus", "lkp", "README.md").read_text()
+    quoted = re.search(r"```\n(\S+ \S+\n-+ -+\n.*?)```", readme, re.S).group(1)
+    rows = re.findall(r"^ +(\d*):(\d+) +-?\d+% +(\d*):(\d+) +(\S+)$", quoted, re.M)
+    assert rows
+    runs0, runs1 = int(rows[0][1]), int(rows[0][3])
+    base, target = quoted.split()[:2]
+    runs(base, runs0, {key: int(f0 or 0) for f0, _, _, _, key in rows})
+    runs(target, runs1, {key: int(f1 or 0) for _, _, f1, _, key in rows})
+    page = client.get(f"/compare/?base_commit={base}&target_commit={target}").content.decode()
+    assert pre_block(page) == quoted
+
+
+def test_buckets_come_regressions_first_and_rows_link_their_cluster_and_an_example(client):
+    runs("A", 20, reports={"WARNING in fixed_it": 15, "WARNING in always": 20, "WARNING in rare": 1,
+                           "WARNING in gone": 2})
+    runs("B", 20, reports={"WARNING in regressed": 15, "WARNING in always": 19, "WARNING in rare": 2})
+    result = compare_runs({"commit": "A"}, {"commit": "B"})
+    buckets = {row.key: row.change.bucket for row in result.rows}
+    assert buckets == {"WARNING in regressed": "regression", "WARNING in fixed_it": "fixed",
+                       "WARNING in rare": "flaky", "WARNING in always": "still failing",
+                       "WARNING in gone": "new pass"}
+    page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
+    order = [page.index(f">{name} (") for name in ("Regression", "Fixed", "Flaky", "New pass", "Still failing")]
+    assert order == sorted(order)
+    regressed = next(r for r in result.rows if r.key == "WARNING in regressed")
+    example = Crash.objects.get(pk=regressed.example_crash_id)
+    assert example.cluster_id == regressed.cluster_id and example.log.commit == "B"
+    assert f'href="/clusters/{regressed.cluster_id}/"' in page and f'href="/crashes/{example.pk}/"' in page
+
+
+def test_a_doubtful_row_says_how_many_more_runs_would_settle_it(client):
+    runs("A", 10)
+    runs("B", 10, {"dmesg.WARNING:at_foo": 2})
+    row = client.get("/api/compare/?base_commit=A&target_commit=B").json()["rows"][0]
+    assert row["bucket"] == "flaky" and not row["significant"]
+    assert row["runs_to_settle"] > 0
+    assert (row["fail0"], row["runs0"], row["fail1"], row["runs1"]) == (0, 10, 2, 10)
+
+
+def test_stat_key_rows_link_to_the_cluster_seen_in_the_same_runs():
+    key = "dmesg.WARNING:at_drivers/foo.c:#foo_probe"
+    for log in runs("B", 3, {key: 3}, {"WARNING in foo_probe": 3}):
+        assert log.crashes.count() == 1
+    runs("A", 3)
+    row = next(r for r in compare_runs({"commit": "A"}, {"commit": "B"}).rows if r.kind == "stat")
+    assert row.key == key and row.cluster_title == "WARNING in foo_probe" and row.example_crash_id
+
+
+def test_robot_arithmetic_divides_both_sides_by_the_base_runs(client):
+    runs("A", 100)
+    runs("B", 200, {"dmesg.Oops": 20})
+    correct = client.get("/api/compare/?base_commit=A&target_commit=B").json()
+    robot = client.get("/api/compare/?base_commit=A&target_commit=B&robot=1").json()
+    assert correct["rows"][0]["change"] == 10.0 and robot["rows"][0]["change"] == 20.0
+    assert "        20% " in robot["table"] and "        10% " in correct["table"]
+    page = client.get("/compare/?base_commit=A&target_commit=B&robot=1").content.decode()
+    assert "20%" in pre_block(page)
+
+
+def test_runs_without_crashes_count_and_unfinished_logs_do_not():
+    runs("A", 4)
+    runs("B", 3, {"dmesg.Oops": 1})
+    make_run("B", status=Log.Status.QUEUED)
+    make_run("B", status=Log.Status.FAILED)
+    result = compare_runs({"commit": "A"}, {"commit": "B"})
+    assert (result.runs0, result.runs1) == (4, 3)
+
+
+def test_any_metadata_selects_a_side_and_unprefixed_selectors_apply_to_both():
+    runs("A", 5, {"dmesg.Oops": 5}, config="kasan")
+    runs("A", 5, config="defconfig")
+    runs("A", 7, {"dmesg.Oops": 1}, config="kasan", machine="m2")
+    by_config = compare_runs({"commit": "A", "config": "defconfig"}, {"commit": "A", "config": "kasan"})
+    assert (by_config.runs0, by_config.runs1, by_config.rows[0].change.fail1) == (5, 12, 6)
+    from triage.comparisons import side_filters
+
+    params = {"base_machine": "m2", "target_machine": "", "config": "kasan", "commit": "A"}
+    assert side_filters(params, "base") == {"commit": "A", "config": "kasan", "machine": "m2"}
+    assert side_filters(params, "target") == {"commit": "A", "config": "kasan"}
+
+
+def test_counting_takes_the_same_few_queries_for_10_or_60_runs(client, django_assert_max_num_queries):
+    url = "/compare/?base_commit=A&target_commit=B"
+    counts = []
+    for n in (5, 30):
+        runs("A", n, {"dmesg.Oops": 1}, {"WARNING in a": 2, "WARNING in b": 1})
+        runs("B", n, {"dmesg.Oops": 3, "dmesg.BUG": 2}, {"WARNING in a": 3, f"WARNING in c{n}": 2})
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    with django_assert_max_num_queries(10):
+        client.get(url)
+    with django_assert_max_num_queries(10):
+        client.get(url.replace("/compare/", "/api/compare/"))
+
+
+def test_the_page_without_two_sides_shows_the_form_and_the_api_says_what_is_missing(client):
+    page = client.get("/compare/").content.decode()
+    assert 'name="base_commit"' in page and "robot" in page
+    response = client.get("/api/compare/?base_commit=A")
+    assert response.status_code == 400 and "target_" in response.json()["error"]
+
+
+def test_merged_clusters_count_as_one_row():
+    from triage import clusters as filing
+
+    runs("A", 4)
+    logs = runs("B", 4, reports={"WARNING in read_side": 2})
+    more = runs("B", 2, reports={"WARNING in write_side": 2})
+    filing.merge(more[0].crashes.get().cluster_id, logs[0].crashes.get().cluster_id)
+    rows = [r for r in compare_runs({"commit": "A"}, {"commit": "B"}).rows if r.kind == "cluster"]
+    assert len(rows) == 1 and rows[0].change.fail1 == 4 and rows[0].change.runs1 == 6
+
+
+def test_sides_without_runs_render_an_empty_comparison(client):
+    runs("A", 3, {"dmesg.Oops": 1})
+    for url in ("/compare/?base_commit=nothing&target_commit=A", "/compare/?base_commit=A&target_commit=nothing",
+                "/compare/?base_commit=x&target_commit=y&robot=1"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert client.get(url.replace("/compare/", "/api/compare/")).status_code == 200
+    page = client.get("/compare/?base_commit=A&target_commit=nothing").content.decode()
+    assert "3 base runs" in page and "0 target runs" in page and "New pass" in page

@@ -1,0 +1,162 @@
+"""Cluster pages (list, detail with history and chart), people's merge/split/rename, the comparison page."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Max, Min
+from django.db.models.functions import TruncDate
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from triage import clusters as filing
+from triage.comparisons import SELECTORS, compare_runs, side_filters
+from triage.models import Cluster, ClusterTitle, Crash, Log
+
+PAGE = 50
+TIMELINE_COMMITS = 30
+SEEN_ON = (("commit", "commits"), ("config", "configs"), ("arch", "arches"), ("machine", "machines"),
+           ("test", "tests"))
+
+
+def cluster_list(request: HttpRequest) -> HttpResponse:
+    clusters = Cluster.objects.filter(merged_into=None, crash_count__gt=0)
+    query = request.GET.get("q", "").strip()
+    if query:
+        clusters = clusters.filter(filing.clusters_matching(query))
+    return render(request, "clusters.html", {"page": Paginator(clusters, PAGE).get_page(request.GET.get("page")),
+                                             "q": query})
+
+
+def seen_on(cluster: Cluster) -> dict[str, list[tuple[str, int]]]:
+    """Crashes per commit, config, arch, machine, test and build: one GROUP BY over their logs."""
+    counters: dict[str, Counter] = {name: Counter() for _, name in SEEN_ON}
+    counters["builds"] = Counter()
+    combos = (Log.objects.filter(crashes__cluster=cluster)
+              .values("commit", "config", "arch", "machine", "test", "build_id", "build__release")
+              .annotate(n=Count("crashes")).order_by())
+    for combo in combos:
+        for field, name in SEEN_ON:
+            if combo[field]:
+                counters[name][combo[field]] += combo["n"]
+        if combo["build_id"]:
+            counters["builds"][(combo["build_id"], combo["build__release"] or f"build {combo['build_id']}")] += combo["n"]
+    return {name: counter.most_common(20) for name, counter in counters.items()}
+
+
+def timeline(cluster: Cluster) -> list[dict]:
+    """fail:runs of the cluster per commit, newest commit first (two GROUP BY queries)."""
+    fails = list(Log.objects.filter(crashes__cluster=cluster, status=Log.Status.DONE).values("commit")
+                 .annotate(fail=Count("id", distinct=True), first=Min("created"), last=Max("created"))
+                 .order_by("-last")[:TIMELINE_COMMITS])
+    runs = dict(Log.objects.filter(status=Log.Status.DONE, commit__in=[f["commit"] for f in fails])
+                .values("commit").annotate(n=Count("id")).order_by().values_list("commit", "n"))
+    for row, older in zip(fails, [*fails[1:], None], strict=True):
+        row["previous"] = older["commit"] if older else None  # for a "compare with the previous" link
+        row["runs"] = runs.get(row["commit"], row["fail"])
+        row["rate"] = 100.0 * row["fail"] / row["runs"] if row["runs"] else 0.0
+    return fails
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    w: float
+    h: float
+    label: str
+    n: int
+
+
+def chart(cluster: Cluster, width: int = 600, height: int = 80) -> dict | None:
+    """Crashes per day (per week past 90 days) as SVG bars: computed here, drawn by _chart.html."""
+    per_day = dict(Crash.objects.filter(cluster=cluster).annotate(day=TruncDate("log__created"))
+                   .values("day").annotate(n=Count("id")).order_by().values_list("day", "n"))
+    per_day = {(d.date() if isinstance(d, datetime) else d): n for d, n in per_day.items() if d is not None}
+    if not per_day:
+        return None
+    first, last = min(per_day), max(per_day)
+    step = 1 if (last - first).days <= 90 else 7
+    buckets: Counter[date] = Counter()
+    for d, n in per_day.items():
+        buckets[first + timedelta(days=(d - first).days // step * step)] += n
+    slots = (last - first).days // step + 1
+    top = max(buckets.values())
+    w = width / slots
+    bars = [Bar(x=round(i * w, 2), y=round(height - height * n / top, 2), w=round(max(w - 1, 1), 2),
+                h=round(height * n / top, 2), label=f"{d:%Y-%m-%d}: {n}", n=n)
+            for i in range(slots) if (n := buckets.get(d := first + timedelta(days=i * step), 0))]
+    return {"bars": bars, "width": width, "height": height, "first": first, "last": last, "top": top,
+            "unit": "day" if step == 1 else "week"}
+
+
+def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    cluster = get_object_or_404(Cluster, pk=pk)
+    if cluster.merged_into_id:
+        return redirect(filing.live(cluster))
+    crashes = Crash.objects.filter(cluster=cluster).select_related("log", "cluster")
+    titles = list(cluster.titles.order_by("source", "title"))
+    return render(request, "cluster.html", {
+        "cluster": cluster,
+        "page": Paginator(crashes, PAGE).get_page(request.GET.get("page")),
+        "titles": titles,
+        "own_titles": [t for t in titles if t.source != ClusterTitle.Source.ALT],
+        "events": cluster.events.select_related("user")[:20],
+        "merged": cluster.merged.all()[:50],
+        "seen": seen_on(cluster),
+        "timeline": timeline(cluster),
+        "chart": chart(cluster),
+        "similar": filing.similar_clusters(cluster),
+    })
+
+
+def _edit(request: HttpRequest, pk: int, action, done: str) -> HttpResponse:
+    try:
+        cluster = action()
+    except filing.ClusterEditError as exc:
+        messages.error(request, str(exc))
+        return redirect("cluster", pk=pk)
+    messages.info(request, done)
+    return redirect(cluster)
+
+
+@login_required
+@require_POST
+def cluster_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Merge this cluster into the one named by `into` (a cluster number)."""
+    try:
+        into = int(request.POST.get("into", "").strip().lstrip("#"))
+    except ValueError:
+        messages.error(request, "Say which cluster to merge into (its number).")
+        return redirect("cluster", pk=pk)
+    return _edit(request, pk, lambda: filing.merge(pk, into, request.user), f"Cluster #{pk} was merged here.")
+
+
+@login_required
+@require_POST
+def cluster_split(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move the checked titles (and their crashes) to a new cluster."""
+    return _edit(request, pk, lambda: filing.split(pk, request.POST.getlist("titles"),
+                                                   request.POST.get("title", ""), request.user),
+                 f"Split from cluster #{pk}.")
+
+
+@login_required
+@require_POST
+def cluster_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    return _edit(request, pk, lambda: filing.rename(pk, request.POST.get("title", ""), request.user), "Renamed.")
+
+
+def compare(request: HttpRequest) -> HttpResponse:
+    """`/compare/?base_commit=A&target_commit=B` (any selector per side, or unprefixed for both)."""
+    base, target = side_filters(request.GET, "base"), side_filters(request.GET, "target")
+    robot = request.GET.get("robot") in ("1", "true", "on", "yes")
+    result = compare_runs(base, target, robot=robot) if base and target else None
+    fields = [(s, request.GET.get(f"base_{s}", ""), request.GET.get(f"target_{s}", "")) for s in SELECTORS]
+    return render(request, "compare.html", {"result": result, "fields": fields, "robot": robot})
