@@ -65,7 +65,7 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
         log.status, log.error, log.processed = Log.Status.DONE, "", timezone.now()
         log.save()
         refresh_clusters(touched)
-        if crashes and log.build and log.build.index_status == Build.Index.READY:
+        if crashes and log.build and log.build.index_status in (Build.Index.READY, Build.Index.BUILDING):
             from workers.tasks import decode_log
 
             log.crashes.update(decode_status=Crash.Decode.QUEUED)

@@ -139,3 +139,20 @@ def test_indexing_memory_limit_turns_runaway_allocation_into_a_clear_error():
     with pytest.raises(MemoryError, match="memory limit"), memory_limit(mapped + 64 * 1024 * 1024):
         bytearray(512 * 1024 * 1024)  # what a crafted DWARF length field would make the reader do
     assert len(bytearray(512 * 1024 * 1024)) == 512 * 1024 * 1024  # the limit is gone afterwards
+
+
+def test_while_the_index_builds_crashes_are_decoded_lazily_with_the_same_answer(
+        eager_tasks, vmlinux, django_capture_on_commit_callbacks):
+    from workers.tasks import decode_log
+
+    with django_capture_on_commit_callbacks(execute=True):
+        upload_build(vmlinux.read_bytes(), "vmlinux")
+    with django_capture_on_commit_callbacks(execute=True):
+        log = make_log(crash_log(vmlinux))
+    full = Crash.objects.get(log=log, index=0).decoded
+    assert full["lazy"] is False
+    Build.objects.update(index_status=Build.Index.BUILDING)  # as during the index task
+    assert decode_log(log.pk) == "done"
+    lazy = Crash.objects.get(log=log, index=0).decoded
+    assert lazy["lazy"] is True
+    assert lazy["text"] == full["text"] and "kernel.c:" in lazy["text"]
