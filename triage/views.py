@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -88,9 +90,8 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def log_raw(request: HttpRequest, pk: int) -> FileResponse:
-
     log = get_object_or_404(Log, pk=pk)
-    return FileResponse(open(settings.MEDIA_ROOT / log.raw, "rb"), content_type="text/plain; charset=utf-8")
+    return FileResponse(open(Path(settings.MEDIA_ROOT) / log.raw, "rb"), content_type="text/plain; charset=utf-8")
 
 
 @login_required
