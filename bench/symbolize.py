@@ -4,6 +4,11 @@
   .venv/bin/python bench/symbolize.py                       # the lab vmlinux (../shared/corpus/lab)
   .venv/bin/python bench/symbolize.py --vmlinux path/to/vmlinux --index /tmp/idx --reuse
 
+A distribution kernel (the issue's target; nothing is committed):
+  apt-get download linux-image-6.12.117+deb12-cloud-amd64-dbg
+  dpkg-deb --fsys-tarfile linux-image-*-dbg_*.deb | tar -x --occurrence=1 ./usr/lib/debug/boot/vmlinux-<release>
+  .venv/bin/python bench/symbolize.py --vmlinux usr/lib/debug/boot/vmlinux-<release>
+
 Frames are `func+off` picked at random (seeded) among addresses with inlined code, resolved like
 decode_stacktrace.sh does (symbol address + offset, then the inline chain). "warm" = index loaded, second
 pass; addr2line and llvm-symbolizer get the 200 addresses in one call each (as a batch decoder would).

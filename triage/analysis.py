@@ -35,7 +35,9 @@ def refresh_clusters(pks: set[int]) -> None:
 def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
     """Replace whatever an earlier analysis of this log stored with this one (re-runs are safe)."""
     with transaction.atomic():
-        old_clusters = set(log.crashes.exclude(cluster=None).values_list("cluster_id", flat=True))
+        # Where each report of an earlier analysis was filed, by its first line: a parser upgrade that
+        # renames a crash keeps it in its cluster (and its merges) instead of opening a new one.
+        previous = dict(log.crashes.exclude(cluster=None).values_list("start_line", "cluster_id"))
         log.crashes.all().delete()
         log.stat_keys.all().delete()
         log.release = (parsed.release or "")[:200]
@@ -54,16 +56,16 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
             ))
         Crash.objects.bulk_create(crashes)
         crashes = list(log.crashes.order_by("index"))
-        touched = set(old_clusters)
+        touched = set(previous.values())
         for crash in crashes:
-            touched.add(file_crash(crash).pk)
+            touched.add(file_crash(crash, previous=previous.get(crash.start_line)).pk)
         StatKey.objects.bulk_create(
             [StatKey(log=log, key=key[:500]) for key in dict.fromkeys(parsed.prefixed_stat_keys)])
         log.crash_count = len(crashes)
         log.status, log.error, log.processed = Log.Status.DONE, "", timezone.now()
         log.save()
         refresh_clusters(touched)
-        if crashes and log.build and log.build.index_status == Build.Index.READY:
+        if crashes and log.build and log.build.index_status in (Build.Index.READY, Build.Index.BUILDING):
             from workers.tasks import decode_log
 
             log.crashes.update(decode_status=Crash.Decode.QUEUED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -9,7 +10,7 @@ from rest_framework.views import APIView
 
 from triage.builds import store_build
 from triage.comparisons import compare_runs, side_filters
-from triage.ingest import RejectedUpload, store_log
+from triage.ingest import RejectedUpload, body_too_large, store_log
 from triage.models import Build, Cluster, Crash, Log
 
 
@@ -66,6 +67,9 @@ class LogViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return qs
 
     def create(self, request, *args, **kwargs):
+        too_large = body_too_large(request, settings.TRIAGE_MAX_LOG_BYTES)
+        if too_large:
+            return Response({"error": too_large}, status=status.HTTP_400_BAD_REQUEST)
         upload = request.FILES.get("file")
         if upload is None:
             return Response({"error": "no file: send the log as the multipart field 'file'"},
@@ -98,6 +102,9 @@ class BuildViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     parser_classes = [MultiPartParser, FormParser]
 
     def create(self, request, *args, **kwargs):
+        too_large = body_too_large(request, settings.TRIAGE_MAX_BUILD_BYTES)
+        if too_large:
+            return Response({"error": too_large}, status=status.HTTP_400_BAD_REQUEST)
         metadata = {k: request.data.get(k, "") for k in ("tree", "branch", "commit", "config")}
         try:
             build = store_build(request.FILES.get("vmlinux"), request.FILES.getlist("modules"), metadata)

@@ -7,17 +7,24 @@ crash's keys hit, let the engine decide, and store what it says.
 
 Several worker processes file crashes at once: `ClusterTitle.title` is unique and there is only one
 corrupted cluster (a partial unique constraint), so a lost race is an IntegrityError, rolled back to
-a savepoint and retried; the chosen cluster row is locked (`select_for_update`) so that a merge
-running beside it cannot leave a crash in a merged-away cluster. Merges move rows (titles become
-aliases of the survivor), so they stick: new crashes of either title, and re-analysed old logs, follow.
+a savepoint and retried. Merges move rows (titles become aliases of the survivor), so they stick:
+new crashes of either title, and re-analysed old logs, follow.
+
+Merges and splits must not miss a crash being filed beside them. On PostgreSQL a filer holds a
+*shared* advisory lock on the cluster it chose until its transaction ends, and re-reads the title
+rows under it; an edit takes the *exclusive* lock. Filers never block each other (a log's crashes
+may go to several clusters in any order: row locks there would deadlock two workers), and the edit
+only ever tries its locks (it never waits while holding one), so it cannot close a cycle either;
+SQLite serializes writers anyway.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 
 from triage.models import Cluster, ClusterEvent, ClusterTitle, Crash
@@ -26,6 +33,8 @@ from workers.report import Frame, Report
 
 CORRUPTED_TITLE = engine.CORRUPTED_KEY
 RETRIES = 5
+LOCK_SPACE = 0x747269  # first key of our advisory locks ("tri"), the cluster pk is the second
+EDIT_WAIT = 10.0  # seconds an edit keeps trying to get a cluster that crashes are being filed into
 
 
 class _Moved(Exception):
@@ -66,11 +75,45 @@ def report_of(crash: Crash) -> Report:
     return Report(**fields, frames=frames, ip=_frame(data.get("ip")))
 
 
+# --- locks ----------------------------------------------------------------------------------------
+
+
+def _lock_key(pk: int) -> int:
+    return pk % 2**31  # advisory keys are int4 pairs; a collision only makes someone wait
+
+
+def _share(pk: int) -> None:
+    """Until this transaction ends, no merge or split of cluster `pk` can start (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [LOCK_SPACE, _lock_key(pk)])
+
+
+class _Busy(Exception):
+    """A cluster an edit needs is held by a worker filing into it, or by another edit."""
+
+
+def _take_exclusive(pks: Iterable[int]) -> None:
+    """Hold clusters for a person's edit until the transaction ends (PostgreSQL).
+
+    Only tries (never waits while holding one: no deadlock with workers); when a lock is taken, the
+    transaction is rolled back by the caller, which lets go of the others, and tried again.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for key in sorted({_lock_key(pk) for pk in pks}):
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [LOCK_SPACE, key])
+            if not cursor.fetchone()[0]:
+                raise _Busy
+
+
 # --- filing ---------------------------------------------------------------------------------------
 
 
 def _corrupted_cluster() -> Cluster:
-    cluster = Cluster.objects.select_for_update().filter(corrupted=True).first()
+    # never merged nor split, so no lock: a concurrent creator is caught by the unique constraint
+    cluster = Cluster.objects.filter(corrupted=True).first()
     if cluster is None:
         with transaction.atomic():  # savepoint: a concurrent creator makes this an IntegrityError
             cluster = Cluster.objects.create(title=CORRUPTED_TITLE, kind="corrupted", corrupted=True)
@@ -125,12 +168,12 @@ def _file_once(crash: Crash, report: Report, previous: int | None) -> Cluster:
                               source=ClusterTitle.Source.TITLE if k == keys[0] else ClusterTitle.Source.ALT)
                  for k in keys])
         return cluster
-    cluster = Cluster.objects.select_for_update().get(pk=db[assignment.key].pk)
-    if cluster.merged_into_id:  # merged while we looked: the lock now says where it went
-        cluster = live(cluster)
+    pk = db[assignment.key].pk
+    _share(pk)  # from here to our commit no merge or split of it can run; re-read under the lock
+    cluster = Cluster.objects.get(pk=pk)
     owners = dict(ClusterTitle.objects.filter(title__in=keys).values_list("title", "cluster_id"))
-    if assignment.via != "previous" and cluster.pk not in owners.values():
-        raise _Moved  # a split or merge committed between our look-up and the lock: look again
+    if cluster.merged_into_id or (assignment.via != "previous" and cluster.pk not in owners.values()):
+        raise _Moved  # a merge or split committed between our look-up and the lock: look again
     owned = set(owners)
     # a crash kept in its previous cluster (its title changed with a parser upgrade): the new title
     # becomes an alias there, so history and merges survive the upgrade (the engine's rule)
@@ -145,7 +188,9 @@ def _file_once(crash: Crash, report: Report, previous: int | None) -> Cluster:
     if not cluster.signature and found.signature:
         cluster.signature = list(found.signature)
         changed.append("signature")
-    if changed:
+    # cosmetic, and a row lock taken here (crash order) could deadlock with another worker's
+    # recount (pk order): skip it when the row is busy, a later crash fills it in
+    if changed and Cluster.objects.select_for_update(skip_locked=True).filter(pk=cluster.pk).exists():
         cluster.save(update_fields=changed)
     return cluster
 
@@ -178,68 +223,93 @@ def _locked(*pks: int) -> dict[int, Cluster]:
     return {c.pk: c for c in Cluster.objects.select_for_update().filter(pk__in=pks).order_by("pk")}
 
 
+def _edit(pks: Iterable[int], change):
+    """Run `change()` in a transaction holding the clusters, retried while they are busy."""
+    pks = list(pks)
+    deadline = time.monotonic() + EDIT_WAIT
+    while True:
+        try:
+            with transaction.atomic():
+                if connection.vendor == "postgresql":  # a worker's recount holds rows briefly: wait, not forever
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL lock_timeout = '500ms'")
+                _take_exclusive(pks)
+                return change()
+        except (_Busy, OperationalError):
+            if time.monotonic() > deadline:
+                raise ClusterEditError("crashes are being filed into this cluster right now: try again") from None
+            time.sleep(0.05)
+
+
 def merge(src_pk: int, dst_pk: int, user=None) -> Cluster:
     """Merge cluster `src` into `dst`: its crashes move, its titles become aliases of `dst`."""
-    with transaction.atomic():
-        locked = _locked(src_pk, dst_pk)
-        src, dst = locked.get(src_pk), locked.get(dst_pk)
-        if src is None or dst is None:
-            raise ClusterEditError("no such cluster")
-        dst = live(dst)
-        if src.pk == dst.pk:
-            raise ClusterEditError("a cluster cannot be merged into itself")
-        if src.merged_into_id:
-            raise ClusterEditError(f"cluster #{src.pk} was already merged into #{src.merged_into_id}")
-        if src.corrupted or dst.corrupted:
-            raise ClusterEditError("the corrupted-report cluster cannot be merged")
-        ClusterTitle.objects.filter(cluster=src).exclude(source=ClusterTitle.Source.ALT).update(
-            cluster=dst, source=ClusterTitle.Source.ALIAS)
-        ClusterTitle.objects.filter(cluster=src).update(cluster=dst)
-        Crash.objects.filter(cluster=src).update(cluster=dst)
-        Cluster.objects.filter(merged_into=src).update(merged_into=dst)
-        src.merged_into = dst
-        src.save(update_fields=["merged_into"])
-        if not dst.guilty_function and src.guilty_function:
-            dst.guilty_function = src.guilty_function
-            dst.save(update_fields=["guilty_function"])
-        src.refresh_stats()
-        dst.refresh_stats()
-        detail = f"#{src.pk} “{src.title}” merged into #{dst.pk} “{dst.title}”"
-        ClusterEvent.objects.bulk_create([ClusterEvent(cluster=dst, action="merge", detail=detail, user=user),
-                                          ClusterEvent(cluster=src, action="merge", detail=detail, user=user)])
+    dst = Cluster.objects.filter(pk=dst_pk).first()
+    return _edit([src_pk, dst_pk, live(dst).pk if dst else dst_pk], lambda: _merge(src_pk, dst_pk, user))
+
+
+def _merge(src_pk: int, dst_pk: int, user) -> Cluster:
+    locked = _locked(src_pk, dst_pk)
+    src, dst = locked.get(src_pk), locked.get(dst_pk)
+    if src is None or dst is None:
+        raise ClusterEditError("no such cluster")
+    dst = live(dst)
+    if src.pk == dst.pk:
+        raise ClusterEditError("a cluster cannot be merged into itself")
+    if src.merged_into_id:
+        raise ClusterEditError(f"cluster #{src.pk} was already merged into #{src.merged_into_id}")
+    if src.corrupted or dst.corrupted:
+        raise ClusterEditError("the corrupted-report cluster cannot be merged")
+    ClusterTitle.objects.filter(cluster=src).exclude(source=ClusterTitle.Source.ALT).update(
+        cluster=dst, source=ClusterTitle.Source.ALIAS)
+    ClusterTitle.objects.filter(cluster=src).update(cluster=dst)
+    Crash.objects.filter(cluster=src).update(cluster=dst)
+    Cluster.objects.filter(merged_into=src).update(merged_into=dst)
+    src.merged_into = dst
+    src.save(update_fields=["merged_into"])
+    if not dst.guilty_function and src.guilty_function:
+        dst.guilty_function = src.guilty_function
+        dst.save(update_fields=["guilty_function"])
+    src.refresh_stats()
+    dst.refresh_stats()
+    detail = f"#{src.pk} “{src.title}” merged into #{dst.pk} “{dst.title}”"
+    ClusterEvent.objects.bulk_create([ClusterEvent(cluster=dst, action="merge", detail=detail, user=user),
+                                      ClusterEvent(cluster=src, action="merge", detail=detail, user=user)])
     return dst
 
 
 def split(pk: int, titles: Iterable[str], new_title: str = "", user=None) -> Cluster:
     """Move some title keys of a cluster (and the crashes with those titles) to a new cluster."""
-    with transaction.atomic():
-        cluster = _locked(pk).get(pk)
-        if cluster is None:
-            raise ClusterEditError("no such cluster")
-        if cluster.corrupted:
-            raise ClusterEditError("the corrupted-report cluster cannot be split")
-        own = set(ClusterTitle.objects.filter(cluster=cluster).exclude(source=ClusterTitle.Source.ALT)
-                  .values_list("title", flat=True))
-        moved = {engine.title_key(t) for t in titles} & own
-        if not moved or moved == own:
-            raise ClusterEditError("a split must move some, not all, of the cluster's titles")
-        crash_titles = set(Crash.objects.filter(cluster=cluster).values_list("title", flat=True).distinct())
-        moving_titles = [t for t in crash_titles if engine.title_key(t) in moved]
-        example = Crash.objects.filter(cluster=cluster, title__in=moving_titles).order_by("pk").first()
-        new = Cluster.objects.create(
-            title=(new_title.strip() or (example.title if example else sorted(moved)[0]))[:500],
-            kind=example.kind if example else cluster.kind,
-            guilty_function=example.guilty_function if example else "",
-            signature=list(engine.frame_signature(report_of(example))) if example else [])
-        # aliases: a person decided, so new crashes of these titles follow the split too
-        ClusterTitle.objects.filter(cluster=cluster, title__in=moved).update(
-            cluster=new, source=ClusterTitle.Source.ALIAS)
-        Crash.objects.filter(cluster=cluster, title__in=moving_titles).update(cluster=new)
-        cluster.refresh_stats()
-        new.refresh_stats()
-        detail = f"titles {', '.join(sorted(moved))} split from #{cluster.pk} into #{new.pk}"
-        ClusterEvent.objects.bulk_create([ClusterEvent(cluster=cluster, action="split", detail=detail, user=user),
-                                          ClusterEvent(cluster=new, action="split", detail=detail, user=user)])
+    return _edit([pk], lambda: _split(pk, list(titles), new_title, user))
+
+
+def _split(pk: int, titles: list[str], new_title: str, user) -> Cluster:
+    cluster = _locked(pk).get(pk)
+    if cluster is None:
+        raise ClusterEditError("no such cluster")
+    if cluster.corrupted:
+        raise ClusterEditError("the corrupted-report cluster cannot be split")
+    own = set(ClusterTitle.objects.filter(cluster=cluster).exclude(source=ClusterTitle.Source.ALT)
+              .values_list("title", flat=True))
+    moved = {engine.title_key(t) for t in titles} & own
+    if not moved or moved == own:
+        raise ClusterEditError("a split must move some, not all, of the cluster's titles")
+    crash_titles = set(Crash.objects.filter(cluster=cluster).values_list("title", flat=True).distinct())
+    moving_titles = [t for t in crash_titles if engine.title_key(t) in moved]
+    example = Crash.objects.filter(cluster=cluster, title__in=moving_titles).order_by("pk").first()
+    new = Cluster.objects.create(
+        title=(new_title.strip() or (example.title if example else sorted(moved)[0]))[:500],
+        kind=example.kind if example else cluster.kind,
+        guilty_function=example.guilty_function if example else "",
+        signature=list(engine.frame_signature(report_of(example))) if example else [])
+    # aliases: a person decided, so new crashes of these titles follow the split too
+    ClusterTitle.objects.filter(cluster=cluster, title__in=moved).update(
+        cluster=new, source=ClusterTitle.Source.ALIAS)
+    Crash.objects.filter(cluster=cluster, title__in=moving_titles).update(cluster=new)
+    cluster.refresh_stats()
+    new.refresh_stats()
+    detail = f"titles {', '.join(sorted(moved))} split from #{cluster.pk} into #{new.pk}"
+    ClusterEvent.objects.bulk_create([ClusterEvent(cluster=cluster, action="split", detail=detail, user=user),
+                                      ClusterEvent(cluster=new, action="split", detail=detail, user=user)])
     return new
 
 

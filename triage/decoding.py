@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -18,8 +20,24 @@ from workers.codedecode import decode_code_line
 from workers.report import log_lines
 from workers.symbolize import Index, Symbolizer, build_index, decode_frames, identify
 from workers.symbolize.elffile import uncompressed
+from workers.symbolize.lazy import LazyIndex
 
-_SYMBOLIZERS: OrderedDict[int, Symbolizer] = OrderedDict()  # per worker process, a few builds warm
+_SYMBOLIZERS: OrderedDict[str, Symbolizer] = OrderedDict()  # per worker process, a few builds warm
+
+
+@contextlib.contextmanager
+def memory_limit(limit: int):
+    """Cap this process's address space for the duration (restored after): MemoryError past it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    capped = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (capped, hard))
+    try:
+        yield
+    except MemoryError:
+        raise MemoryError(f"indexing needed more than the memory limit of {limit // 1024 ** 2} MiB "
+                          "(TRIAGE_INDEX_MEMORY_LIMIT): a damaged or crafted file?") from None
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def index(build: Build) -> None:
@@ -36,6 +54,11 @@ def index(build: Build) -> None:
     ident = identify(vmlinux)
     Build.objects.filter(pk=build.pk).update(buildid=ident.build_id or "", release=ident.release or "",
                                              arch=ident.arch or "")
+    # Crashes waiting for this build need not wait for the whole index: they are decoded now from the
+    # compile units they touch (a lazy index, a second or two), and again once the index is ready.
+    build.refresh_from_db()
+    with transaction.atomic():
+        queue_waiting_crashes(build)
     if source.exists() and source != vmlinux:  # keep one copy: the uncompressed one the index reads
         source.unlink()
         BuildFile.objects.filter(pk=upload.pk).update(path=str(vmlinux.relative_to(settings.MEDIA_ROOT)),
@@ -48,7 +71,8 @@ def index(build: Build) -> None:
             last[0] = now
             Build.objects.filter(pk=build.pk).update(index_progress=min(99, 100 * done // total))
 
-    build_index(vmlinux, root / "index", progress)
+    with memory_limit(settings.TRIAGE_INDEX_MEMORY_LIMIT):
+        build_index(vmlinux, root / "index", progress)
     Build.objects.filter(pk=build.pk).update(index_status=Build.Index.READY, index_progress=100, index_error="")
 
 
@@ -71,25 +95,33 @@ def queue_waiting_crashes(build: Build) -> int:
     return len(logs)
 
 
-def symbolizer_for(build: Build) -> Symbolizer:
-    if build.pk in _SYMBOLIZERS:
-        _SYMBOLIZERS.move_to_end(build.pk)
-        return _SYMBOLIZERS[build.pk]
+def symbolizer_for(build: Build) -> Symbolizer | None:
+    """The build's symbolizer: its index when ready; while the index builds, a lazy one that reads
+    only the compile units asked for; None when there is nothing to read yet."""
     root = build_root(build)
-    symbolizer = Symbolizer(Index(root / "index"), modules_dir=root / "modules", cache_dir=root / "cache")
-    _SYMBOLIZERS[build.pk] = symbolizer
-    while len(_SYMBOLIZERS) > 4:
-        _SYMBOLIZERS.popitem(last=False)
-    return symbolizer
+    modules = {"modules_dir": root / "modules", "cache_dir": root / "cache"}
+    if build.index_status == Build.Index.READY:
+        key = str(root / "index")  # the index's path: what the cached answers were read from
+        if key in _SYMBOLIZERS:
+            _SYMBOLIZERS.move_to_end(key)
+            return _SYMBOLIZERS[key]
+        symbolizer = Symbolizer(Index(root / "index"), **modules)
+        _SYMBOLIZERS[key] = symbolizer
+        while len(_SYMBOLIZERS) > 4:
+            _SYMBOLIZERS.popitem(last=False)
+        return symbolizer
+    if build.index_status == Build.Index.BUILDING and (root / "vmlinux").exists():
+        return Symbolizer(LazyIndex(root / "vmlinux"), **modules)
+    return None
 
 
 def decode(log: Log) -> int:
     """Symbolize every crash of a log with its build; returns how many crashes were decoded."""
     build = log.build
-    if build is None or build.index_status != Build.Index.READY:
+    symbolizer = symbolizer_for(build) if build else None
+    if symbolizer is None:
         log.crashes.update(decode_status=Crash.Decode.WAITING)
         return 0
-    symbolizer = symbolizer_for(build)
     lines = log_lines(read_raw(log).decode("utf-8", "replace"))
     frames = {f.line: f for f in decode_frames("\n".join(lines), symbolizer)}  # KASLR from the whole log
     crashes = list(log.crashes.all())
@@ -106,7 +138,7 @@ def decode(log: Log) -> int:
                     out.append(block.rstrip("\n"))
         mismatched = sorted({f.function for f in mine if f.mismatch and f.function})
         crash.decoded = {"text": "\n".join(out), "frames": [f.to_dict() for f in mine], "mismatch": mismatched,
-                         "errors": dict(symbolizer.errors)}
+                         "errors": dict(symbolizer.errors), "lazy": isinstance(symbolizer.index, LazyIndex)}
         crash.decode_status, crash.decode_error = Crash.Decode.DONE, ""
     Crash.objects.bulk_update(crashes, ["decoded", "decode_status", "decode_error"])
     return len(crashes)

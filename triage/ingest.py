@@ -36,6 +36,20 @@ class RejectedUpload(ValueError):
     """The upload is not something triage can store; the message is for the user."""
 
 
+MULTIPART_OVERHEAD = 1024 * 1024  # the form fields and multipart framing around the file
+
+
+def body_too_large(request, limit: int) -> str | None:
+    """Refuse an oversized upload from its Content-Length, before Django spools the body to disk."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if length > limit + MULTIPART_OVERHEAD:
+        return f"the upload is larger than the limit of {limit // (1024 * 1024)} MiB"
+    return None
+
+
 def looks_binary(head: bytes) -> str | None:
     """Why `head` (the first bytes of an upload) is not a console log, or None if it may be one.
 

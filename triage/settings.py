@@ -111,6 +111,9 @@ CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves the task for 
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("TRIAGE_TASK_TIME_LIMIT", "1800"))
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+# Address space a worker may use while indexing a build: a crafted ELF that makes the DWARF reader
+# allocate without end fails the build with a clear error instead of taking the machine down.
+TRIAGE_INDEX_MEMORY_LIMIT = int(os.environ.get("TRIAGE_INDEX_MEMORY_LIMIT", str(6 * 1024 ** 3)))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Synced into django-celery-beat's tables at beat start; edit the times in the admin.
 CELERY_BEAT_SCHEDULE = {

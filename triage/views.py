@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -12,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from triage.builds import store_build
 from triage.forms import BuildUploadForm, LogUploadForm
-from triage.ingest import RejectedUpload, queue_analysis, read_raw, store_log
+from triage.ingest import RejectedUpload, body_too_large, queue_analysis, read_raw, store_log
 from triage.models import Build, Cluster, Crash, Log
 from workers.report import log_lines
 
@@ -49,6 +52,9 @@ def log_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def log_upload(request: HttpRequest) -> HttpResponse:
+    too_large = request.method == "POST" and body_too_large(request, settings.TRIAGE_MAX_LOG_BYTES)
+    if too_large:
+        return render(request, "upload.html", {"form": LogUploadForm(), "error": too_large}, status=400)
     form = LogUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -84,10 +90,8 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def log_raw(request: HttpRequest, pk: int) -> FileResponse:
-    from django.conf import settings
-
     log = get_object_or_404(Log, pk=pk)
-    return FileResponse(open(settings.MEDIA_ROOT / log.raw, "rb"), content_type="text/plain; charset=utf-8")
+    return FileResponse(open(Path(settings.MEDIA_ROOT) / log.raw, "rb"), content_type="text/plain; charset=utf-8")
 
 
 @login_required
@@ -128,6 +132,9 @@ def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def build_upload(request: HttpRequest) -> HttpResponse:
+    too_large = request.method == "POST" and body_too_large(request, settings.TRIAGE_MAX_BUILD_BYTES)
+    if too_large:
+        return render(request, "build_upload.html", {"form": BuildUploadForm(), "error": too_large}, status=400)
     form = BuildUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         metadata = {k: form.cleaned_data.get(k, "") for k in ("tree", "branch", "commit", "config")}

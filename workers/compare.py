@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from statistics import NormalDist
 
-from scipy.stats import fisher_exact
+import numpy as np
+from scipy.special import gammaln
 
 ALPHA = 0.05  # significance level of "regression" and "fixed"
 FLAKY_RATE = 0.5  # a key failing in at most this share of runs on a side is flaky there
@@ -90,8 +91,20 @@ def p_value(fail0: int, runs0: int, fail1: int, runs1: int) -> float:
     """Two-sided Fisher's exact test of fail:runs on two sides (1.0 when a side has no runs)."""
     if runs0 <= 0 or runs1 <= 0:
         return 1.0
-    table = [[fail0, runs0 - fail0], [fail1, runs1 - fail1]]
-    return float(fisher_exact(table, alternative="two-sided").pvalue)
+    # scipy.stats.fisher_exact's definition (the sum of the hypergeometric probabilities of all tables
+    # with these margins that are no more likely than the observed one, with its 1e-7 relative
+    # tolerance), computed in one vectorized pass: fisher_exact costs ~1 ms a call, which made the
+    # first render of a comparison with a hundred rows miss its 200 ms budget.
+    total, fails = runs0 + runs1, fail0 + fail1
+    k = np.arange(max(0, runs0 - (total - fails)), min(fails, runs0) + 1)
+    log_pmf = (_log_choose(fails, k) + _log_choose(total - fails, runs0 - k)) - _log_choose(total, runs0)
+    observed = _log_choose(fails, fail0) + _log_choose(total - fails, runs0 - fail0) - _log_choose(total, runs0)
+    pmf = np.exp(log_pmf)
+    return float(min(1.0, pmf[pmf <= np.exp(observed) * (1 + 1e-7)].sum()))
+
+
+def _log_choose(n, k):
+    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
 
 
 def _p_large(fail0: int, runs0: int, fail1: int, runs1: int) -> float:

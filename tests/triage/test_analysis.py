@@ -67,3 +67,24 @@ def test_failed_analysis_is_marked_with_the_reason_and_can_be_requeued(settings)
     assert Log.objects.get(pk=log.pk).status == Log.Status.QUEUED
     assert analyze_log(log.pk) == "done"
     assert Log.objects.get(pk=log.pk).error == ""
+
+
+def test_reanalysis_that_renames_a_crash_keeps_it_in_its_cluster(monkeypatch):
+    import workers.parser
+
+    log = make_log(fixture_log("x86_64-warning.log"))
+    analyze_log(log.pk)
+    first = Crash.objects.get(log=log, index=0)
+    real_parse = workers.parser.parse_log
+
+    def renamed(data):  # a parser upgrade that titles the same report differently
+        parsed = real_parse(data)
+        parsed.reports[0].title = "WARNING in a_better_guilty_frame"
+        parsed.reports[0].alt_titles = []
+        return parsed
+
+    monkeypatch.setattr(workers.parser, "parse_log", renamed)
+    analyze_log(log.pk)
+    again = Crash.objects.get(log=log, index=0)
+    assert again.title == "WARNING in a_better_guilty_frame"
+    assert again.cluster_id == first.cluster_id

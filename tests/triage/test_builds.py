@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import lzma
+import resource
 import shutil
 import subprocess
 from pathlib import Path
@@ -128,3 +129,30 @@ def test_a_file_that_is_no_elf_is_refused_at_upload(settings):
     assert response.status_code == 400 and "not an ELF file" in response.json()["error"]
     assert not Build.objects.exists()
     assert not any(p.is_file() for p in Path(settings.MEDIA_ROOT).rglob("*"))
+
+
+def test_indexing_memory_limit_turns_runaway_allocation_into_a_clear_error():
+    from triage.decoding import memory_limit
+
+    with open("/proc/self/statm") as f:
+        mapped = int(f.read().split()[0]) * resource.getpagesize()
+    with pytest.raises(MemoryError, match="memory limit"), memory_limit(mapped + 64 * 1024 * 1024):
+        bytearray(512 * 1024 * 1024)  # what a crafted DWARF length field would make the reader do
+    assert len(bytearray(512 * 1024 * 1024)) == 512 * 1024 * 1024  # the limit is gone afterwards
+
+
+def test_while_the_index_builds_crashes_are_decoded_lazily_with_the_same_answer(
+        eager_tasks, vmlinux, django_capture_on_commit_callbacks):
+    from workers.tasks import decode_log
+
+    with django_capture_on_commit_callbacks(execute=True):
+        upload_build(vmlinux.read_bytes(), "vmlinux")
+    with django_capture_on_commit_callbacks(execute=True):
+        log = make_log(crash_log(vmlinux))
+    full = Crash.objects.get(log=log, index=0).decoded
+    assert full["lazy"] is False
+    Build.objects.update(index_status=Build.Index.BUILDING)  # as during the index task
+    assert decode_log(log.pk) == "done"
+    lazy = Crash.objects.get(log=log, index=0).decoded
+    assert lazy["lazy"] is True
+    assert lazy["text"] == full["text"] and "kernel.c:" in lazy["text"]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tests.conftest import fixture_log, shared_path
@@ -108,6 +109,88 @@ def test_workers_filing_the_same_new_title_at_once_make_one_cluster():
     assert errors == []
     assert Cluster.objects.count() == 1
     assert set(Crash.objects.values_list("cluster_id", flat=True)) == {Cluster.objects.get().pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_merge_beside_workers_filing_into_the_merged_cluster_leaves_no_crash_behind():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database with concurrent writers: set DATABASE_URL to PostgreSQL")
+    src = cluster_of(make_run("c0", reports=[make_report("WARNING in racy_src")]))
+    dst = cluster_of(make_run("c0", reports=[make_report("WARNING in racy_dst")]))
+    started = threading.Event()
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for i in range(30):
+                with transaction.atomic():  # one analysis: filing, then the rest of its work, then commit
+                    log = Log.objects.create(fingerprint=f"race{i}", sha256="0", size=0, raw="",
+                                             status=Log.Status.DONE)
+                    crash = Crash.objects.create(log=log, index=0, title="WARNING in racy_src",
+                                                 report=make_report("WARNING in racy_src").to_dict())
+                    filing.file_crash(crash)
+                    started.set()
+                    time.sleep(0.01)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def person() -> None:
+        try:
+            started.wait(5)
+            time.sleep(0.05)
+            filing.merge(src.pk, dst.pk)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker), threading.Thread(target=person)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert Crash.objects.filter(cluster=src).count() == 0
+    assert Crash.objects.filter(cluster=dst, title="WARNING in racy_src").count() == 31
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_filing_into_the_same_clusters_in_opposite_orders_do_not_deadlock():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database with concurrent writers: set DATABASE_URL to PostgreSQL")
+    from triage.analysis import refresh_clusters
+
+    x = cluster_of(make_run("c0", reports=[make_report("WARNING in order_x")]))
+    y = cluster_of(make_run("c0", reports=[make_report("WARNING in order_y")]))
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker(name: str, titles: list[str]) -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():  # as save_analysis: file each crash, then recount, then commit
+                log = Log.objects.create(fingerprint=name, sha256="0", size=0, raw="", status=Log.Status.DONE)
+                touched = set()
+                for i, title in enumerate(titles):
+                    crash = Crash.objects.create(log=log, index=i, title=title, report=make_report(title).to_dict())
+                    touched.add(filing.file_crash(crash).pk)
+                    time.sleep(0.1)
+                refresh_clusters(touched)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=("a", ["WARNING in order_x", "WARNING in order_y"])),
+               threading.Thread(target=worker, args=("b", ["WARNING in order_y", "WARNING in order_x"]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [Cluster.objects.get(pk=c.pk).crash_count for c in (x, y)] == [3, 3]
 
 
 # --- merge, split, rename -------------------------------------------------------------------------
@@ -312,3 +395,12 @@ def test_migration_rekeys_old_raw_titles_and_moves_rows_of_merged_clusters():
     rows = {t.title: (t.cluster_id, t.source) for t in ClusterTitle.objects.all()}
     assert rows == {"WARNING: CPU: NUM PID: NUM at foo.c:NUM foo": (keep.pk, "title"),
                     "WARNING in bar": (keep.pk, "alias")}
+
+
+def test_the_corrupted_cluster_page_offers_no_edits(client):
+    bad = cluster_of(make_run("c1", reports=[make_report("garbage", corrupted=True)]))
+    client.force_login(make_user("alice"))
+    page = client.get(f"/clusters/{bad.pk}/").content.decode()
+    assert "corrupted reports" in page and "cluster-merge" not in page and 'name="into"' not in page
+    response = client.post(f"/clusters/{bad.pk}/split", {"titles": ["garbage"]}, follow=True)
+    assert "cannot be split" in response.content.decode()

@@ -228,3 +228,14 @@ def test_runs_to_settle_for_common_failures_agrees_with_fisher():
 
 def test_tiny_differences_are_not_settleable_within_reason():
     assert runs_to_settle(3000, 10000, 3001, 10000) is None
+
+
+def test_p_value_agrees_with_scipy_fisher_exact_on_many_tables():
+    from scipy.stats import fisher_exact
+
+    p_value.cache_clear()
+    for runs0, runs1 in ((1, 1), (2, 12), (10, 12), (300, 300), (1000, 900)):
+        for fail0 in sorted({0, 1, runs0 // 3, runs0 // 2, runs0}):
+            for fail1 in sorted({0, 1, runs1 // 4, runs1 - 1, runs1}):
+                want = fisher_exact([[fail0, runs0 - fail0], [fail1, runs1 - fail1]]).pvalue
+                assert p_value(fail0, runs0, fail1, runs1) == pytest.approx(want, rel=1e-9, abs=1e-15)

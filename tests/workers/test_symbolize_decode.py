@@ -165,3 +165,23 @@ def test_user_space_raw_address_lines_are_left_alone(program: tuple[Path, Symbol
     log = "[ 1.0] RIP: 0033:0x7f1234567890\n[ 1.0]  ? 0xffffffffc0001234\n"
     out = decode_log(log, sym, code_decoder=lambda line, arch: None)
     assert out == log
+
+
+def test_code_without_line_info_prints_what_addr2line_prints(program: tuple[Path, Symbolizer]) -> None:
+    binary, sym = program
+    out = subprocess.run(["nm", str(binary)], capture_output=True, text=True, check=True).stdout
+    starts = {parts[2]: int(parts[0], 16) for parts in (line.split() for line in out.splitlines())
+              if len(parts) == 3 and parts[1] in "tT" and parts[2] in ("deregister_tm_clones", "_start")}
+    if not starts:
+        pytest.skip("no crt functions in this toolchain's output")
+    checked = 0
+    for name, start in starts.items():
+        want = subprocess.run(["addr2line", "-i", "-e", str(binary), hex(start + 1)], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        if ":" not in want or not want.endswith("?"):
+            continue  # this toolchain has line info for it
+        frames = decode_frames(f"[ 1.0]  {name}+0x1/0x2\n", sym)
+        assert frames[0].text.endswith(f"{name} ({want}) "), (frames[0].text, want)
+        checked += 1
+    if not checked:
+        pytest.skip("every crt function has line info with this toolchain")

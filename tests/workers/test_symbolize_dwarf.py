@@ -146,13 +146,13 @@ def _units(binary: Path) -> tuple[list, list]:
 
     from workers.symbolize.dwarfread import CUReader, LeanELFFile
     from workers.symbolize.fastdwarf import FastDwarf
-    from workers.symbolize.index import _debug_sections, code_ranges, make_keep
+    from workers.symbolize.index import _debug_sections, code_ranges, info_reader, make_keep
 
     with open(binary, "rb") as f:
         elf = ELFFile(f)
         lean = LeanELFFile(f)
         keep = make_keep(code_ranges(elf))
-        fast = FastDwarf(_debug_sections(lean), elf.little_endian, elf.elfclass // 8, keep)
+        fast = FastDwarf(_debug_sections(lean), elf.little_endian, elf.elfclass // 8, keep, *info_reader(lean))
         slow = CUReader(lean.get_dwarf_info(relocate_dwarf_sections=False), keep)
         offsets = fast.unit_offsets()
         return [fast.read(o) for o in offsets], [slow.read(o) for o in offsets]
@@ -220,3 +220,11 @@ def test_lazy_index_answers_like_the_full_index(tmp_path: Path) -> None:
             assert lazy.lookup(addr) == full.lookup(addr), hex(addr)
     finally:
         lazy.close()
+
+
+def test_a_row_where_its_sequence_ends_covers_nothing() -> None:
+    from workers.symbolize.index import _live_rows
+
+    rows = [(0x10, 0, 5, 0), (0x18, 0, 7, 0), (0x18, -1, 0, 0),  # 0x18 row is empty: the sequence ends
+            (0x18, 1, 9, 0), (0x20, -1, 0, 0)]  # a new sequence starting at the same address stays
+    assert _live_rows(rows) == [(0x10, 0, 5, 0), (0x18, -1, 0, 0), (0x18, 1, 9, 0), (0x20, -1, 0, 0)]

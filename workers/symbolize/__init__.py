@@ -2,9 +2,14 @@
 
 Public API (no Django here; the app's Celery tasks call these):
 - `identify(path) -> Identity(build_id, release, arch, banner)` for a vmlinux/.ko (also .xz/.gz/.zst)
-- `build_index(vmlinux_path, index_dir, progress=callable(done, total)) -> IndexInfo`
-- `Symbolizer(vmlinux_or_index_dir, modules_dir=None, cache_dir=None)`
-- `decode_frames(text, symbolizer) -> list[DecodedFrame]`, `decode_log(text, symbolizer) -> str`
+- `build_index(vmlinux_path, index_dir, progress=callable(done, total)) -> IndexInfo` (atomic, ~30 s
+  for a distribution kernel); `Index(index_dir)` loads one (memory-mapped, ~0.1 s)
+- `Symbolizer(Index | index_dir | vmlinux, modules_dir=None, cache_dir=None, lazy=False)`: modules_dir
+  is a folder of .ko(.xz/.gz/.zst) or a tarball of one; module indexes are built into cache_dir on
+  first use; `lazy=True` with a vmlinux that has no index yet answers CU by CU (`LazyIndex`)
+- `decode_frames(text, symbolizer) -> list[DecodedFrame]` (function, offset/size, module, locations
+  innermost first, mismatch flag), `decode_log(text, symbolizer) -> str` (decode_stacktrace.sh's text
+  plus decodecode blocks), `decode.build_mismatch(text, symbolizer)` (log from another release)
 - `SymbolizeError`: every unusable input (bad ELF, truncated, missing file) raises this, with a message.
 """
 

@@ -251,7 +251,9 @@ def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:
     frame.mismatch = frame.mismatch or resolved.mismatch
     if not resolved.locations:
         frame.note = "no line information at this address"
-        frame.text = emit(after_segment)
+        answer = index.no_line_answer(resolved.address) if index is not None else None
+        # addr2line prints `file.c:?` / `??:?` here and the script keeps it; only `??:0` is a failure
+        frame.text = emit(f"{segment}{name} ({answer})" if answer else after_segment)
         return frame
     assert index is not None
     last = len(resolved.locations) - 1

@@ -9,6 +9,7 @@ forms, truncated data).
 
 from __future__ import annotations
 
+import bisect
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -80,16 +81,25 @@ def cstring(data: bytes, pos: int) -> str:
 
 
 class FastDwarf:
-    """Sections as bytes plus the CU walker. `sections` maps ".debug_info" etc. to bytes."""
+    """Sections as bytes plus the CU walker. `sections` maps ".debug_abbrev" etc. to bytes; .debug_info
+    is either in `sections` or read one unit at a time through `info_reader(offset, size)`, so that a
+    300 MB .debug_info is never in memory whole."""
 
     def __init__(self, sections: dict[str, bytes], little_endian: bool, address_size: int,
-                 keep: Callable[[int], bool]) -> None:
+                 keep: Callable[[int], bool], info_reader: Callable[[int, int], bytes] | None = None,
+                 info_size: int | None = None) -> None:
         self.s = sections
-        self.info = sections.get(".debug_info", b"")
+        if info_reader is None:
+            info = sections.get(".debug_info", b"")
+            self.read_info: Callable[[int, int], bytes] = lambda off, n: info[off:off + n]
+            self.info_size = len(info)
+        else:
+            self.read_info, self.info_size = info_reader, info_size or 0
         self.e = "<" if little_endian else ">"
         self.default_addr_size = address_size
         self.keep = keep
         self._abbrevs: dict[int, dict[int, tuple[int, bool, list[tuple[int, int, int]]]]] = {}
+        self._units: list[int] | None = None
 
     # --- helpers over sections ---
 
@@ -123,57 +133,74 @@ class FastDwarf:
                     break
                 specs.append((attr, form, ic))
             table[code] = (tag, children, specs)
+        if len(self._abbrevs) >= 16:  # each kernel CU has its own table: keep memory flat
+            self._abbrevs.clear()
         self._abbrevs[offset] = table
         return table
 
     # --- one CU ---
 
     def unit_offsets(self) -> list[int]:
-        out, pos, info = [], 0, self.info
-        while pos + 11 <= len(info):
-            length = self._uint(info, pos, 4)
-            size = 4 + length if length < 0xFFFFFFF0 else 12 + self._uint(info, pos + 4, 8)
-            out.append(pos)
-            if size <= 0:
+        if self._units is not None:
+            return self._units
+        out, pos = [], 0
+        while pos + 11 <= self.info_size:
+            head = self.read_info(pos, 12)
+            if len(head) < 12:
                 break
+            length = self._uint(head, 0, 4)
+            size = 4 + length if length < 0xFFFFFFF0 else 12 + self._uint(head, 4, 8)
+            out.append(pos)
             pos += size
+        self._units = out
         return out
 
-    def read(self, offset: int) -> CURows:
-        info = self.info
-        length = self._uint(info, offset, 4)
-        pos = offset + 4
+    def unit(self, offset: int) -> _CU:
+        """The unit at `offset` of .debug_info, its bytes read alone (DIE offsets are unit-relative)."""
+        head = self.read_info(offset, 24)
+        if len(head) < 11:
+            raise Corrupt("truncated unit header")
+        length = self._uint(head, 0, 4)
+        pos = 4
         off_size = 4
         if length == 0xFFFFFFFF:
-            length = self._uint(info, pos, 8)
-            pos += 8
-            off_size = 8
+            length = self._uint(head, 4, 8)
+            pos, off_size = 12, 8
         end = pos + length
-        version = self._uint(info, pos, 2)
+        if offset + end > self.info_size:
+            raise Corrupt("truncated unit")
+        version = self._uint(head, pos, 2)
         pos += 2
         if version >= 5:
-            unit_type = info[pos]
-            addr_size = info[pos + 1]
-            abbrev_off = self._uint(info, pos + 2, off_size)
+            unit_type = head[pos]
+            addr_size = head[pos + 1]
+            abbrev_off = self._uint(head, pos + 2, off_size)
             pos += 2 + off_size
             if unit_type not in (1, 3):  # compile / partial: anything else is a type or split unit
                 raise Unsupported(f"unit type {unit_type}")
         elif version >= 2:
-            abbrev_off = self._uint(info, pos, off_size)
-            addr_size = info[pos + off_size]
+            abbrev_off = self._uint(head, pos, off_size)
+            addr_size = head[pos + off_size]
             pos += off_size + 1
         else:
             raise Unsupported(f"DWARF version {version}")
-        if end > len(info):
+        data = self.read_info(offset, end)
+        if len(data) < end:
             raise Corrupt("truncated unit")
-        cu = _CU(self, offset, end, version, off_size, addr_size, self.abbrevs(abbrev_off))
-        return cu.read(pos)
+        return _CU(self, data, offset, pos, version, off_size, addr_size, self.abbrevs(abbrev_off))
+
+    def read(self, offset: int) -> CURows:
+        cu = self.unit(offset)
+        return cu.read(cu.first_die)
 
 
 class _CU:
-    def __init__(self, fd: FastDwarf, offset: int, end: int, version: int, off_size: int, addr_size: int,
-                 abbrevs: dict[int, tuple[int, bool, list[tuple[int, int, int]]]]) -> None:
-        self.fd, self.offset, self.end, self.version = fd, offset, end, version
+    """One unit's bytes; positions and DIE offsets inside it are relative to the unit's start."""
+
+    def __init__(self, fd: FastDwarf, data: bytes, base: int, first_die: int, version: int, off_size: int,
+                 addr_size: int, abbrevs: dict[int, tuple[int, bool, list[tuple[int, int, int]]]]) -> None:
+        self.fd, self.data, self.base, self.first_die, self.version = fd, data, base, first_die, version
+        self.offset, self.end = 0, len(data)
         self.off_size, self.addr_size, self.abbrevs = off_size, addr_size, abbrevs
         self.str_offsets_base = 8 if version >= 5 else 0
         self.addr_base = 8
@@ -183,7 +210,7 @@ class _CU:
     # --- attribute values ---
 
     def _value(self, form: int, pos: int, ic: int) -> tuple[Any, int]:
-        data = self.fd.info
+        data = self.data
         u = self.fd._uint
         if form in (F_REF4, F_DATA4):
             return u(data, pos, 4), pos + 4
@@ -257,7 +284,7 @@ class _CU:
 
     def die(self, pos: int) -> tuple[int, bool, dict[int, Any], int] | None:
         """(tag, has_children, wanted attributes, offset after the DIE) or None for a null entry."""
-        data = self.fd.info
+        data = self.data
         code, pos = uleb(data, pos)
         if code == 0:
             return None
@@ -404,10 +431,15 @@ class _CU:
             for ref in (AT_ABSTRACT_ORIGIN, AT_SPECIFICATION):
                 if ref in attrs:
                     target = attrs[ref][1]
-                    if isinstance(target, tuple) and target[0] in ("ref", "ref_addr"):
+                    name = ""
+                    if isinstance(target, tuple) and target[0] == "ref":
                         name = self._name_at(target[1], depth + 1)
-                        if name:
-                            return name
+                    elif isinstance(target, tuple) and target[0] == "ref_addr":
+                        rel = target[1] - self.base
+                        name = (self._name_at(rel, depth + 1) if 0 <= rel < self.end
+                                else _foreign_name(self.fd, target[1]))
+                    if name:
+                        return name
         for ref in (AT_LINKAGE_NAME, AT_MIPS_LINKAGE_NAME):
             if ref in attrs:
                 return self._str(attrs[ref][1])
@@ -417,16 +449,23 @@ class _CU:
         if offset in self.names:
             return self.names[offset]
         name = ""
-        if self.offset <= offset < self.end:
+        if 0 <= offset < self.end:
             d = self.die(offset)
             if d is not None:
                 name = self._name(d[2], depth)
-        else:  # DW_FORM_ref_addr into another unit (LTO): parse that unit's DIE
-            name = _foreign_name(self.fd, offset)
         self.names[offset] = name
         return name
 
     # --- the CU ---
+
+    def _set_bases(self, attrs: dict[int, Any]) -> None:
+        """DWARF 5 offsets into .debug_str_offsets / .debug_addr / .debug_rnglists from the unit DIE."""
+        if AT_STR_OFFSETS_BASE in attrs:
+            self.str_offsets_base = attrs[AT_STR_OFFSETS_BASE][1]
+        if AT_ADDR_BASE in attrs:
+            self.addr_base = attrs[AT_ADDR_BASE][1]
+        if AT_RNGLISTS_BASE in attrs:
+            self.rnglists_base = attrs[AT_RNGLISTS_BASE][1]
 
     def read(self, pos: int) -> CURows:
         top = self.die(pos)
@@ -435,12 +474,7 @@ class _CU:
         tag, children, attrs, pos = top
         if tag not in (TAG_COMPILE_UNIT, TAG_PARTIAL_UNIT):
             raise Unsupported(f"unit DIE tag {tag:#x}")
-        if AT_STR_OFFSETS_BASE in attrs:
-            self.str_offsets_base = attrs[AT_STR_OFFSETS_BASE][1]
-        if AT_ADDR_BASE in attrs:
-            self.addr_base = attrs[AT_ADDR_BASE][1]
-        if AT_RNGLISTS_BASE in attrs:
-            self.rnglists_base = attrs[AT_RNGLISTS_BASE][1]
+        self._set_bases(attrs)
         out = CURows(comp_dir=self._str(attrs[AT_COMP_DIR][1]) if AT_COMP_DIR in attrs else "")
         base = self._addr(attrs[AT_LOW_PC][1]) if AT_LOW_PC in attrs else 0
         out.cu_ranges = self._ranges(attrs, base)
@@ -503,22 +537,17 @@ def _sibling(attrs: dict[int, Any], pos: int, end: int) -> int | None:
 
 
 def _foreign_name(fd: FastDwarf, offset: int) -> str:
-    """Name of a DIE in another unit (DW_FORM_ref_addr)."""
-    for start in fd.unit_offsets():
-        pass_end = start + 4 + fd._uint(fd.info, start, 4)
-        if start <= offset < pass_end:
-            try:
-                version = fd._uint(fd.info, start + 4, 2)
-                if version >= 5:
-                    addr_size, abbrev_off = fd.info[start + 7], fd._uint(fd.info, start + 8, 4)
-                else:
-                    abbrev_off, addr_size = fd._uint(fd.info, start + 6, 4), fd.info[start + 10]
-                cu = _CU(fd, start, pass_end, version, 4, addr_size, fd.abbrevs(abbrev_off))
-                d = cu.die(offset)
-                return cu._name(d[2], 8) if d else ""
-            except (Unsupported, IndexError, ValueError):
-                return ""
-    return ""
+    """Name of a DIE in another unit (DW_FORM_ref_addr, as LTO builds have)."""
+    units = fd.unit_offsets()
+    i = bisect.bisect_right(units, offset) - 1
+    if i < 0:
+        return ""
+    try:
+        cu = fd.unit(units[i])
+        d = cu.die(offset - units[i])
+        return cu._name(d[2], 8) if d else ""
+    except (Corrupt, Unsupported, IndexError, ValueError):
+        return ""
 
 
 class LineProgram:

@@ -11,6 +11,7 @@ Layout of an index directory:
   seg_addr.npy     uint64, sorted starts of address segments; seg_node int32 = innermost function node
   node_name uint32, node_parent int32, node_call_file int32, node_call_line uint32
   sym_addr uint64, sym_size uint64, sym_kind uint8   (code symbols in symbol-table order)
+  sym_file int32: index into strings["symbol_files"] (STT_FILE names), -1 for none
   cu_start, cu_end uint64: merged address ranges claimed by CUs (addr2line ignores line rows outside)
 """
 
@@ -37,7 +38,7 @@ from .elffile import SymbolizeError, identify_elf, is_ppc64_elfv1, open_elf, unc
 from .fastdwarf import Corrupt, FastDwarf, Unsupported
 from .symbols import SymbolArrays, read_code_symbols
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 6
 ProgressFn = Callable[[int, int], None]
 
 
@@ -74,7 +75,7 @@ class _Acc:
         self.n_name, self.n_parent, self.n_cfile, self.n_cline = array("I"), array("i"), array("i"), array("I")
         self.i_lo, self.i_hi, self.i_node, self.i_depth = array("Q"), array("Q"), array("I"), array("H")
         self.comp_dirs: Counter[str] = Counter()
-        self.cu_ranges: list[tuple[int, int]] = []
+        self.cu_ranges = array("Q")  # flat lo, hi pairs
 
     def _id(self, table: dict[str, int], key: str) -> int:
         got = table.get(key)
@@ -88,8 +89,12 @@ class _Acc:
             self.comp_dirs[cu.comp_dir] += 1
         # binutils finds a CU for an address through the CU's ranges and also through the ranges of its
         # functions (they go into the same lookup trie); rows outside both are never consulted
-        self.cu_ranges.extend(cu.cu_ranges)
-        self.cu_ranges.extend((lo, hi) for lo, hi, _node, depth in cu.intervals if depth == 0)
+        ranges = self.cu_ranges
+        for lo, hi in cu.cu_ranges:
+            ranges.extend((lo, hi))
+        for lo, hi, _node, depth in cu.intervals:
+            if depth == 0:
+                ranges.extend((lo, hi))
         if not cu.cu_ranges and not cu.intervals:
             # a CU without any address range (e.g. only compiler-made constructors) is searched by
             # line table for every address: its sequences count as covered
@@ -99,9 +104,9 @@ class _Acc:
                     start = addr
                 if f == -1:
                     if addr > start:
-                        self.cu_ranges.append((start, addr))
+                        ranges.extend((start, addr))
                     start = None
-        for addr, f, line, disc in cu.rows:
+        for addr, f, line, disc in _live_rows(cu.rows):
             self.l_addr.append(addr)
             self.l_file.append(fmap[f] if f >= 0 else f)
             self.l_no.append(line)
@@ -117,6 +122,18 @@ class _Acc:
             self.i_hi.append(hi)
             self.i_node.append(node + base)
             self.i_depth.append(min(depth, 65535))
+
+
+def _live_rows(rows: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Drop rows that cover nothing: those at the address where their own sequence ends (they would
+    otherwise hide the end_sequence marker and seem to run on into the next object's code)."""
+    out: list[tuple[int, int, int, int]] = []
+    for row in rows:
+        if row[1] == -1:
+            while out and out[-1][0] == row[0] and out[-1][1] != -1:
+                out.pop()
+        out.append(row)
+    return out
 
 
 def _line_table(acc: _Acc) -> tuple[np.ndarray, ...]:
@@ -143,8 +160,8 @@ def _segments(acc: _Acc) -> tuple[np.ndarray, np.ndarray]:
     depth = np.frombuffer(acc.i_depth, dtype=np.uint16)
     # parents first: by start, then longest first, then shallowest first
     order = np.lexsort((depth, ~hi, lo))
-    out_a: list[int] = []
-    out_n: list[int] = []
+    out_a = array("Q")  # compact: a distribution kernel has millions of segments
+    out_n = array("i")
 
     def emit(a: int, n: int) -> None:
         if out_a and out_a[-1] == a:
@@ -157,7 +174,13 @@ def _segments(acc: _Acc) -> tuple[np.ndarray, np.ndarray]:
             out_n.append(n)
 
     stack: list[tuple[int, int]] = []
-    for l_, h_, n_ in zip(lo[order].tolist(), hi[order].tolist(), node[order].tolist(), strict=True):
+
+    def sorted_intervals():  # in chunks: a million Python ints at once would cost ~100 MB
+        for k in range(0, len(order), 1 << 16):
+            part = order[k:k + (1 << 16)]
+            yield from zip(lo[part].tolist(), hi[part].tolist(), node[part].tolist(), strict=True)
+
+    for l_, h_, n_ in sorted_intervals():
         while stack and stack[-1][0] <= l_:
             h, _ = stack.pop()
             emit(h, stack[-1][1] if stack else -1)
@@ -170,7 +193,7 @@ def _segments(acc: _Acc) -> tuple[np.ndarray, np.ndarray]:
     while stack:
         h, _ = stack.pop()
         emit(h, stack[-1][1] if stack else -1)
-    return np.array(out_a, dtype=np.uint64), np.array(out_n, dtype=np.int32)
+    return np.frombuffer(out_a, dtype=np.uint64).copy(), np.frombuffer(out_n, dtype=np.int32).copy()
 
 
 def code_ranges(elf: Any, section_base: dict[int, int] | None = None) -> list[tuple[int, int]]:
@@ -203,9 +226,11 @@ def make_keep(ranges: list[tuple[int, int]]) -> Callable[[int], bool]:
     return keep
 
 
-def _coverage(ranges: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+def _coverage(flat: array) -> tuple[np.ndarray, np.ndarray]:
+    pairs = np.frombuffer(flat, dtype=np.uint64).reshape(-1, 2)
+    pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
     merged: list[list[int]] = []
-    for lo, hi in sorted(ranges):
+    for lo, hi in pairs.tolist():
         if merged and lo <= merged[-1][1]:
             merged[-1][1] = max(hi, merged[-1][1])
         else:
@@ -227,8 +252,10 @@ def index_arrays(acc: _Acc, symbols: SymbolArrays) -> tuple[dict[str, np.ndarray
         "node_call_file": np.frombuffer(acc.n_cfile, dtype=np.int32).copy(),
         "node_call_line": np.frombuffer(acc.n_cline, dtype=np.uint32).copy(),
         "sym_addr": symbols.addr, "sym_size": symbols.size, "sym_kind": symbols.kind,
+        "sym_file": symbols.file if symbols.file is not None else np.full(len(symbols.names), -1, np.int32),
     }
-    strings = {"files": list(acc.files), "names": list(acc.names), "symbols": symbols.names}
+    strings = {"files": list(acc.files), "names": list(acc.names), "symbols": symbols.names,
+               "symbol_files": symbols.file_names or []}
     return arrays, strings
 
 
@@ -243,13 +270,34 @@ def write_index(acc: _Acc, symbols: SymbolArrays, out_dir: Path, meta: dict[str,
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
 
 
+SHF_COMPRESSED = 0x800
+
+
+def info_reader(dwarf_elf: Any) -> tuple[Callable[[int, int], bytes] | None, int | None]:
+    """Read .debug_info one unit at a time from the file (None: use the bytes of _debug_sections)."""
+    section = dwarf_elf.get_section_by_name(".debug_info")
+    if section is None or ".debug_info" in getattr(dwarf_elf, "_patched", {}) or \
+            section["sh_flags"] & SHF_COMPRESSED or section["sh_type"] == "SHT_NOBITS":
+        return None, None
+    stream, start, size = dwarf_elf.stream, section["sh_offset"], section["sh_size"]
+
+    def read(offset: int, count: int) -> bytes:
+        count = max(0, min(count, size - offset))
+        stream.seek(start + offset)
+        return stream.read(count)
+
+    return read, size
+
+
 def _debug_sections(dwarf_elf: Any) -> dict[str, bytes]:
-    """The .debug_* sections the index reads, as bytes (relocated ones for modules)."""
+    """The .debug_* sections the index reads, as bytes (relocated ones for modules); .debug_info only
+    when it cannot be read unit by unit from the file (see info_reader)."""
     out = {}
     patched = getattr(dwarf_elf, "_patched", {})
+    direct = info_reader(dwarf_elf)[0] is not None
     for section in dwarf_elf.iter_sections():
         name = section.name
-        if not name.startswith(".debug_") or name in SKIPPED_SECTIONS:
+        if not name.startswith(".debug_") or name in SKIPPED_SECTIONS or (direct and name == ".debug_info"):
             continue
         out[name] = patched.get(name) or section.data()
     return out
@@ -269,7 +317,8 @@ def build_from_elf(elf: Any, dwarf_elf: Any, index_dir: Path, identity: Any, sec
     acc = _Acc()
     ncu = failed = slow_cus = 0
     if dwarf_elf.has_dwarf_info():
-        fast = FastDwarf(_debug_sections(dwarf_elf), elf.little_endian, elf.elfclass // 8, keep)
+        reader, size = info_reader(dwarf_elf)
+        fast = FastDwarf(_debug_sections(dwarf_elf), elf.little_endian, elf.elfclass // 8, keep, reader, size)
         slow = None  # pyelftools, only for units the fast reader refuses
         offsets = fast.unit_offsets()
         for i, off in enumerate(offsets):

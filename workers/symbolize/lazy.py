@@ -17,7 +17,7 @@ from typing import Any
 from .dwarfread import LeanELFFile
 from .elffile import SymbolizeError, identify_elf, is_ppc64_elfv1, open_elf
 from .fastdwarf import Corrupt, FastDwarf, Unsupported
-from .index import FORMAT_VERSION, _Acc, _debug_sections, code_ranges, index_arrays, make_keep
+from .index import FORMAT_VERSION, _Acc, _debug_sections, code_ranges, index_arrays, info_reader, make_keep
 from .lookup import Index, Location
 from .symbols import read_code_symbols
 
@@ -34,7 +34,8 @@ class LazyIndex:
             self.symbols = read_code_symbols(elf)
             keep = make_keep(code_ranges(elf))
             lean = LeanELFFile(self._stream)
-            self.fast = FastDwarf(_debug_sections(lean), elf.little_endian, elf.elfclass // 8, keep)
+            reader, size = info_reader(lean)
+            self.fast = FastDwarf(_debug_sections(lean), elf.little_endian, elf.elfclass // 8, keep, reader, size)
         except SymbolizeError:
             raise
         except Exception as exc:
@@ -72,6 +73,19 @@ class LazyIndex:
                     break
                 out.append((lo, lo + ln, cu_off))
             pos = end
+        if not out:  # no .debug_aranges: the units' own ranges (top DIE only)
+            for off in self.fast.unit_offsets():
+                try:
+                    cu = self.fast.unit(off)
+                    top = cu.die(cu.first_die)
+                    if top is None:
+                        continue
+                    attrs = top[2]
+                    base = cu._addr(attrs[0x11][1]) if 0x11 in attrs else 0  # DW_AT_low_pc
+                    cu._set_bases(attrs)
+                    out.extend((lo, hi, off) for lo, hi in cu._ranges(attrs, base))
+                except (Corrupt, Unsupported, IndexError, ValueError, KeyError):
+                    continue
         out.sort()
         return out
 
@@ -133,6 +147,9 @@ class LazyIndex:
 
     def kallsyms_size(self, addr: int) -> int | None:
         return self._index.kallsyms_size(addr)
+
+    def no_line_answer(self, addr: int) -> str | None:
+        return self._index.no_line_answer(addr)
 
     def close(self) -> None:
         self._stream.close()

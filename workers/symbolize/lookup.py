@@ -19,7 +19,7 @@ from .index import FORMAT_VERSION
 from .symbols import KIND_TEXT
 
 ARRAYS = ("line_addr", "line_file", "line_no", "line_disc", "seg_addr", "seg_node", "node_name", "node_parent",
-          "node_call_file", "node_call_line", "sym_addr", "sym_size", "sym_kind", "cu_start", "cu_end")
+          "node_call_file", "node_call_line", "sym_addr", "sym_size", "sym_kind", "cu_start", "cu_end", "sym_file")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class Index:
         self.files: list[str] = strings["files"]
         self.names: list[str] = strings["names"]
         self.symbol_names: list[str] = strings["symbols"]
+        self.symbol_files: list[str] = strings.get("symbol_files", [])
         self.basepath: str = meta.get("basepath", "")
         self._by_name: dict[str, list[int]] | None = None
         self._sym_sorted: np.ndarray | None = None
@@ -118,6 +119,22 @@ class Index:
             if size and start <= addr < start + size:
                 return self.symbol_names[k], start, size
         return None
+
+    def no_line_answer(self, addr: int) -> str | None:
+        """What addr2line prints when DWARF has no line for a code address: `file.c:?` with the STT_FILE
+        of the closest symbol at or before it (binutils' symbol-table fallback), `??:?` without one."""
+        if self._sym_sorted is None:
+            self.symbol_at(addr)
+        order = self._sym_sorted
+        addrs = np.asarray(self.sym_addr)[order]
+        i = int(np.searchsorted(addrs, addr, side="right")) - 1
+        if i < 0:
+            return None
+        # among symbols at that address binutils keeps the last one in symbol-table order
+        same = [int(order[j]) for j in range(i, max(i - 16, -1), -1) if int(addrs[j]) == int(addrs[i])]
+        k = max(same)
+        f = int(self.sym_file[k])
+        return f"{self.symbol_files[f] if 0 <= f < len(self.symbol_files) else '??'}:?"
 
     # --- addresses -> source ---
 

@@ -25,6 +25,10 @@ class SymbolArrays:
     addr: np.ndarray  # uint64, address in the index's address space (layout applied for .ko)
     size: np.ndarray  # uint64
     kind: np.ndarray  # uint8: KIND_TEXT / KIND_WEAK_TEXT
+    # the STT_FILE name binutils attaches to the symbol when DWARF has no line ("symlink.c:?"):
+    # index into `file_names`, -1 for none
+    file: np.ndarray | None = None
+    file_names: list[str] | None = None
 
 
 def _sym_dtype(elf: ELFFile) -> np.dtype:
@@ -67,4 +71,36 @@ def read_code_symbols(elf: ELFFile, section_base: dict[int, int] | None = None) 
         bases = np.array([section_base.get(int(s), 0) for s in shndx[idx].tolist()], dtype=np.uint64)
         addr = addr + bases
     kind = np.where((bind[idx] == STB_LOCAL) | (bind[idx] == STB_GLOBAL), KIND_TEXT, KIND_WEAK_TEXT)
-    return SymbolArrays(names, addr, raw["size"][idx].astype(np.uint64), kind.astype(np.uint8))
+    files, file_names = _file_of_symbols(raw, strings, stype, bind, set(idx.tolist()))
+    return SymbolArrays(names, addr, raw["size"][idx].astype(np.uint64), kind.astype(np.uint8),
+                        np.array([files.get(i, -1) for i in idx.tolist()], dtype=np.int32), file_names)
+
+
+def _file_of_symbols(raw: np.ndarray, strings: bytes, stype: np.ndarray, bind: np.ndarray,
+                     wanted: set[int]) -> tuple[dict[int, int], list[str]]:
+    """binutils' elf_find_function rule: a symbol takes the last STT_FILE before it when it is local,
+    or when no STT_FILE has come after an earlier symbol (so globals after the locals get none)."""
+    out: dict[int, int] = {}
+    names: list[str] = []
+    ids: dict[str, int] = {}
+    current = -1
+    symbol_seen = file_after_symbol = False
+    types, binds, name_offs = stype.tolist(), bind.tolist(), raw["name"].tolist()
+    for i in range(1, len(types)):
+        t = types[i]
+        if t == STT_FILE:
+            off = name_offs[i]
+            end = strings.find(b"\0", off)
+            name = strings[off:end if end >= 0 else len(strings)].decode("utf-8", "replace")
+            current = ids.setdefault(name, len(ids))
+            if len(names) < len(ids):
+                names.append(name)
+            if symbol_seen:
+                file_after_symbol = True
+            continue
+        if t == STT_SECTION:
+            continue
+        if i in wanted and current >= 0 and (binds[i] == STB_LOCAL or not file_after_symbol):
+            out[i] = current
+        symbol_seen = True
+    return out, names
