@@ -1,5 +1,8 @@
 """Line normalization: prefixes of every log source are removed and original line numbers kept."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from workers.parser.lines import normalize
 
 
@@ -63,3 +66,19 @@ def test_arch_and_reports_of_text_with_lone_surrogates():
     parsed = parse_log(text)
     assert parsed.arch == "x86_64"
     assert parsed.reports and parsed.reports[0].kind == "BUG"
+
+
+_PREFIX_PIECES = ["kern  :err   : ", "user  :warn  : ", "Jan  1 00:00:00 host kernel: ", "host kernel: ",
+                  "2024-01-01T00:00:00+00:00 host kernel[1]: ", "<6>", "[ T12]", "** 3 printk messages dropped ** ",
+                  "kernel", "BUG: x", "local7 ", "a", "1", " ", ":"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PREFIX_PIECES), min_size=1, max_size=6))
+def test_only_lines_that_may_hold_a_prefix_skip_the_quick_path(pieces):
+    # normalize() runs the prefix regex only on lines that could start with a prefix: the result must
+    # be the regex's own on every line.
+    from workers.parser.lines import strip_prefix
+
+    line = "".join(pieces).rstrip("\n")
+    assert normalize(line + "\n")[0] == strip_prefix(line)

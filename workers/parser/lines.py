@@ -140,7 +140,8 @@ def normalize(text: str | bytes) -> NormalizedLines:
                     first = line[:1]
             # A prefix led by a letter or digit is a syslog/journal one (holds "kernel") or a
             # `dmesg -x` facility: other lines skip the costly prefix regex.
-            if first and (first in "[<*" or (first.isalnum() and ("kernel" in line or line.startswith(_FACILITIES)))):
+            if first and (first in "[<*" or (first.isalnum() and ("kernel" in line
+                                                                   or line.startswith(_FACILITIES)))):
                 stripped = strip_prefix(line)
                 if ctx is None and len(stripped) != len(line):
                     c = _CALLER.search(line, 0, len(line) - len(stripped))

@@ -43,7 +43,9 @@ def is_kmsg(lines: list[str]) -> bool:
             continue
         # Every prefix starts with a digit, `<` or a letter; console lines mostly start with `[`.
         first = line[0]
-        if (first.isalnum() or first == "<") and (_RAW_RECORD.match(line) or _LEVEL_PREFIX.match(line) or _FACILITY_PREFIX.match(line)):
+        if (first.isalnum() or first == "<") and (
+            _RAW_RECORD.match(line) or _LEVEL_PREFIX.match(line) or _FACILITY_PREFIX.match(line)
+        ):
             return True
         seen += 1
         if seen > 50:
