@@ -377,3 +377,20 @@ def test_carriage_return_keeps_the_last_version_of_an_overwritten_line():
     from workers.statkeys.lines import Log
 
     assert Log("progress 10%\rprogress 100%\r\nnext\r\r\nline\r").lines == ["progress 100%", "next", "line"]
+
+
+@pytest.mark.parametrize("head", [
+    "general protection fault, probably for non-canonical address 0xdffffc0000000000: 0000 [#1] SMP",
+    "PANIC: double fault, error_code: 0x0",
+    "Kernel panic - not syncing: Fatal exception",
+    "Kernel stack is corrupted in: do_syscall_64+0x4c/0xa0",
+    "trinity-c2/1234 is trying to release lock (&mm->mmap_lock) at:",
+    "trinity-c2/1234 is leaving the kernel with locks still held!",
+])
+def test_every_head_has_an_anchor_word(head):
+    # Only lines holding an anchor word reach the head patterns: a head without one would be lost.
+    from workers.statkeys.patterns import ANCHORS, find_head
+
+    assert find_head(head) and any(word in head for word in ANCHORS)
+    keys, _ = stat_keys(f"[   10.000000] {head}\n")
+    assert keys[:1] == ["boot_failures"] and len(keys) > 1

@@ -153,13 +153,14 @@ def build_reports(lines: list[str], caller: list[str | None] | None = None, text
     if caller is None:
         caller = [None] * n
     spans = _report_starts(lines, headers, text)
-    starts = {h.line for h, _ in spans}
+    ordered = [h.line for h, _ in spans]
+    starts = set(ordered)
     reports = []
     for k, (h, end) in enumerate(spans):
         limit = spans[k + 1][0].line if k + 1 < len(spans) else n
         end = _extend_tail(lines, end, limit)
         ctx = caller[h.line]
-        index = _title_index(lines, h.line, end, ctx, caller, starts)
+        index = _title_index(lines, h.line, end, ctx, caller, starts, ordered)
         if ctx is not None:
             end = max(end, index[-1] + 1)  # interleaved with another report: this one goes on after it
         desc = describe(lines, index, h.oops)
@@ -178,7 +179,7 @@ def build_reports(lines: list[str], caller: list[str | None] | None = None, text
 
 
 def _title_index(lines: list[str], head: int, end: int, ctx: str | None, caller: list[str | None],
-                 starts: set[int]) -> list[int]:
+                 starts: set[int], ordered: list[int]) -> list[int]:
     """Lines the title is looked for in: the report and some lines after it, of the header's caller only.
 
     Like syzkaller, at least `_TITLE_MIN_LINES` lines are read even when another report starts sooner,
@@ -189,16 +190,21 @@ def _title_index(lines: list[str], head: int, end: int, ctx: str | None, caller:
     index: list[int] = []
     # Other callers' lines are skipped, but only so many: a bound keeps pathological logs linear.
     limit = head + (_MAX_REPORT_LINES if ctx is None else min(_MAX_REPORT_LINES, max(4 * (end - head), 200)))
+    if ctx is None:
+        # Every line counts: the lines up to `cap`, or up to the next report once the minimum is read
+        # (`ordered` is `starts` sorted).
+        stop = min(len(lines), limit, head + cap)
+        k = bisect.bisect_left(ordered, head + _TITLE_MIN_LINES)
+        if k < len(ordered):
+            stop = min(stop, ordered[k])
+        return list(range(head, stop))
     for i in range(head, min(len(lines), limit)):
-        if ctx is not None and caller[i] not in (ctx, None):
+        if caller[i] not in (ctx, None):
             continue
         if i in starts and i != head and len(index) >= _TITLE_MIN_LINES:
             break  # the next report (of this caller: other callers' lines were skipped above)
         index.append(i)
-        if ctx is None:
-            if len(index) >= cap:
-                break
-        elif len(index) >= _TITLE_MIN_LINES and i > head + 1 and (_END.search(lines[i]) or _RULER.match(lines[i])):
+        if len(index) >= _TITLE_MIN_LINES and i > head + 1 and (_END.search(lines[i]) or _RULER.match(lines[i])):
             break
     return index
 

@@ -103,9 +103,12 @@ def find_head(line: str) -> re.Match[str] | None:
     return m
 
 # Words of which every line with a head holds at least one (searched with str.find first).
-ANCHORS = ("BUG", "WARNING:", "INFO: ", "Oops: ", "fault", "canonical", "Kernel ", "opcode", "divide",
-           "stack segment", "stack guard", "IP: ", "SAN: ", "nobody cared", "allocation failure",
-           "Mem-Info", " lock", "inconsistent {", "IP-Config", "LOCKUP", "Out of memory", " [#",
+# Specific words where a short one would also pick many frame lines (`asm_exc_page_fault+0x..`,
+# ` lock_acquire+0x..`), each of which then costs a search of the whole head alternation.
+ANCHORS = ("BUG", "WARNING:", "INFO: ", "Oops: ", "protection fault", "double fault", "canonical",
+           "Kernel panic", "Kernel BUG", "Kernel stack is corrupted", "opcode", "divide", "stack segment",
+           "stack guard", "IP: ", "SAN: ", "nobody cared", "allocation failure", "Mem-Info", "release lock",
+           "with locks still held", "inconsistent {", "IP-Config", "LOCKUP", "Out of memory", " [#",
            "Corrupted low memory", "is freeing memory")
 
 # Allocation-failure / OOM heads: after one of these lkp keys no call-trace functions and not the
