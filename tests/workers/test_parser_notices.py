@@ -196,6 +196,7 @@ def test_hard_lockup_lab_log_keeps_its_reports_and_adds_the_stuck_cpu():
     first = parsed.notices[0]
     assert (first.start_line, first.end_line) == (153, 190)  # "NMI backtrace for cpu 1" .. "</TASK>"
     assert first.ip.function == "lkdtm_HARDLOCKUP" and first.code and "<eb>" in first.code
+    assert first.alt_titles == ["NMI backtrace"] and first.frames[first.guilty] is first.ip
 
 
 def test_jsonl_lists_notices_after_reports(capsys, tmp_path):

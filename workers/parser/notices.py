@@ -15,6 +15,8 @@ Titles follow syzbot's "<what> in <function>" shape, with the function picked pa
 - "NMI backtrace in <function>": where the CPU was when the NMI came (its kernel RIP/pc/NIP), or,
   without one, the first frame outside the NMI handler. "NMI backtrace for cpu N skipped: idling"
   lines carry no backtrace and give no notice.
+The alternative title is the coarse bucket: "out of memory", "memory cgroup out of memory" or
+"NMI backtrace".
 """
 
 from __future__ import annotations
@@ -166,7 +168,7 @@ def _nmi(lines: list[str], caller: list[str | None], head: int, limit: int) -> R
         report.corrupted_reason = "no kernel function in the backtrace"
     else:
         report.title = f"NMI backtrace in {name}"
-        report.alt_titles = [f"stall in {name}"]
+        report.alt_titles = ["NMI backtrace"]  # the coarse bucket, like "out of memory" for OOMs
     return report
 
 
