@@ -45,6 +45,8 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
         if parsed.arch and not log.arch:
             log.arch = parsed.arch[:32]
         log.stat_source = parsed.stat_source
+        log.notices = [{"title": n.title, "kind": n.kind, "start_line": n.start_line, "end_line": n.end_line}
+                       for n in parsed.notices]
         log.build = match_build(log)
         crashes = []
         for i, report in enumerate(parsed.reports):

@@ -102,6 +102,9 @@ class Log(models.Model):
     build = models.ForeignKey(Build, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs")
     stat_source = models.CharField(max_length=8, default="dmesg")
     crash_count = models.PositiveIntegerField(default=0)
+    # What the parser lists beside crashes (OOM kills, NMI backtraces): [{"title", "kind", "start_line",
+    # "end_line"}]. Not crashes (syzbot does not count them), but worth seeing on the log's page.
+    notices = models.JSONField(default=list, blank=True)
 
     METADATA = ("tree", "branch", "commit", "config", "arch", "test", "machine", "run_id")
 

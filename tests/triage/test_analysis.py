@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_analysis_writes_crash_rows_and_files_them_into_clusters():
-    log = make_log(fixture_log("x86_64-kasan-uaf.log"), commit="c1")
+    log = make_log(fixture_log("x86_64-READ_AFTER_FREE.log"), commit="c1")
     assert analyze_log(log.pk) == "done"
     log.refresh_from_db()
     assert log.status == Log.Status.DONE and log.processed is not None
@@ -28,7 +28,7 @@ def test_analysis_writes_crash_rows_and_files_them_into_clusters():
 
 
 def test_same_crash_in_two_logs_shares_a_cluster_and_counts_twice():
-    data = fixture_log("x86_64-warning.log")
+    data = fixture_log("x86_64-WARNING.log")
     first, second = make_log(data, commit="c1"), make_log(data, commit="c2")
     analyze_log(first.pk)
     analyze_log(second.pk)
@@ -39,7 +39,7 @@ def test_same_crash_in_two_logs_shares_a_cluster_and_counts_twice():
 
 
 def test_reanalysis_replaces_rows_instead_of_adding():
-    log = make_log(fixture_log("x86_64-kasan-uaf.log"))
+    log = make_log(fixture_log("x86_64-READ_AFTER_FREE.log"))
     analyze_log(log.pk)
     before = list(Crash.objects.values_list("title", flat=True))
     analyze_log(log.pk)
@@ -55,7 +55,7 @@ def test_a_clean_boot_is_a_run_without_crashes():
 
 
 def test_failed_analysis_is_marked_with_the_reason_and_can_be_requeued(settings):
-    log = make_log(fixture_log("x86_64-warning.log"))
+    log = make_log(fixture_log("x86_64-WARNING.log"))
     raw = Path(settings.MEDIA_ROOT) / log.raw
     saved = raw.read_bytes()
     raw.unlink()  # the storage lost the file: the task must say so, not crash the worker
@@ -72,7 +72,7 @@ def test_failed_analysis_is_marked_with_the_reason_and_can_be_requeued(settings)
 def test_reanalysis_that_renames_a_crash_keeps_it_in_its_cluster(monkeypatch):
     import workers.parser
 
-    log = make_log(fixture_log("x86_64-warning.log"))
+    log = make_log(fixture_log("x86_64-WARNING.log"))
     analyze_log(log.pk)
     first = Crash.objects.get(log=log, index=0)
     real_parse = workers.parser.parse_log

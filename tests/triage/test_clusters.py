@@ -31,9 +31,9 @@ def cluster_of(log: Log, index: int = 0) -> Cluster:
 
 
 def test_same_fixture_log_on_two_commits_lands_in_one_cluster_and_different_crashes_do_not():
-    uaf1 = make_log(fixture_log("x86_64-kasan-uaf.log"), commit="c1")
-    uaf2 = make_log(fixture_log("x86_64-kasan-uaf.log"), commit="c2")
-    warn = make_log(fixture_log("x86_64-warning.log"), commit="c1")
+    uaf1 = make_log(fixture_log("x86_64-READ_AFTER_FREE.log"), commit="c1")
+    uaf2 = make_log(fixture_log("x86_64-READ_AFTER_FREE.log"), commit="c2")
+    warn = make_log(fixture_log("x86_64-WARNING.log"), commit="c1")
     for log in (uaf1, uaf2, warn):
         analyze_log(log.pk)
     assert cluster_of(uaf1) == cluster_of(uaf2)
@@ -213,8 +213,8 @@ def test_merge_moves_crashes_sticks_for_new_crashes_and_is_recorded():
 
 
 def test_reanalysing_old_logs_keeps_the_merge():
-    uaf = make_log(fixture_log("x86_64-kasan-uaf.log"), commit="c1")
-    warn = make_log(fixture_log("x86_64-warning.log"), commit="c1")
+    uaf = make_log(fixture_log("x86_64-READ_AFTER_FREE.log"), commit="c1")
+    warn = make_log(fixture_log("x86_64-WARNING.log"), commit="c1")
     analyze_log(uaf.pk)
     analyze_log(warn.pk)
     dst = cluster_of(uaf)

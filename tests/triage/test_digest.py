@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_digest_lists_new_clusters_with_counts_and_links(settings):
     settings.SITE_URL = "https://triage.example.org"
     for run in ("1", "2"):
-        analyze_log(make_log(fixture_log("x86_64-kasan-uaf.log"), commit="c1", run_id=run).pk)
+        analyze_log(make_log(fixture_log("x86_64-READ_AFTER_FREE.log"), commit="c1", run_id=run).pk)
     assert send_digest(24, ["dev@example.org"]) == 1
     message = mail.outbox[0]
     assert message.to == ["dev@example.org"] and "new crash cluster" in message.subject

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def analyzed_log():
-    log = make_log(fixture_log("x86_64-kasan-uaf.log"), commit="0123456789abcdef", arch="x86_64")
+    log = make_log(fixture_log("x86_64-READ_AFTER_FREE.log"), commit="0123456789abcdef", arch="x86_64")
     analyze_log(log.pk)
     return log
 
@@ -29,7 +29,7 @@ def test_log_page_shows_status_crashes_and_raw_log(client, analyzed_log):
 
 def test_raw_download_returns_the_uploaded_bytes(client, analyzed_log):
     response = client.get(f"/logs/{analyzed_log.pk}/raw")
-    assert b"".join(response.streaming_content) == fixture_log("x86_64-kasan-uaf.log")
+    assert b"".join(response.streaming_content) == fixture_log("x86_64-READ_AFTER_FREE.log")
 
 
 def test_crash_list_crash_page_and_cluster_page(client, analyzed_log):
@@ -48,8 +48,17 @@ def test_healthz(client):
 
 def test_crash_page_shows_the_report_lines_even_after_firmware_form_feeds(client):
     # SLOF and other firmware print form feeds; they are not line breaks for the parser.
-    log = make_log(b"SLOF \x0c\x1b[H firmware\x1c\n" + fixture_log("x86_64-kasan-uaf.log"))
+    log = make_log(b"SLOF \x0c\x1b[H firmware\x1c\n" + fixture_log("x86_64-READ_AFTER_FREE.log"))
     analyze_log(log.pk)
     crash = Crash.objects.get(log=log, index=0)
     text = client.get(f"/crashes/{crash.pk}/").context["text"]
     assert "BUG: KASAN: slab-use-after-free" in text.split("\n")[0] or "BUG: KASAN" in text.split("\n")[1]
+
+
+def test_log_page_lists_nmi_backtraces_as_notices(client):
+    log = make_log(fixture_log("x86_64-HARDLOCKUP.log"))
+    analyze_log(log.pk)
+    log.refresh_from_db()
+    assert {n["kind"] for n in log.notices} == {"nmi-backtrace"}
+    page = client.get(f"/logs/{log.pk}/").content.decode()
+    assert "Notices" in page and "NMI backtrace in" in page

@@ -33,7 +33,7 @@ def stored_files(settings) -> list[Path]:
 
 
 def test_api_upload_answers_201_with_the_log_url_and_stores_the_bytes(settings):
-    data = fixture_log("x86_64-kasan-uaf.log")
+    data = fixture_log("x86_64-READ_AFTER_FREE.log")
     response = upload(api_client(make_token()), data, commit="abc123", arch="x86_64", test="lkdtm")
     assert response.status_code == 201
     body = response.json()
@@ -92,7 +92,7 @@ def test_a_serial_log_with_some_line_noise_is_accepted():
 
 def test_web_form_upload_redirects_to_the_log_page(client):
     client.force_login(make_user("alice"))
-    data = fixture_log("x86_64-warning.log")
+    data = fixture_log("x86_64-WARNING.log")
     response = client.post("/logs/upload/", {"file": SimpleUploadedFile("console.log", data), "commit": "deadbeef"})
     assert response.status_code == 302
     log = Log.objects.get()

@@ -41,7 +41,7 @@ def test_uploaded_log_is_analyzed_by_a_real_worker(settings):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {make_token()}")
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        response = client.post("/api/logs/", {"file": SimpleUploadedFile("dmesg.txt", fixture_log("x86_64-kasan-uaf.log")),
+        response = client.post("/api/logs/", {"file": SimpleUploadedFile("dmesg.txt", fixture_log("x86_64-READ_AFTER_FREE.log")),
                                               "commit": "e2e"}, format="multipart")
         assert response.status_code == 201
         log_id = response.json()["id"]
