@@ -18,7 +18,7 @@ from pathlib import Path
 
 from workers.report import log_lines
 
-from .elffile import SymbolizeError, identify, uncompressed
+from .elffile import SymbolizeError, identify, is_compressed, uncompressed
 from .frames import (
     RAW_ADDRESS,
     DecodedFrame,
@@ -70,7 +70,7 @@ def index_for(vmlinux: str | os.PathLike[str], cache_dir: str | os.PathLike[str]
     index_dir = cache / "builds" / key
     if not (index_dir / "meta.json").exists() or json.loads((index_dir / "meta.json").read_text()).get(
             "format") != FORMAT_VERSION:
-        if lazy and path.suffix.lower() not in (".xz", ".gz", ".zst", ".bz2"):
+        if lazy and not is_compressed(path):
             return LazyIndex(path)
         build_index(path, index_dir, progress)
     seen.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Opening kernel images: decompression, identity (build-id, release, arch) and clear errors.
 
-A vmlinux may arrive compressed (`.xz`, `.gz`, `.zst`); it is streamed into a temporary file (never held
+A vmlinux may arrive compressed (xz, gzip, zstd, bzip2: recognised by content, not name); it is streamed into a temporary file (never held
 in memory whole) because pyelftools needs a seekable file. Every failure to read an ELF file (garbage,
 truncation, a crafted header) becomes a `SymbolizeError` with a message a person can act on.
 """
@@ -13,9 +13,8 @@ import gzip
 import lzma
 import os
 import re
-import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -23,7 +22,6 @@ from typing import BinaryIO
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-COMPRESSED = {".xz": lzma.open, ".gz": gzip.open, ".bz2": bz2.open}
 BANNER = re.compile(rb"Linux version (\S+) \([^\x00\n]*")
 
 
@@ -40,27 +38,89 @@ class Identity:
 
 
 def _zstd_open(path: Path) -> BinaryIO:
-    import zstandard  # imported here: only needed for .zst uploads
+    import zstandard  # imported here: only needed for zstd uploads
 
     return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # noqa: SIM115
 
 
+# chosen by content, not by name: uploads are checked by content, so the name proves nothing
+MAGICS: list[tuple[bytes, Callable[[Path], BinaryIO]]] = [
+    (b"\xfd7zXZ\x00", lzma.open), (b"\x1f\x8b", gzip.open), (b"\x28\xb5\x2f\xfd", _zstd_open),
+    (b"BZh", bz2.open),
+]
+MAX_VMLINUX_ENV, DEFAULT_MAX_VMLINUX = "TRIAGE_MAX_VMLINUX_BYTES", 8 << 30
+MAX_MODULE_ENV, DEFAULT_MAX_MODULE = "TRIAGE_MAX_MODULE_BYTES", 512 << 20
+
+
+def _limit(env: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(env, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def max_vmlinux_bytes() -> int:
+    """Largest uncompressed vmlinux accepted (env TRIAGE_MAX_VMLINUX_BYTES, default 8 GiB)."""
+    return _limit(MAX_VMLINUX_ENV, DEFAULT_MAX_VMLINUX)
+
+
+def max_module_bytes() -> int:
+    """Largest uncompressed .ko accepted (env TRIAGE_MAX_MODULE_BYTES, default 512 MiB)."""
+    return _limit(MAX_MODULE_ENV, DEFAULT_MAX_MODULE)
+
+
+def _opener(path: Path) -> Callable[[Path], BinaryIO] | None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as exc:
+        raise SymbolizeError(f"{path.name}: cannot read: {exc.strerror or exc}") from exc
+    for magic, opener in MAGICS:
+        if head.startswith(magic):
+            return opener
+    return None
+
+
+def is_compressed(path: str | os.PathLike[str]) -> bool:
+    """True when the file's first bytes are an xz, gzip, zstd or bzip2 header (whatever its name)."""
+    return _opener(Path(path)) is not None
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MiB"
+
+
 @contextlib.contextmanager
-def uncompressed(path: str | os.PathLike[str], tmpdir: str | None = None) -> Iterator[Path]:
-    """Yield a path to the uncompressed file: `path` itself, or a temporary copy streamed out of it."""
+def uncompressed(path: str | os.PathLike[str], tmpdir: str | None = None,
+                 max_bytes: int | None = None) -> Iterator[Path]:
+    """Yield a path to the uncompressed file: `path` itself, or a temporary copy streamed out of it.
+
+    The copy stops with a SymbolizeError past `max_bytes` (default: max_vmlinux_bytes()): a few MB of
+    xz can hold terabytes of zeros, which must not fill the shared storage."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in COMPRESSED and suffix != ".zst":
+    limit = max_vmlinux_bytes() if max_bytes is None else max_bytes
+    opener = _opener(path)
+    if opener is None:
         yield path
         return
-    opener = _zstd_open if suffix == ".zst" else COMPRESSED[suffix]
     fd, tmp = tempfile.mkstemp(prefix="triage-elf-", suffix=".elf", dir=tmpdir)
     try:
         try:
             with opener(path) as src, os.fdopen(fd, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+                total = 0
+                while chunk := src.read(1 << 20):
+                    total += len(chunk)
+                    if total > limit:
+                        raise SymbolizeError(f"{path.name}: decompresses to more than {_mib(limit)}, the limit "
+                                             f"for this kind of file (a crafted or wrong upload?)")
+                    dst.write(chunk)
+        except SymbolizeError:
+            raise
         except (OSError, EOFError, lzma.LZMAError, ValueError) as exc:
             raise SymbolizeError(f"{path.name}: cannot decompress: {exc}") from exc
+        except Exception as exc:  # zstandard.ZstdError and other decoder errors on corrupt data
+            raise SymbolizeError(f"{path.name}: cannot decompress: {type(exc).__name__}: {exc}") from exc
         yield Path(tmp)
     finally:
         with contextlib.suppress(OSError):

@@ -21,7 +21,7 @@ import numpy as np
 from elftools.elf.elffile import ELFFile
 
 from .dwarfread import LeanELFFile
-from .elffile import SymbolizeError, identify_elf, open_elf, uncompressed
+from .elffile import SymbolizeError, identify_elf, max_module_bytes, open_elf, uncompressed
 from .index import IndexInfo, build_from_elf
 
 RELOCATED = (".debug_info", ".debug_line", ".debug_ranges", ".debug_rnglists", ".debug_aranges", ".debug_addr",
@@ -184,7 +184,7 @@ def build_module_index(ko_path: str | os.PathLike[str], index_dir: str | os.Path
     index_dir = Path(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     name = Path(ko_path).name
-    with uncompressed(ko_path, tmpdir=str(index_dir.parent)) as plain:
+    with uncompressed(ko_path, tmpdir=str(index_dir.parent), max_bytes=max_module_bytes()) as plain:
         raw = Path(plain).read_bytes()
     stream = io.BytesIO(raw)
     elf = open_elf(stream, name)
