@@ -86,3 +86,31 @@ def test_plain_elf_with_a_compressed_name_is_read_as_is(tmp_path: Path) -> None:
     assert identify(misnamed) == identify(plain)
     info = build_index(misnamed, tmp_path / "index")
     assert info.symbols > 0
+
+
+def test_plain_module_larger_than_the_cap_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    obj = compile_c(tmp_path, relocatable=True)
+    ko = tmp_path / "tiny.ko"
+    shutil.copy(obj, ko)
+    assert build_module_index(ko, tmp_path / "ok-index").symbols > 0  # under the default cap: indexed
+    monkeypatch.setenv("TRIAGE_MAX_MODULE_BYTES", "1000")
+    with pytest.raises(SymbolizeError, match="more than the 1000 bytes allowed for a module"):
+        build_module_index(ko, tmp_path / "index")
+
+
+def test_oversized_module_in_a_tarball_is_not_extracted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import tarfile
+
+    from workers.symbolize.modules import find_module
+
+    tarball = tmp_path / "modules.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        member = tarfile.TarInfo("lib/modules/6.1/kernel/big.ko")
+        member.size = 4096
+        tar.addfile(member, io.BytesIO(bytes(4096)))
+    monkeypatch.setenv("TRIAGE_MAX_MODULE_BYTES", "1000")
+    out = tmp_path / "out"
+    with pytest.raises(SymbolizeError, match="more than the 1000 bytes allowed"):
+        find_module(tarball, "big", out)
+    assert not (out / "big.ko").exists()

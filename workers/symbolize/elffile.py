@@ -87,8 +87,11 @@ def is_compressed(path: str | os.PathLike[str]) -> bool:
     return _opener(Path(path)) is not None
 
 
-def _mib(n: int) -> str:
-    return f"{n / (1 << 20):.0f} MiB"
+def size_text(n: int) -> str:
+    """`512 MiB`, `8 GiB`, or bytes when smaller than a MiB (for error messages)."""
+    if n >= 1 << 30 and n % (1 << 30) == 0:
+        return f"{n >> 30} GiB"
+    return f"{n / (1 << 20):.0f} MiB" if n >= 1 << 20 else f"{n} bytes"
 
 
 @contextlib.contextmanager
@@ -112,7 +115,7 @@ def uncompressed(path: str | os.PathLike[str], tmpdir: str | None = None,
                 while chunk := src.read(1 << 20):
                     total += len(chunk)
                     if total > limit:
-                        raise SymbolizeError(f"{path.name}: decompresses to more than {_mib(limit)}, the limit "
+                        raise SymbolizeError(f"{path.name}: decompresses to more than {size_text(limit)}, the limit "
                                              f"for this kind of file (a crafted or wrong upload?)")
                     dst.write(chunk)
         except SymbolizeError:

@@ -21,7 +21,7 @@ import numpy as np
 from elftools.elf.elffile import ELFFile
 
 from .dwarfread import LeanELFFile
-from .elffile import SymbolizeError, identify_elf, max_module_bytes, open_elf, uncompressed
+from .elffile import SymbolizeError, identify_elf, max_module_bytes, open_elf, size_text, uncompressed
 from .index import IndexInfo, build_from_elf
 
 RELOCATED = (".debug_info", ".debug_line", ".debug_ranges", ".debug_rnglists", ".debug_aranges", ".debug_addr",
@@ -156,6 +156,9 @@ def _from_tarball(tarball: Path, name: str, extract_dir: Path) -> Path | None:
                 base = member.name.rsplit("/", 1)[-1]
                 if not member.isfile() or ".ko" not in base or module_name(base) != name:
                     continue
+                if member.size > max_module_bytes():
+                    raise SymbolizeError(f"{tarball.name}: {member.name} is {size_text(member.size)}, more than the "
+                                         f"{size_text(max_module_bytes())} allowed for a module")
                 out = extract_dir / base
                 src = archive.extractfile(member)
                 if src is None:
@@ -184,7 +187,13 @@ def build_module_index(ko_path: str | os.PathLike[str], index_dir: str | os.Path
     index_dir = Path(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     name = Path(ko_path).name
-    with uncompressed(ko_path, tmpdir=str(index_dir.parent), max_bytes=max_module_bytes()) as plain:
+    limit = max_module_bytes()
+    with uncompressed(ko_path, tmpdir=str(index_dir.parent), max_bytes=limit) as plain:
+        # read whole (relocations are applied in memory): bounded, a normal module is a few MiB
+        size = Path(plain).stat().st_size
+        if size > limit:
+            raise SymbolizeError(f"{name}: {size_text(size)} uncompressed, more than the {size_text(limit)} "
+                                 f"allowed for a module (TRIAGE_MAX_MODULE_BYTES)")
         raw = Path(plain).read_bytes()
     stream = io.BytesIO(raw)
     elf = open_elf(stream, name)
