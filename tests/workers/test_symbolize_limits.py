@@ -114,3 +114,89 @@ def test_oversized_module_in_a_tarball_is_not_extracted(tmp_path: Path, monkeypa
     with pytest.raises(SymbolizeError, match="more than the 1000 bytes allowed"):
         find_module(tarball, "big", out)
     assert not (out / "big.ko").exists()
+
+
+def test_leb128_longer_than_64_bits_is_corrupt() -> None:
+    from workers.symbolize.fastdwarf import Corrupt, sleb, uleb
+
+    assert uleb(b"\xff" * 9 + b"\x01", 0) == ((1 << 64) - 1, 10)  # the longest valid 64-bit number
+    assert sleb(b"\x80\x7f", 0) == (-128, 2)
+    long_run = b"\xff" * 100 + b"\x00"
+    with pytest.raises(Corrupt):
+        uleb(long_run, 0)
+    with pytest.raises(Corrupt):
+        sleb(long_run, 0)
+
+
+def test_chained_indirect_forms_are_corrupt_not_a_recursion_error() -> None:
+    from workers.symbolize.fastdwarf import _CU, F_INDIRECT, Corrupt, FastDwarf
+
+    fd = FastDwarf({}, True, 8, lambda addr: True)
+    cu = _CU(fd, bytes([F_INDIRECT]) * 5000, 0, 0, 5, 4, 8, {})
+    with pytest.raises(Corrupt):
+        cu._value(F_INDIRECT, 0, 0)
+
+
+def line_program_v5(directory_count: int) -> bytes:
+    """A DWARF 5 line program header with no directory entry format and `directory_count` entries."""
+    body = bytes([8, 0])  # address_size, segment_selector_size
+    rest = bytes([1, 1, 1, 0xFB, 14, 13]) + bytes([0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1])  # up to std_lengths
+    count = bytearray()
+    n = directory_count
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        count.append(byte | (0x80 if n else 0))
+        if not n:
+            break
+    rest += bytes([0]) + bytes(count) + bytes([0, 0])  # 0 formats, count dirs, 0 file formats, 0 files
+    header = body + len(rest).to_bytes(4, "little") + rest
+    unit = (5).to_bytes(2, "little") + header
+    return len(unit).to_bytes(4, "little") + unit
+
+
+def test_line_table_entry_count_beyond_the_program_is_corrupt() -> None:
+    from workers.symbolize.fastdwarf import Corrupt, FastDwarf, LineProgram
+
+    ok = FastDwarf({".debug_line": line_program_v5(0)}, True, 8, lambda addr: True)
+    assert LineProgram(ok, 0, "/build").files == []
+    crafted = FastDwarf({".debug_line": line_program_v5(100_000)}, True, 8, lambda addr: True)
+    with pytest.raises(Corrupt):
+        LineProgram(crafted, 0, "/build")
+
+
+def test_debug_abbrev_full_of_continuation_bytes_counts_the_unit_as_failed(tmp_path: Path) -> None:
+    from elftools.elf.elffile import ELFFile
+
+    binary = compile_c(tmp_path)
+    data = bytearray(binary.read_bytes())
+    with open(binary, "rb") as f:
+        abbrev = ELFFile(f).get_section_by_name(".debug_abbrev")
+        start, size = abbrev["sh_offset"], abbrev["sh_size"]
+    data[start:start + size] = b"\xff" * size
+    crafted = tmp_path / "crafted"
+    crafted.write_bytes(bytes(data))
+    info = build_index(crafted, tmp_path / "index")
+    assert info.cus >= 1 and info.failed_cus == info.cus
+    assert info.symbols > 0  # the symbol table still answers
+
+
+def test_lazy_index_survives_aranges_with_zero_address_size(tmp_path: Path) -> None:
+    from elftools.elf.elffile import ELFFile
+
+    from workers.symbolize import LazyIndex
+
+    binary = compile_c(tmp_path)
+    data = bytearray(binary.read_bytes())
+    with open(binary, "rb") as f:
+        aranges = ELFFile(f).get_section_by_name(".debug_aranges")
+        if aranges is None:
+            pytest.skip("this gcc writes no .debug_aranges")
+        start = aranges["sh_offset"]
+    data[start + 10] = 0  # address_size of the first set (after length 4, version 2, CU offset 4)
+    crafted = tmp_path / "crafted"
+    crafted.write_bytes(bytes(data))
+    lazy = LazyIndex(crafted)
+    try:
+        assert lazy.symbol_address("twice") is not None
+    finally:
+        lazy.close()

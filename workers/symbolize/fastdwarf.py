@@ -58,6 +58,8 @@ def uleb(data: bytes, pos: int) -> tuple[int, int]:
         if b < 0x80:
             return result, pos
         shift += 7
+        if shift > 63:  # without this, a run of 0xff bytes builds ever bigger ints: quadratic time
+            raise Corrupt("LEB128 number longer than 64 bits")
 
 
 def sleb(data: bytes, pos: int) -> tuple[int, int]:
@@ -71,6 +73,8 @@ def sleb(data: bytes, pos: int) -> tuple[int, int]:
             if b & 0x40:
                 result -= 1 << shift
             return result, pos
+        if shift > 63:
+            raise Corrupt("LEB128 number longer than 64 bits")
 
 
 def cstring(data: bytes, pos: int) -> str:
@@ -279,6 +283,8 @@ class _CU:
             return None, pos + 4 + u(data, pos, 4)
         if form == F_INDIRECT:
             real, pos = uleb(data, pos)
+            if real == F_INDIRECT:  # a chain of them would recurse until RecursionError
+                raise Corrupt("DW_FORM_indirect to DW_FORM_indirect")
             return self._value(real, pos, ic)
         raise Unsupported(f"form {form:#x}")
 
@@ -628,6 +634,9 @@ class LineProgram:
             form, pos = uleb(data, pos)
             fmt.append((ctype, form))
         n, pos = uleb(data, pos)
+        # every entry takes at least one byte (all forms below do): a count beyond the program is crafted
+        if n and (not fmt or n > self.end - pos):
+            raise Corrupt(f"{n} line table entries in {max(self.end - pos, 0)} bytes")
         out = []
         s = self.fd.s
         for _ in range(n):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,8 @@ class LazyIndex:
             cu_off = u(data, start + 2, 4)
             addr_size = data[start + 6]
             entry = start + 8
+            if addr_size not in (2, 4, 8):  # 0 would divide by zero below and never advance
+                break
             pair = 2 * addr_size
             entry += (-(entry - pos)) % pair  # tuples are aligned to twice the address size
             while entry + pair <= end:
@@ -84,7 +87,7 @@ class LazyIndex:
                     base = cu._addr(attrs[0x11][1]) if 0x11 in attrs else 0  # DW_AT_low_pc
                     cu._set_bases(attrs)
                     out.extend((lo, hi, off) for lo, hi in cu._ranges(attrs, base))
-                except (Corrupt, Unsupported, IndexError, ValueError, KeyError):
+                except (Corrupt, Unsupported, IndexError, ValueError, KeyError, struct.error):
                     continue
         out.sort()
         return out
@@ -119,7 +122,7 @@ class LazyIndex:
             self._loaded.add(off)
             try:
                 self._acc.add(self.fast.read(off))
-            except (Corrupt, Unsupported, IndexError, ValueError, KeyError):
+            except (Corrupt, Unsupported, IndexError, ValueError, KeyError, struct.error):
                 continue
         self._index = self._materialize()
 
