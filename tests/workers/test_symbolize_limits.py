@@ -200,3 +200,43 @@ def test_lazy_index_survives_aranges_with_zero_address_size(tmp_path: Path) -> N
         assert lazy.symbol_address("twice") is not None
     finally:
         lazy.close()
+
+
+def _files(index_dir: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_ino for p in index_dir.iterdir()}
+
+
+@pytest.mark.parametrize("module", [False, True])
+def test_rebuild_keeps_a_complete_index_readers_may_have_mapped(tmp_path: Path, module: bool) -> None:
+    from workers.symbolize import Index
+
+    binary = compile_c(tmp_path, relocatable=module)
+    build = build_module_index if module else build_index
+    index_dir = tmp_path / "cache" / "index"
+    build(binary, index_dir)
+    before = _files(index_dir)
+    reader = Index(index_dir)  # a worker using it
+    info = build(binary, index_dir)
+    assert _files(index_dir) == before  # same files (inodes): nothing replaced under the reader
+    assert info.path == str(index_dir) and info.symbols == reader.meta["symbols"]
+    assert sorted(p.name for p in index_dir.parent.iterdir()) == ["index"]  # the new build was dropped
+
+
+def test_rebuild_replaces_an_old_format_or_incomplete_index(tmp_path: Path) -> None:
+    import json
+
+    from workers.symbolize.index import FORMAT_VERSION
+
+    binary = compile_c(tmp_path)
+    old = tmp_path / "cache" / "old"
+    old.mkdir(parents=True)
+    (old / "meta.json").write_text(json.dumps({"format": FORMAT_VERSION - 1}))
+    (old / "line_addr.npy").write_bytes(b"stale")
+    partial = tmp_path / "cache" / "partial"
+    partial.mkdir()
+    (partial / "line_addr.npy").write_bytes(b"half written")
+    for index_dir in (old, partial):
+        build_index(binary, index_dir)
+        assert json.loads((index_dir / "meta.json").read_text())["format"] == FORMAT_VERSION
+        assert (index_dir / "line_addr.npy").read_bytes() != b"stale"
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["old", "partial"]

@@ -17,6 +17,7 @@ Layout of an index directory:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -27,7 +28,7 @@ import time
 from array import array
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -353,17 +354,58 @@ def build_from_elf(elf: Any, dwarf_elf: Any, index_dir: Path, identity: Any, sec
         info.seconds = round(time.monotonic() - start, 2)
         info.max_rss_mib = round(max_rss_mib(), 1)
         (tmp / "meta.json").write_text(json.dumps(info.to_dict(), indent=1))
-        if index_dir.exists():
-            shutil.rmtree(index_dir, ignore_errors=True)
-        try:
-            os.replace(tmp, index_dir)
-        except OSError:
-            if not (index_dir / "meta.json").exists():  # not another builder that finished first
-                raise
+        return _publish(tmp, index_dir) or info
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return info
+
+
+def current_index(index_dir: Path) -> IndexInfo | None:
+    """The complete index at `index_dir` in this FORMAT_VERSION, if there is one."""
+    try:
+        meta = json.loads((index_dir / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+        return None
+    known = {f.name for f in fields(IndexInfo)}
+    try:
+        return IndexInfo(**{k: v for k, v in meta.items() if k in known})
+    except TypeError:
+        return None
+
+
+def _publish(tmp: Path, index_dir: Path) -> IndexInfo | None:
+    """Move the finished build `tmp` to `index_dir`; the existing index instead when one is complete.
+
+    Other workers may have a complete index memory-mapped on shared storage: it is never replaced or
+    deleted (the new build is dropped). Only an incomplete or old-format directory, which no reader
+    opens, is moved aside and removed."""
+    existing = current_index(index_dir)
+    if existing is not None:
+        return existing
+    try:
+        os.replace(tmp, index_dir)  # atomic when index_dir is absent (or an empty directory)
+        return None
+    except OSError:
+        pass
+    existing = current_index(index_dir)  # another builder finished first
+    if existing is not None:
+        return existing
+    stale = Path(tempfile.mkdtemp(prefix=".stale-", dir=index_dir.parent))
+    try:
+        with contextlib.suppress(OSError):
+            os.replace(index_dir, stale)
+        try:
+            os.replace(tmp, index_dir)
+        except OSError:
+            existing = current_index(index_dir)
+            if existing is None:
+                raise
+            return existing
+        return None
+    finally:
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def build_index(vmlinux_path: str | os.PathLike[str], index_dir: str | os.PathLike[str],
