@@ -35,6 +35,9 @@ def refresh_clusters(pks: set[int]) -> None:
 def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
     """Replace whatever an earlier analysis of this log stored with this one (re-runs are safe)."""
     with transaction.atomic():
+        # One analysis of a log at a time (a double "analyze again", a redelivered task): the second
+        # waits here, then replaces the first one's rows instead of colliding with them.
+        Log.objects.select_for_update().filter(pk=log.pk).first()
         # Where each report of an earlier analysis was filed, by its first line: a parser upgrade that
         # renames a crash keeps it in its cluster (and its merges) instead of opening a new one.
         previous = dict(log.crashes.exclude(cluster=None).values_list("start_line", "cluster_id"))
@@ -52,7 +55,7 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
         for i, report in enumerate(parsed.reports):
             guilty = report.guilty_frame
             crashes.append(Crash(
-                log=log, index=i, title=report.title[:500], alt_titles=report.alt_titles, kind=report.kind[:64],
+                log=log, index=i, title=report.title[:500], alt_titles=[t[:500] for t in report.alt_titles], kind=report.kind[:64],
                 corrupted=report.corrupted, guilty_function=((guilty.function if guilty else "") or "")[:200],
                 report=report.to_dict(), start_line=report.start_line, end_line=report.end_line,
             ))

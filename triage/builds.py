@@ -59,20 +59,31 @@ def kind_of(head: bytes) -> str | None:
     return next((suffix for magic, suffix in COMPRESSED.items() if head.startswith(magic)), None)
 
 
+MAX_TAR_MEMBERS = 100_000  # a modules folder of an allmodconfig kernel holds ~10,000 files
+
+
 def extract_modules(tar_path: Path, modules_dir: Path, budget: Budget) -> list[Path]:
-    """The .ko files of a modules tarball, flattened into modules_dir (no path from the archive is trusted)."""
+    """The .ko files of a modules tarball, flattened into modules_dir (no path from the archive is trusted).
+
+    Every member counts against the upload's budget (skipping one still decompresses it), and the
+    member list is not kept, so a hostile tarball costs bounded time, disk and memory."""
     found = []
     try:
         with tarfile.open(tar_path, "r:*") as tar:
-            for member in tar:
+            for count, member in enumerate(tar):
+                tar.members = []  # tarfile remembers every header otherwise
+                if count > MAX_TAR_MEMBERS:
+                    raise RejectedUpload(f"{tar_path.name}: more than {MAX_TAR_MEMBERS} files in the tarball")
+                budget.spend(member.size)
                 name = os.path.basename(member.name)
                 if not member.isfile() or ".ko" not in name:
                     continue
-                budget.spend(member.size)
                 source = tar.extractfile(member)
                 if source is None:
                     continue
                 dest = modules_dir / name
+                if dest.exists():
+                    raise RejectedUpload(f"{tar_path.name}: two modules named {name}")
                 with source, open(dest, "wb") as out:
                     shutil.copyfileobj(source, out, 1 << 20)
                 found.append(dest)
@@ -92,16 +103,21 @@ def store_build(vmlinux, modules: list, metadata: dict[str, str]) -> Build:
     try:
         if vmlinux is not None:
             name = Path(vmlinux.name).name or "vmlinux"
-            dest = root / "upload" / name
-            kind = kind_of(write_stream(vmlinux.chunks(), dest, budget))
+            part = root / "upload" / "vmlinux.part"
+            kind = kind_of(write_stream(vmlinux.chunks(), part, budget))
             if kind is None:
                 raise RejectedUpload(f"{name}: not an ELF file nor a .xz/.gz/.zst compressed one")
-            files.append(BuildFile(kind=BuildFile.Kind.VMLINUX, name=name, path=f"{folder}/upload/{name}",
-                                   size=dest.stat().st_size))
+            # Named for what the bytes are, whatever the uploader called it: decompression goes by it.
+            stored = "vmlinux" if kind == ".elf" else f"vmlinux{kind}"
+            part.rename(root / "upload" / stored)
+            files.append(BuildFile(kind=BuildFile.Kind.VMLINUX, name=name, path=f"{folder}/upload/{stored}",
+                                   size=(root / "upload" / stored).stat().st_size))
         modules_dir = root / "modules"
         for upload in modules:
             name = Path(upload.name).name
             dest = modules_dir / name
+            if dest.exists():
+                raise RejectedUpload(f"two modules named {name}")
             head = write_stream(upload.chunks(), dest, budget)
             if name.endswith(TAR_SUFFIXES):
                 for ko in extract_modules(dest, modules_dir, budget):
@@ -115,7 +131,8 @@ def store_build(vmlinux, modules: list, metadata: dict[str, str]) -> Build:
                                    size=dest.stat().st_size))
         with transaction.atomic():
             build = Build.objects.create(index_status=Build.Index.QUEUED if vmlinux else Build.Index.NONE,
-                                         index_dir=folder, **{k: (metadata.get(k) or "")[:200] for k in BUILD_METADATA})
+                                         index_dir=folder, **{k: str(metadata.get(k) or "")[: Build._meta.get_field(k).max_length]
+                                                              for k in BUILD_METADATA})
             for f in files:
                 f.build = build
             BuildFile.objects.bulk_create(files)

@@ -153,7 +153,7 @@ def _engine_state(keys: list[str], previous: int | None = None) -> tuple[engine.
 def _file_once(crash: Crash, report: Report, previous: int | None) -> Cluster:
     if report.corrupted:
         return _corrupted_cluster()
-    keys = engine.report_titles(report)
+    keys = list(dict.fromkeys(k[:500] for k in engine.report_titles(report)))  # ClusterTitle.title's size
     clusterer, db = _engine_state(keys, previous)
     assignment = clusterer.assign_detail(report, previous=str(previous) if previous else None)
     found = clusterer.clusters[assignment.key]

@@ -118,10 +118,19 @@ def symbolizer_for(build: Build) -> Symbolizer | None:
 def decode(log: Log) -> int:
     """Symbolize every crash of a log with its build; returns how many crashes were decoded."""
     build = log.build
+    with memory_limit(settings.TRIAGE_INDEX_MEMORY_LIMIT):  # module indexes are built here
+        return _decode(log, build)
+
+
+def _decode(log: Log, build: Build | None) -> int:
     symbolizer = symbolizer_for(build) if build else None
     if symbolizer is None:
         log.crashes.update(decode_status=Crash.Decode.WAITING)
         return 0
+    # Cached per process: forget modules that failed for an earlier log (the file may be there now)
+    # and the errors said then, so each crash reports only its own.
+    symbolizer.errors.clear()
+    symbolizer._modules = {name: ix for name, ix in symbolizer._modules.items() if ix is not None}
     lines = log_lines(read_raw(log).decode("utf-8", "replace"))
     frames = {f.line: f for f in decode_frames("\n".join(lines), symbolizer)}  # KASLR from the whole log
     crashes = list(log.crashes.all())

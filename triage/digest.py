@@ -14,7 +14,9 @@ from triage.models import Cluster, Crash, Log
 
 
 def digest_context(since, until) -> dict:
-    crashes = Crash.objects.filter(log__created__gte=since, log__created__lt=until, cluster__isnull=False)
+    # By when the worker filed them (Log.processed), not when they were uploaded: a log uploaded just
+    # before one digest and analysed just after it is in the next one, not in neither.
+    crashes = Crash.objects.filter(log__processed__gte=since, log__processed__lt=until, cluster__isnull=False)
     seen = (crashes.values("cluster").annotate(n=Count("id"), runs=Count("log", distinct=True),
                                                commits=Count("log__commit", distinct=True),
                                                last=Max("log__created"), first=Min("log__created")))
@@ -23,8 +25,8 @@ def digest_context(since, until) -> dict:
     new, again = [], []
     for cluster in clusters:
         row = {**by_id[cluster.pk], "cluster": cluster, "url": settings.SITE_URL + cluster.get_absolute_url()}
-        (new if cluster.first_seen and cluster.first_seen >= since else again).append(row)
-    runs = Log.objects.filter(created__gte=since, created__lt=until).count()
+        (new if cluster.created >= since else again).append(row)
+    runs = Log.objects.filter(processed__gte=since, processed__lt=until).count()
     return {"since": since, "until": until, "new": new, "again": again, "runs": runs, "site": settings.SITE_URL}
 
 

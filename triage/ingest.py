@@ -107,7 +107,7 @@ def store_log(chunks: Iterable[bytes], filename: str, metadata: dict[str, str], 
         final.parent.mkdir(parents=True, exist_ok=True)
         if not final.exists():
             os.replace(tmp_name, final)  # atomic: readers see all of the file or none
-        fields = {k: (metadata.get(k) or "")[:200] for k in Log.METADATA}
+        fields = {k: str(metadata.get(k) or "")[: Log._meta.get_field(k).max_length] for k in Log.METADATA}
         try:
             with transaction.atomic():
                 log = Log.objects.create(fingerprint=fp, sha256=sha, size=size, raw=raw_path(sha),
@@ -125,10 +125,22 @@ def queue_analysis(log: Log) -> None:
     """Mark the log queued and send the task once the row is committed (workers must see it)."""
     from workers.tasks import analyze_log
 
-    Log.objects.filter(pk=log.pk).update(status=Log.Status.QUEUED, error="")
+    Log.objects.filter(pk=log.pk).update(status=Log.Status.QUEUED, error="", attempts=0)
     log.status = Log.Status.QUEUED
     transaction.on_commit(lambda: analyze_log.delay(log.pk))
 
 
 def read_raw(log: Log) -> bytes:
     return (Path(settings.MEDIA_ROOT) / log.raw).read_bytes()
+
+
+def read_lines(log: Log, stop: int) -> tuple[list[str], bool]:
+    """The log's first `stop` lines (numbered as workers.report.log_lines does) and whether there
+    are more: pages show a window of a log without reading all of a large one."""
+    lines = []
+    with open(Path(settings.MEDIA_ROOT) / log.raw, "rb") as f:
+        for raw in f:  # binary files split on b"\n" only, like log_lines
+            if len(lines) == stop:
+                return lines, True
+            lines.append(raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r"))
+    return lines, False

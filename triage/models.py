@@ -32,6 +32,7 @@ class Build(models.Model):
     index_progress = models.PositiveSmallIntegerField(default=0)  # percent, for the UI
     index_error = models.TextField(blank=True)
     index_dir = models.CharField(max_length=500, blank=True)  # on shared storage
+    attempts = models.PositiveSmallIntegerField(default=0)  # index tasks started and not finished
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -91,7 +92,10 @@ class Log(models.Model):
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     error = models.TextField(blank=True)
+    # Tasks started on this log and not finished: a worker killed mid-task (out of memory) leaves it
+    # set, and a log that keeps killing workers is given up on instead of being redelivered forever.
     attempts = models.PositiveIntegerField(default=0)
+    decode_attempts = models.PositiveSmallIntegerField(default=0)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     processed = models.DateTimeField(null=True, blank=True)

@@ -15,11 +15,11 @@ from django.views.decorators.http import require_POST
 
 from triage.builds import store_build
 from triage.forms import BuildUploadForm, LogUploadForm
-from triage.ingest import RejectedUpload, body_too_large, queue_analysis, read_raw, store_log
+from triage.ingest import RejectedUpload, body_too_large, queue_analysis, read_lines, store_log
 from triage.models import Build, Cluster, Crash, Log
-from workers.report import log_lines
 
 PAGE = 50
+SHOWN_LINES = 20000  # of a log on its page; the rest is behind "raw"
 
 
 def page(request: HttpRequest, queryset, size: int = PAGE):
@@ -73,18 +73,17 @@ def log_upload(request: HttpRequest) -> HttpResponse:
 def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     log = get_object_or_404(Log, pk=pk)
     try:
-        raw = read_raw(log)
+        lines, truncated = read_lines(log, SHOWN_LINES)
     except OSError:
-        raw = b""
-    lines = log_lines(raw.decode("utf-8", "replace"))
+        lines, truncated = [], False
     crashes = list(log.crashes.select_related("cluster"))
     marks = {}
     for crash in crashes:
         for n in range(crash.start_line, crash.end_line + 1):
             marks.setdefault(n, crash)
-    numbered = [(n + 1, line, marks.get(n)) for n, line in enumerate(lines[:20000])]
+    numbered = [(n + 1, line, marks.get(n)) for n, line in enumerate(lines)]
     return render(request, "log.html", {
-        "log": log, "crashes": crashes, "lines": numbered, "truncated": len(lines) > 20000,
+        "log": log, "crashes": crashes, "lines": numbered, "truncated": truncated,
         "stat_keys": [k.key for k in log.stat_keys.all()],
     })
 
@@ -113,7 +112,7 @@ def crash_list(request: HttpRequest) -> HttpResponse:
 def crash_detail(request: HttpRequest, pk: int) -> HttpResponse:
     crash = get_object_or_404(Crash.objects.select_related("log", "cluster", "log__build"), pk=pk)
     try:
-        lines = log_lines(read_raw(crash.log).decode("utf-8", "replace"))
+        lines, _ = read_lines(crash.log, crash.end_line + 1)
     except OSError:
         lines = []
     text = "\n".join(lines[crash.start_line:crash.end_line + 1])

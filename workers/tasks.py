@@ -9,31 +9,53 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 log = logging.getLogger(__name__)
 
+# Tasks are acknowledged late so that a worker that dies leaves its task to another; a file that kills
+# every worker it meets (memory) must not go round forever: after this many unfinished starts, give up.
+MAX_ATTEMPTS = 3
+
+
+def start_attempt(queryset, field: str) -> int | None:
+    """Count one more start of a task on the row; its count so far, or None when the row is gone."""
+    from django.db.models import F
+
+    if not queryset.update(**{field: F(field) + 1}):
+        return None
+    return queryset.values_list(field, flat=True).first()
+
+
+def gave_up(what: str, attempts: int) -> str:
+    return (f"gave up after {attempts - 1} attempts in which the worker died while {what} "
+            "(out of memory on a damaged or hostile file?)")
+
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def analyze_log(log_id: int) -> str:
     """Parse a stored log and file its crashes. Failures are recorded on the log, not raised."""
-    from django.db.models import F
-
     from triage.analysis import save_analysis
     from triage.ingest import read_raw
     from triage.models import Log
     from workers.parser import parse_log
 
-    updated = Log.objects.filter(pk=log_id).update(status=Log.Status.RUNNING, attempts=F("attempts") + 1)
-    if not updated:
+    rows = Log.objects.filter(pk=log_id)
+    attempts = start_attempt(rows, "attempts")
+    if attempts is None:
         return "gone"
-    entry = Log.objects.get(pk=log_id)
+    if attempts > MAX_ATTEMPTS:
+        rows.update(status=Log.Status.FAILED, error=gave_up("analyzing this log", attempts), attempts=0)
+        return "failed"
+    rows.update(status=Log.Status.RUNNING)
+    entry = rows.get()
     try:
         parsed = parse_log(read_raw(entry))
         save_analysis(entry, parsed)
     except SoftTimeLimitExceeded:
-        Log.objects.filter(pk=log_id).update(status=Log.Status.FAILED, error="analysis took too long")
+        rows.update(status=Log.Status.FAILED, error="analysis took too long", attempts=0)
         return "failed"
     except Exception as exc:  # the reason goes to the user; the log stays stored and can be re-queued
         log.exception("analysis of log %s failed", log_id)
-        Log.objects.filter(pk=log_id).update(status=Log.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        rows.update(status=Log.Status.FAILED, error=f"{type(exc).__name__}: {exc}", attempts=0)
         return "failed"
+    rows.update(attempts=0)
     return "done"
 
 
@@ -43,20 +65,25 @@ def index_build(build_id: int) -> str:
     from triage.decoding import index, queue_waiting_crashes
     from triage.models import Build
 
-    Build.objects.filter(pk=build_id).update(index_status=Build.Index.BUILDING, index_progress=0)
-    build = Build.objects.filter(pk=build_id).first()
-    if build is None:
+    rows = Build.objects.filter(pk=build_id)
+    attempts = start_attempt(rows, "attempts")
+    if attempts is None:
         return "gone"
+    if attempts > MAX_ATTEMPTS:
+        rows.update(index_status=Build.Index.FAILED, index_error=gave_up("indexing this build", attempts), attempts=0)
+        return "failed"
+    rows.update(index_status=Build.Index.BUILDING, index_progress=0)
     try:
-        index(build)
+        index(rows.get())
     except SoftTimeLimitExceeded:
-        Build.objects.filter(pk=build_id).update(index_status=Build.Index.FAILED, index_error="indexing took too long")
+        rows.update(index_status=Build.Index.FAILED, index_error="indexing took too long", attempts=0)
         return "failed"
     except Exception as exc:  # crafted or truncated ELF files end here, with the reason for the user
         log.warning("indexing build %s failed: %s", build_id, exc)
-        Build.objects.filter(pk=build_id).update(index_status=Build.Index.FAILED, index_error=str(exc)[:2000])
+        rows.update(index_status=Build.Index.FAILED, index_error=str(exc)[:2000], attempts=0)
         return "failed"
-    queue_waiting_crashes(Build.objects.get(pk=build_id))
+    rows.update(attempts=0)
+    queue_waiting_crashes(rows.get())
     return "ready"
 
 
@@ -66,9 +93,16 @@ def decode_log(log_id: int) -> str:
     from triage.decoding import decode
     from triage.models import Crash, Log
 
-    entry = Log.objects.select_related("build").filter(pk=log_id).first()
-    if entry is None:
+    rows = Log.objects.filter(pk=log_id)
+    attempts = start_attempt(rows, "decode_attempts")
+    if attempts is None:
         return "gone"
+    entry = rows.select_related("build").get()
+    if attempts > MAX_ATTEMPTS:
+        Crash.objects.filter(log=entry).update(decode_status=Crash.Decode.FAILED,
+                                                decode_error=gave_up("decoding this log", attempts))
+        rows.update(decode_attempts=0)
+        return "failed"
     try:
         decode(entry)
     except Exception as exc:
@@ -76,6 +110,8 @@ def decode_log(log_id: int) -> str:
         Crash.objects.filter(log=entry).update(decode_status=Crash.Decode.FAILED,
                                                 decode_error=f"{type(exc).__name__}: {exc}"[:2000])
         return "failed"
+    finally:
+        rows.update(decode_attempts=0)
     return "done"
 
 

@@ -88,3 +88,26 @@ def test_reanalysis_that_renames_a_crash_keeps_it_in_its_cluster(monkeypatch):
     again = Crash.objects.get(log=log, index=0)
     assert again.title == "WARNING in a_better_guilty_frame"
     assert again.cluster_id == first.cluster_id
+
+
+def test_a_log_that_keeps_killing_workers_is_given_up_on():
+    log = make_log(fixture_log("x86_64-WARNING.log"))
+    Log.objects.filter(pk=log.pk).update(attempts=3)  # three starts whose worker died mid-task
+    assert analyze_log(log.pk) == "failed"
+    log.refresh_from_db()
+    assert log.status == Log.Status.FAILED and "gave up after 3 attempts" in log.error
+    queue_analysis(log)  # a person re-queues it: it gets its attempts back
+    assert analyze_log(log.pk) == "done"
+    assert Log.objects.get(pk=log.pk).attempts == 0
+
+
+def test_long_titles_and_metadata_are_cut_to_their_columns():
+    from triage.analysis import save_analysis
+    from workers.report import ParsedLog, Report
+
+    log = make_log(fixture_log("x86_64-boot.log"), commit="c" * 100, arch="a" * 100)
+    assert (len(log.commit), len(log.arch)) == (64, 32)
+    long = Report(title="WARNING in " + "f" * 700, kind="WARNING", alt_titles=["WARNING in " + "g" * 700])
+    save_analysis(log, ParsedLog(reports=[long]))
+    crash = Crash.objects.get(log=log)
+    assert len(crash.title) == 500 and len(crash.alt_titles[0]) == 500 and crash.cluster_id

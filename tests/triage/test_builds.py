@@ -156,3 +156,59 @@ def test_while_the_index_builds_crashes_are_decoded_lazily_with_the_same_answer(
     lazy = Crash.objects.get(log=log, index=0).decoded
     assert lazy["lazy"] is True
     assert lazy["text"] == full["text"] and "kernel.c:" in lazy["text"]
+
+
+def make_tarball(members: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def upload_modules(*files: tuple[str, bytes]):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {make_token()}")
+    return client.post("/api/builds/", {"modules": [SimpleUploadedFile(n, d) for n, d in files]},
+                       format="multipart")
+
+
+def test_modules_tarball_keeps_only_ko_files_flattened(settings):
+    ko = b"\x7fELF" + bytes(100)
+    tar = make_tarball({"lib/modules/6.1/kernel/drivers/misc/lkdtm/lkdtm.ko": ko, "lib/modules/6.1/modules.dep": b"x",
+                        "../../evil.ko": ko + b"evil"})
+    response = upload_modules(("modules.tar.gz", tar))
+    assert response.status_code == 201, response.content
+    build = Build.objects.get()
+    assert sorted(f.name for f in build.files.all()) == ["evil.ko", "lkdtm.ko"]
+    root = Path(settings.MEDIA_ROOT) / build.index_dir / "modules"
+    assert (root / "lkdtm.ko").read_bytes() == ko and not (root / "modules.tar.gz").exists()
+    assert all(root in p.parents for p in Path(settings.MEDIA_ROOT).rglob("*.ko"))  # nothing escaped
+
+
+def test_two_modules_of_one_name_are_a_clear_400(settings):
+    ko = b"\x7fELF" + bytes(100)
+    response = upload_modules(("a.tar.gz", make_tarball({"x/lkdtm.ko": ko, "y/lkdtm.ko": ko})))
+    assert response.status_code == 400 and "two modules named lkdtm.ko" in response.json()["error"]
+    assert not Build.objects.exists()
+
+
+def test_tarball_members_that_are_skipped_still_count_against_the_size_limit(settings):
+    settings.TRIAGE_MAX_BUILD_BYTES = 100_000
+    tar = make_tarball({"big.bin": bytes(500_000), "lkdtm.ko": b"\x7fELF" + bytes(100)})  # small packed
+    response = upload_modules(("m.tar.gz", tar))
+    assert response.status_code == 400 and "larger than the limit" in response.json()["error"]
+    assert not any(p.is_file() for p in Path(settings.MEDIA_ROOT).rglob("*"))
+
+
+def test_an_xz_vmlinux_uploaded_under_a_plain_name_is_decompressed(eager_tasks, vmlinux,
+                                                                   django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload_build(lzma.compress(vmlinux.read_bytes()), "vmlinux")
+    build = Build.objects.get(pk=response.json()["id"])
+    assert build.index_status == Build.Index.READY, build.index_error

@@ -112,7 +112,7 @@ def test_oversized_upload_is_refused_from_its_length_before_it_is_read(settings)
     settings.TRIAGE_MAX_LOG_BYTES = 1000
     response = upload(api_client(make_token()), b"[    1.000000] hello\n" * 100_000)  # 2 MiB
     assert response.status_code == 400
-    assert "larger than the limit" in response.json()["error"]
+    assert "the upload is larger than the limit" in response.json()["error"]  # not "the log is": unread
     assert Log.objects.count() == 0
     assert stored_files(settings) == []
 
@@ -122,4 +122,4 @@ def test_oversized_form_upload_says_why(client, settings):
     client.force_login(make_user("alice"))
     data = b"[    1.000000] hello\n" * 100_000
     response = client.post("/logs/upload/", {"file": SimpleUploadedFile("big.log", data)})
-    assert response.status_code == 400 and b"larger than the limit" in response.content
+    assert response.status_code == 400 and b"the upload is larger than the limit" in response.content
