@@ -23,6 +23,19 @@ def start_attempt(queryset, field: str) -> int | None:
     return queryset.values_list(field, flat=True).first()
 
 
+def save_with_retries(save, tries: int = 3) -> None:
+    """Run a saving transaction again when PostgreSQL picked it as a deadlock victim: two workers
+    filing into the same clusters in opposite orders is rare but legal, and the retry succeeds."""
+    from django.db import OperationalError
+
+    for attempt in range(tries):
+        try:
+            return save()
+        except OperationalError as exc:
+            if "deadlock" not in str(exc) or attempt == tries - 1:
+                raise
+
+
 def gave_up(what: str, attempts: int) -> str:
     return (f"gave up after {attempts - 1} attempts in which the worker died while {what} "
             "(out of memory on a damaged or hostile file?)")
@@ -47,7 +60,7 @@ def analyze_log(log_id: int) -> str:
     entry = rows.get()
     try:
         parsed = parse_log(read_raw(entry))
-        save_analysis(entry, parsed)
+        save_with_retries(lambda: save_analysis(entry, parsed))
     except SoftTimeLimitExceeded:
         rows.update(status=Log.Status.FAILED, error="analysis took too long", attempts=0)
         return "failed"
