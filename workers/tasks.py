@@ -23,7 +23,7 @@ def start_attempt(queryset, field: str) -> int | None:
     return queryset.values_list(field, flat=True).first()
 
 
-def save_with_retries(save, tries: int = 3) -> None:
+def save_with_retries(save, tries: int = 3):
     """Run a saving transaction again when PostgreSQL picked it as a deadlock victim: two workers
     filing into the same clusters in opposite orders is rare but legal, and the retry succeeds."""
     from django.db import OperationalError
