@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workers.statkeys import stat_keys
+from workers.statkeys import stat_keys, stat_keys_strict
 from workers.statkeys.normalize import analyze_error_id, common_error_id
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
@@ -301,15 +301,25 @@ def test_kmsg_dump_with_oops_is_keyed_like_a_console():
 
 def test_huge_line_and_many_frames_give_a_result():
     text = "BUG: " + "a" * 1_000_000 + "+0x1/0x2\n" + "[ 1.0]  [<ffffffff81000000>] f+0x1/0x2\n" * 100_000
-    got, source = stat_keys(text)
+    got, source = stat_keys_strict(text)
     assert source == "dmesg" and isinstance(got, list)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_never_raise(data: bytes):
-    got, source = stat_keys(data.decode("utf-8", "replace"))
+    got, source = stat_keys_strict(data.decode("utf-8", "replace"))
     assert source in ("dmesg", "kmsg") and all(isinstance(k, str) and k for k in got)
+
+
+def test_a_parser_bug_is_logged_and_gives_no_keys(monkeypatch, caplog):
+    import workers.statkeys as statkeys
+
+    def broken(*_args: object) -> list[str]:
+        raise ValueError("parser bug")
+    monkeypatch.setattr(statkeys, "crash_keys", broken)
+    assert stat_keys("[ 1.0] Kernel panic - not syncing: Fatal exception\n") == ([], "dmesg")
+    assert "parser bug" in caplog.text
 
 
 CRASH_LOG = "\n".join((
@@ -329,7 +339,7 @@ CRASH_LOG = "\n".join((
 def test_mutated_crash_log_never_raises(cut: int, insert_at: int, junk: str):
     text = CRASH_LOG[:cut] + CRASH_LOG[cut + 7:]
     text = text[:insert_at] + junk + text[insert_at:]
-    got, _ = stat_keys(text)
+    got, _ = stat_keys_strict(text)
     assert all(isinstance(k, str) and k for k in got)
 
 
