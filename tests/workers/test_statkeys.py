@@ -279,6 +279,15 @@ def test_kmsg_segfault_line():
     assert got == ["segfault_at_ip_sp_error"]
 
 
+def test_end_of_panic_marker_is_not_a_second_panic():
+    assert keys("[   17.1] Kernel panic - not syncing: Fatal exception",
+                "[   17.2] ---[ end Kernel panic - not syncing: Fatal exception ]---")[1:] == \
+        ["Kernel_panic-not_syncing:Fatal_exception"]
+    assert keys("[    2.1] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b",
+                "---[ end Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b ]---")[1:] == \
+        ["Kernel_panic-not_syncing:Attempted_to_kill_init!exitcode="]
+
+
 def test_kmsg_sanitizer_reports():
     lines = ["user  :err   : [  838.7] Indirect leak of 7 byte(s) in 1 object(s) allocated from:"]
     funcs = ["strdup", "a", "b", "c", "d", "e", "f"]
