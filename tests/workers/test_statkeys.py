@@ -279,6 +279,18 @@ def test_kmsg_segfault_line():
     assert got == ["segfault_at_ip_sp_error"]
 
 
+def test_terminal_escapes_do_not_hide_a_head():
+    want = ["boot_failures", "BUG:KASAN:use-after-free_in_f"]
+    assert keys("\x1b(B\x1b[mBUG: KASAN: use-after-free in f+0x1/0x2") == want  # xterm sgr0
+    assert keys("\x1b]0;serial console\x07BUG: KASAN: use-after-free in f+0x1/0x2") == want
+    assert keys("\x1b]2;title\x1b\\\x1b[1;31mBUG: KASAN: use-after-free in f+0x1/0x2\x1b[0m") == want
+
+
+def test_unterminated_osc_does_not_swallow_the_next_line():
+    assert keys("\x1b]0;title", "BUG: KASAN: use-after-free in f+0x1/0x2") == \
+        ["boot_failures", "BUG:KASAN:use-after-free_in_f"]
+
+
 def test_end_of_panic_marker_is_not_a_second_panic():
     assert keys("[   17.1] Kernel panic - not syncing: Fatal exception",
                 "[   17.2] ---[ end Kernel panic - not syncing: Fatal exception ]---")[1:] == \
