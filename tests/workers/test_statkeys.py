@@ -56,6 +56,11 @@ def test_rip_drops_code_segment_addresses_and_offsets():
     assert key("EIP: delay_tsc+0x3b/0xe0") == "EIP:delay_tsc"
 
 
+def test_warning_key_starts_at_the_first_at_of_the_line_like_lkp():
+    # lkp cuts the key with `line =~ /(at .*)/`: the first `at `, even inside a word.
+    assert key("WARNING: stat at fs/stat.c:3 vfs_stat+0x1/0x2") == "WARNING:at_at_fs/stat.c:#vfs_stat"
+
+
 def test_warning_keeps_file_and_function_not_line_number():
     assert key("WARNING: CPU: 1 PID: 178 at arch/x86/include/asm/fpu/internal.h:534 __fpregs_activate+0x59/0xf8") \
         == "WARNING:at_arch/x86/include/asm/fpu/internal.h:#__fpregs_activate"
