@@ -56,6 +56,12 @@ def test_rip_drops_code_segment_addresses_and_offsets():
     assert key("EIP: delay_tsc+0x3b/0xe0") == "EIP:delay_tsc"
 
 
+def test_i386_eip_lines():
+    assert keys("[ 1.0] EIP is at delay_tsc+0x3b/0xe0",
+                "[ 1.1] EIP: [<c10453d5>] delay_tsc+0x3b/0xe0 SS:ESP 0068:c1c01f58",
+                "[ 1.2] EIP: delay_tsc+0x3b/0xe0")[1:] == ["EIP_is_at_delay_tsc", "EIP:delay_tsc"]
+
+
 def test_warning_key_starts_at_the_first_at_of_the_line_like_lkp():
     # lkp cuts the key with `line =~ /(at .*)/`: the first `at `, even inside a word.
     assert key("WARNING: stat at fs/stat.c:3 vfs_stat+0x1/0x2") == "WARNING:at_at_fs/stat.c:#vfs_stat"
