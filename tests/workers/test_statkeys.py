@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workers.statkeys import stat_keys
+from workers.statkeys import stat_keys, stat_keys_strict
 from workers.statkeys.normalize import analyze_error_id, common_error_id
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
@@ -54,6 +54,17 @@ def test_rip_drops_code_segment_addresses_and_offsets():
         "RIP:insert_augmented"
     assert key("RIP: 0010:__nr_to_section+0x23/0x48") == "RIP:__nr_to_section"
     assert key("EIP: delay_tsc+0x3b/0xe0") == "EIP:delay_tsc"
+
+
+def test_i386_eip_lines():
+    assert keys("[ 1.0] EIP is at delay_tsc+0x3b/0xe0",
+                "[ 1.1] EIP: [<c10453d5>] delay_tsc+0x3b/0xe0 SS:ESP 0068:c1c01f58",
+                "[ 1.2] EIP: delay_tsc+0x3b/0xe0")[1:] == ["EIP_is_at_delay_tsc", "EIP:delay_tsc"]
+
+
+def test_warning_key_starts_at_the_first_at_of_the_line_like_lkp():
+    # lkp cuts the key with `line =~ /(at .*)/`: the first `at `, even inside a word.
+    assert key("WARNING: stat at fs/stat.c:3 vfs_stat+0x1/0x2") == "WARNING:at_at_fs/stat.c:#vfs_stat"
 
 
 def test_warning_keeps_file_and_function_not_line_number():
@@ -279,6 +290,27 @@ def test_kmsg_segfault_line():
     assert got == ["segfault_at_ip_sp_error"]
 
 
+def test_terminal_escapes_do_not_hide_a_head():
+    want = ["boot_failures", "BUG:KASAN:use-after-free_in_f"]
+    assert keys("\x1b(B\x1b[mBUG: KASAN: use-after-free in f+0x1/0x2") == want  # xterm sgr0
+    assert keys("\x1b]0;serial console\x07BUG: KASAN: use-after-free in f+0x1/0x2") == want
+    assert keys("\x1b]2;title\x1b\\\x1b[1;31mBUG: KASAN: use-after-free in f+0x1/0x2\x1b[0m") == want
+
+
+def test_unterminated_osc_does_not_swallow_the_next_line():
+    assert keys("\x1b]0;title", "BUG: KASAN: use-after-free in f+0x1/0x2") == \
+        ["boot_failures", "BUG:KASAN:use-after-free_in_f"]
+
+
+def test_end_of_panic_marker_is_not_a_second_panic():
+    assert keys("[   17.1] Kernel panic - not syncing: Fatal exception",
+                "[   17.2] ---[ end Kernel panic - not syncing: Fatal exception ]---")[1:] == \
+        ["Kernel_panic-not_syncing:Fatal_exception"]
+    assert keys("[    2.1] Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b",
+                "---[ end Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b ]---")[1:] == \
+        ["Kernel_panic-not_syncing:Attempted_to_kill_init!exitcode="]
+
+
 def test_kmsg_sanitizer_reports():
     lines = ["user  :err   : [  838.7] Indirect leak of 7 byte(s) in 1 object(s) allocated from:"]
     funcs = ["strdup", "a", "b", "c", "d", "e", "f"]
@@ -301,15 +333,25 @@ def test_kmsg_dump_with_oops_is_keyed_like_a_console():
 
 def test_huge_line_and_many_frames_give_a_result():
     text = "BUG: " + "a" * 1_000_000 + "+0x1/0x2\n" + "[ 1.0]  [<ffffffff81000000>] f+0x1/0x2\n" * 100_000
-    got, source = stat_keys(text)
+    got, source = stat_keys_strict(text)
     assert source == "dmesg" and isinstance(got, list)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_never_raise(data: bytes):
-    got, source = stat_keys(data.decode("utf-8", "replace"))
+    got, source = stat_keys_strict(data.decode("utf-8", "replace"))
     assert source in ("dmesg", "kmsg") and all(isinstance(k, str) and k for k in got)
+
+
+def test_a_parser_bug_is_logged_and_gives_no_keys(monkeypatch, caplog):
+    import workers.statkeys as statkeys
+
+    def broken(*_args: object) -> list[str]:
+        raise ValueError("parser bug")
+    monkeypatch.setattr(statkeys, "crash_keys", broken)
+    assert stat_keys("[ 1.0] Kernel panic - not syncing: Fatal exception\n") == ([], "dmesg")
+    assert "parser bug" in caplog.text
 
 
 CRASH_LOG = "\n".join((
@@ -329,7 +371,7 @@ CRASH_LOG = "\n".join((
 def test_mutated_crash_log_never_raises(cut: int, insert_at: int, junk: str):
     text = CRASH_LOG[:cut] + CRASH_LOG[cut + 7:]
     text = text[:insert_at] + junk + text[insert_at:]
-    got, _ = stat_keys(text)
+    got, _ = stat_keys_strict(text)
     assert all(isinstance(k, str) and k for k in got)
 
 

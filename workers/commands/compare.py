@@ -7,7 +7,11 @@ prefix, counted once per run, so a log without a crash still counts in the runs.
 from __future__ import annotations
 
 import argparse
+import gzip
+import lzma
+import os
 import sys
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -16,8 +20,33 @@ from workers.compare import Run, compare, runs_table
 from workers.parser import parse_log
 from workers.report import ParsedLog
 
-# Files that sit beside logs in corpora and are not logs themselves.
-NOT_LOGS = {".yaml", ".yml", ".json", ".jsonl", ".decoded", ".decodecode", ".md", ".xz", ".ko", ".map"}
+# Files that sit beside logs in corpora and lkp result directories and are not logs themselves
+# (judged on the name without its compression suffix: `job.yaml`, `stats.json.gz`, `job.sh`).
+NOT_LOGS = {".yaml", ".yml", ".json", ".jsonl", ".decoded", ".decodecode", ".md", ".ko", ".map", ".sh",
+            ".py", ".o", ".a", ".patch", ".diff", ".config", ".bz2", ".zst", ".tar", ".zip"}
+_OPENERS = {".xz": lzma.open, ".gz": gzip.open}
+# An lkp result directory holds one run: its console log `dmesg(.xz)` beside `job.sh`, `stderr`,
+# `meminfo.gz`, `kmsg.xz`... Only the console log is that run (the others are not console logs,
+# and reading each as a run of its own would multiply the runs).
+_LKP_CONSOLE = "dmesg"
+# The most a log may be once decompressed: a small crafted archive must not fill the memory.
+MAX_LOG_BYTES = int(os.environ.get("TRIAGE_MAX_LOG_BYTES", 64 << 20))
+_CHUNK = 1 << 20
+
+
+def log_name(path: Path) -> str:
+    """The file name without its compression suffix (`dmesg.xz` -> `dmesg`)."""
+    return path.name[:-len(path.suffix)] if path.suffix in _OPENERS else path.name
+
+
+def is_log(path: Path) -> bool:
+    return Path(log_name(path)).suffix not in NOT_LOGS
+
+
+def _keep(files: list[Path]) -> list[Path]:
+    """Logs among the files of one directory: its console log for an lkp result directory."""
+    console = [p for p in files if log_name(p) == _LKP_CONSOLE]
+    return console[:1] if console else [p for p in files if is_log(p)]
 
 
 def collect_logs(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
@@ -27,8 +56,11 @@ def collect_logs(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix not in NOT_LOGS
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            by_dir: dict[Path, list[Path]] = {}
+            for p in sorted(path.rglob("*")):
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts):
+                    by_dir.setdefault(p.parent, []).append(p)
+            found = sorted(p for files in by_dir.values() for p in _keep(files))
             if not found:
                 errors.append(f"{name}: no log files in this directory")
             logs.extend(found)
@@ -39,13 +71,43 @@ def collect_logs(paths: Iterable[str]) -> tuple[list[Path], list[str]]:
     return logs, errors
 
 
+def read_log(path: Path, limit: int = MAX_LOG_BYTES) -> bytes:
+    """The bytes of a log, decompressed when it ends in `.xz` or `.gz`, read in chunks up to `limit`.
+
+    A truncated archive gives what it held (a console log cut by a dying machine is still a log);
+    a corrupt one or one over the limit raises ValueError."""
+    opener = _OPENERS.get(path.suffix)
+    if opener is None:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    else:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with opener(path, "rb") as f:
+                # read1: one decompression step a call, so a cut archive yields the data before the cut
+                while size <= limit and (chunk := f.read1(min(_CHUNK, limit + 1 - size))):
+                    chunks.append(chunk)
+                    size += len(chunk)
+        except EOFError:
+            pass  # truncated archive: keep what was decompressed
+        except (lzma.LZMAError, gzip.BadGzipFile, zlib.error) as exc:
+            raise ValueError(f"not a valid {path.suffix[1:]} file ({exc})") from None
+        data = b"".join(chunks)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit} bytes{' once decompressed' if opener else ''}")
+    return data
+
+
 def parse_paths(paths: Iterable[Path]) -> tuple[list[tuple[Path, ParsedLog]], list[str]]:
     parsed, errors = [], []
     for path in paths:
         try:
-            parsed.append((path, parse_log(path.read_bytes())))
+            parsed.append((path, parse_log(read_log(path))))
         except OSError as exc:
-            errors.append(f"{path}: {exc.strerror}")
+            errors.append(f"{path}: {exc.strerror or exc}")
+        except ValueError as exc:
+            errors.append(f"{path}: {exc}")
     return parsed, errors
 
 

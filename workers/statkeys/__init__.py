@@ -1,6 +1,7 @@
 """The 0-day robot's (lkp-tests) stat keys of a console log: `BUG:KASAN:...`, `RIP:fn`, `boot_failures`.
 
-Public API: `stat_keys(text) -> (keys, source)`; keys have no `dmesg.`/`kmsg.` prefix, in order
+Public API: `stat_keys(text) -> (keys, source)` (never raises; `stat_keys_strict` is the same
+without the safety net, for tests); keys have no `dmesg.`/`kmsg.` prefix, in order
 of first appearance; source is "kmsg" for /dev/kmsg dumps, else "dmesg".
 
 lkp runs two parsers: `dmesg/parse` on the serial console (oops heads, RIP, call-trace roots,
@@ -11,21 +12,31 @@ one without is keyed like a kmsg dump, which is what each parser would report fo
 
 from __future__ import annotations
 
+import logging
+
 from workers.statkeys.dmesg import crash_keys
 from workers.statkeys.kmsg import is_kmsg, kmsg_keys, record_level
 from workers.statkeys.lines import Log
+
+_log = logging.getLogger(__name__)
+
+
+def stat_keys_strict(text: str) -> tuple[list[str], str]:
+    """`stat_keys` letting any exception through (a bug of the parser)."""
+    log = Log(text)
+    kmsg = is_kmsg(log.lines)
+    console = [record_level(line)[1] for line in log.lines] if kmsg else None
+    keys = list(dict.fromkeys(k for k in crash_keys(log, console) if k))
+    if keys:
+        return ["boot_failures", *keys], "dmesg"
+    keys = list(dict.fromkeys(k for k in kmsg_keys(log) if k))
+    return keys, "kmsg" if kmsg or keys else "dmesg"
 
 
 def stat_keys(text: str) -> tuple[list[str], str]:
     """(keys without prefix, source "dmesg" or "kmsg") for the whole log text."""
     try:
-        log = Log(text)
-        kmsg = is_kmsg(log.lines)
-        console = [record_level(line)[1] for line in log.lines] if kmsg else None
-        keys = list(dict.fromkeys(k for k in crash_keys(log, console) if k))
-        if keys:
-            return ["boot_failures", *keys], "dmesg"
-        keys = list(dict.fromkeys(k for k in kmsg_keys(log) if k))
-        return keys, "kmsg" if kmsg or keys else "dmesg"
-    except Exception:  # noqa: BLE001 - a log must never make the parser fail
+        return stat_keys_strict(text)
+    except Exception:  # noqa: BLE001 - a log must never make the parser fail; the bug is logged
+        _log.exception("stat keys failed on a log of %d characters", len(text))
         return [], "dmesg"

@@ -26,6 +26,8 @@ _LOCKDEP_HEAD = re.compile(r"(?:WARNING|INFO): possible (?:circular|recursive) l
 _LOCKDEP_SPAN = 40
 # lkp's pattern for `<kind>-related general protection fault` starts at the word after the dash.
 _RELATED = re.compile(r"-([a-z]+) $")
+# Modern kernels repeat the panic message in the closing marker; lkp keys each panic once.
+_END_MARK = "---[ end "
 
 
 def _find_after(lines: list[str], start: int, end: int, needle: str) -> int:
@@ -66,6 +68,8 @@ def crash_keys(log: Log, lines: list[str] | None = None) -> Iterable[str]:
     for i in sorted(heads.union(log.lines_containing("+0x"))):
         line = lines[i]
         m = find_head(line) if i in heads else None
+        if m and line.endswith(_END_MARK, 0, m.start()):
+            continue  # `---[ end Kernel panic - not syncing: ... ]---` closes a panic already keyed
         if m:
             text = line[m.start():]
             if text.startswith("general protection fault:") and (r := _RELATED.search(line, 0, m.start())):

@@ -21,7 +21,10 @@ MAX_LINE = 2048
 # A line up to its last CR that text follows (the terminal overwrote it). Anchored at line starts: the
 # unanchored form retried every position of a line and was quadratic in the line's length.
 _CR = re.compile(r"^[^\n]*\r(?=[^\n])", re.M)
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
+# Terminal escapes: CSI (`ESC [ 0 m`), character-set selection (`ESC ( B`, part of xterm's sgr0)
+# and OSC strings (window titles) ended by BEL or ST. None of them crosses a line: an unterminated
+# OSC is left alone rather than eating the lines after it.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[()*+][0-9A-Za-z]|\][^\x07\x1b\n]*(?:\x07|\x1b\\))")
 _INLINE_SUFFIX = re.compile(r"\.(?:isra|constprop|part)\.[0-9]+\+0x")
 # lkp splits a line where a second printk record starts in the middle of it (`(.+)(\[ts\] )(.*)`,
 # so at the last such timestamp). The lookbehind after the literal `[` keeps the regex's fast

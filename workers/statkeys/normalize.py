@@ -8,6 +8,7 @@ lkp prints next to each key in its yaml output; the tests compare both.
 
 from __future__ import annotations
 
+import collections
 import re
 from functools import lru_cache
 
@@ -155,17 +156,17 @@ def common_error_id(line: str) -> str:
 
 
 def _warning_at(line: str) -> tuple[str, str] | None:
-    """`WARNING: CPU: 1 PID: 2 at file.c:3 func+0x..` keeps `at file.c:3 func`; lkp's regex is
-    `WARNING:.* at .* (func+0x)` (greedy: the last `func+0x` after the last possible ` at `)."""
+    r"""lkp's `when /WARNING:.* at .* ([a-zA-Z.0-9_]+\+0x)/`: the key keeps `WARNING: ` + the
+    line from its first `at ` (`at kernel/foo.c:12 fn+0x..`), the pattern the last `fn+0x`."""
     if not line.startswith("WARNING:"):
         return None
-    funcs = list(_FUNC_OFFSET.finditer(line))
-    for f in reversed(funcs):
-        at = line.rfind(" at ", len("WARNING:") - 1, f.start())
-        if at >= 0 and at + 3 < f.start():
-            bisect = "WARNING:.* at .* " + _SUFFIX.sub("", f.group(1))
-            return "WARNING: " + line[line.find(" at ", len("WARNING:") - 1) + 1:], bisect
-    return None
+    tail = collections.deque(_FUNC_OFFSET.finditer(line), maxlen=1)  # the last `fn+0x`
+    at = line.find(" at ", len("WARNING:") - 1)
+    if not tail or at < 0 or at + 4 > tail[0].start():
+        return None
+    last = tail[0]
+    bisect = "WARNING:.* at .* " + _SUFFIX.sub("", last.group(1))
+    return "WARNING: " + line[line.find("at "):], bisect
 
 
 @lru_cache(maxsize=8192)

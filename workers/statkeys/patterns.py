@@ -68,7 +68,8 @@ OOPS_PATTERNS = (
     r"(?<![^\] :])WARNING: (?:" + "|".join(_WARNING_HEADS) + ")",
     r"(?<![^\] :])INFO: (?:" + "|".join(_INFO_HEADS) + ")",
     r"RIP: [0-9a-f]{4}:(?:\[<[0-9a-f]+>\] +\[<[0-9a-f]+>\] )?[a-zA-Z_.][\w.]*\+0x",
-    r"EIP: (?:\[<[0-9a-f]+>\] )?[a-zA-Z_.][\w.]*\+0x",
+    r"EIP: [a-zA-Z_.][\w.]*\+0x",  # not the old `EIP: [<c10453d5>] fn+0x.. SS:ESP ..` summary
+    r"EIP is at [a-zA-Z_.][\w.]*\+0x",  # i386 before 4.x
     r"UBSAN: ",
     r"KASAN: null-ptr-deref in range",
     r"KASAN: (?:maybe|probably) [\w-]+ in range",
@@ -107,7 +108,7 @@ def find_head(line: str) -> re.Match[str] | None:
 # ` lock_acquire+0x..`), each of which then costs a search of the whole head alternation.
 ANCHORS = ("BUG", "WARNING:", "INFO: ", "Oops: ", "protection fault", "double fault", "canonical",
            "Kernel panic", "Kernel BUG", "Kernel stack is corrupted", "opcode", "divide", "stack segment",
-           "stack guard", "IP: ", "SAN: ", "nobody cared", "allocation failure", "Mem-Info", "release lock",
+           "stack guard", "IP: ", "IP is at", "SAN: ", "nobody cared", "allocation failure", "Mem-Info", "release lock",
            "with locks still held", "inconsistent {", "IP-Config", "LOCKUP", "Out of memory", " [#",
            "Corrupted low memory", "is freeing memory")
 
