@@ -196,21 +196,21 @@ OOPSES: list[Oops] = [
         "ODEBUG:", "Boot_DEBUG:", "xlog_status:", "DEBUG:", "BUG: no syscalls can create resource",
     ]]),
     Oops("WARNING:", "WARNING", [
-        Fmt(rx(r"WARNING: .*lib/debugobjects\.c.* (?:debug_print|debug_check)|ODEBUG: .* object"
+        Fmt(rx(r"WARNING: (?>.*?lib/debugobjects\.c).* (?:debug_print|debug_check)|ODEBUG: .* object"
                r"|WARNING: lib/debugobjects\.c:\d+ at "),
             "WARNING: ODEBUG bug in {0}", "WARNING", parts=RIP_STACK,
             skip=["debug_object", "debug_print", "debug_check", "__debug_", "^timer_", "^hrtimer_",
                   "^work_", "^call_rcu", "^kfree", "free_obj", "slab_free", "^__free",
                   "^destroy_", "^init_timer"]),
-        Fmt(rx(r"WARNING: .*mm/usercopy\.c.* usercopy_warn"), "WARNING: bad usercopy in {0}", "WARNING",
+        Fmt(rx(r"WARNING: (?>.*?mm/usercopy\.c).* usercopy_warn"), "WARNING: bad usercopy in {0}", "WARNING",
             parts=RIP_STACK, skip=["usercopy", "__check"]),
-        Fmt(rx(r"WARNING: .*lib/kobject\.c.* kobject_"), "WARNING: kobject bug in {0}", "WARNING",
+        Fmt(rx(r"WARNING: (?>.*?lib/kobject\.c).* kobject_"), "WARNING: kobject bug in {0}", "WARNING",
             parts=RIP_STACK, skip=["kobject_"]),
-        Fmt(rx(r"WARNING: .*fs/proc/generic\.c.* proc_register"), "WARNING: proc registration bug in {0}",
+        Fmt(rx(r"WARNING: (?>.*?fs/proc/generic\.c).* proc_register"), "WARNING: proc registration bug in {0}",
             "WARNING", parts=RIP_STACK, skip=["proc_"]),
-        Fmt(rx(r"WARNING: .*lib/refcount\.c.* refcount_"), "WARNING: refcount bug in {0}", "refcount",
+        Fmt(rx(r"WARNING: (?>.*?lib/refcount\.c).* refcount_"), "WARNING: refcount bug in {0}", "refcount",
             parts=RIP_STACK, skip=["refcount", "kobject_"]),
-        Fmt(rx(r"WARNING: .*kernel/locking/lockdep\.c.*lock_"), "WARNING: locking bug in {0}", "lockdep",
+        Fmt(rx(r"WARNING: (?>.*?kernel/locking/lockdep\.c).*lock_"), "WARNING: locking bug in {0}", "lockdep",
             parts=RIP_STACK, skip=["lock_", "_lock", "lockdep"]),
         Fmt(rx(r"WARNING: .*still has locks held!"), "WARNING: still has locks held in {0}", "lockdep",
             report=rx(r"WARNING: .*still has locks held!(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
@@ -220,9 +220,9 @@ OOPSES: list[Oops] = [
             "WARNING: lock held when returning to user space in {0}", "lockdep",
             report=rx(r"WARNING: lock held when returning to user space(?:.*\n)+?.*leaving the kernel "
                       r"with locks still held(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
-        Fmt(rx(r"WARNING: .*mm/vmalloc\.c.*__vmalloc_node"), "WARNING: zero-size vmalloc in {0}", "WARNING",
+        Fmt(rx(r"WARNING: (?>.*?mm/vmalloc\.c).*__vmalloc_node"), "WARNING: zero-size vmalloc in {0}", "WARNING",
             parts=CALL_STACK, skip=["vmalloc"]),
-        Fmt(rx(r"WARNING: .*mm/.*\.c.* k?.?malloc"), "WARNING: kmalloc bug in {0}", "WARNING",
+        Fmt(rx(r"WARNING: (?>.*?mm/)(?>.*?\.c).* k?.?malloc"), "WARNING: kmalloc bug in {0}", "WARNING",
             parts=RIP_STACK, skip=["kmalloc", "krealloc", "slab", "kmem", "alloc"]),
         Fmt(rx(r"WARNING: .* at drivers/usb/core/urb\.c:[0-9]+ usb_submit_urb"),
             "WARNING in {0}/usb_submit_urb", "WARNING", parts=CALL_STACK,
@@ -240,7 +240,7 @@ OOPSES: list[Oops] = [
         Fmt(rx("WARNING: possible irq lock inversion dependency detected"), "possible deadlock in {0}",
             "lockdep", report=rx(r"WARNING: possible irq lock inversion dependency detected(?:.*\n)+?.*just "
                                  r"changed the state of lock(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
-        Fmt(rx("WARNING: .*-safe -> .*-unsafe lock order detected"), "possible deadlock in {0}", "lockdep",
+        Fmt(rx("WARNING: (?>.*?-safe -> ).*-unsafe lock order detected"), "possible deadlock in {0}", "lockdep",
             parts=[rx("which became (?:.*) at:"), STACK], parts2=[LOCK_AT]),
         Fmt(rx("WARNING: possible recursive locking detected"), "possible deadlock in {0}", "lockdep",
             report=rx(r"WARNING: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock"
@@ -283,7 +283,7 @@ OOPSES: list[Oops] = [
         Fmt(rx("INFO: possible irq lock inversion dependency detected"), "possible deadlock in {0}",
             "lockdep", report=rx(r"INFO: possible irq lock inversion dependency detected(?:.*\n)+?.*just "
                                  r"changed the state of lock(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
-        Fmt(rx("INFO: .*-safe -> .*-unsafe lock order detected"), "possible deadlock in {0}",
+        Fmt(rx("INFO: (?>.*?-safe -> ).*-unsafe lock order detected"), "possible deadlock in {0}",
             "lockdep", parts=[rx("which became (?:.*) at:"), STACK], parts2=[LOCK_AT]),
         Fmt(rx("INFO: possible recursive locking detected"), "possible deadlock in {0}", "lockdep",
             report=rx(r"INFO: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock"
@@ -308,7 +308,7 @@ OOPSES: list[Oops] = [
             report=rx(r"INFO: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}")),
         Fmt(rx("INFO: task .* blocked for more than [0-9]+ seconds"), "INFO: task hung in {0}", "hung",
             parts=CALL_STACK, extractor="hang", alt=["hang in {0}"]),
-        Fmt(rx("INFO: task .*:[0-9]+ can't die for more than .* seconds"), "INFO: task can't die in {0}",
+        Fmt(rx("INFO: task (?>.*?:[0-9]+ can't die for more than ).* seconds"), "INFO: task can't die in {0}",
             "hung", parts=CALL_STACK, skip=["schedule"], alt=["hang in {0}"]),
         Fmt(rx("INFO: task .*:[0-9]+ blocked for more than"), "INFO: task hung", "hung", corrupted=True),
         Fmt(rx("INFO: (Freed|Allocated) in (.*)"), "INFO: {0} in {1}", "KASAN", corrupted=True),
@@ -433,7 +433,7 @@ OOPSES: list[Oops] = [
         Fmt(rx("Alignment trap:"), "Alignment trap in {0}", "BUG", parts=RIP_STACK),
     ]),
     Oops("trusty: panic", "panic", [
-        Fmt(rx(r"trusty: panic.* ASSERT FAILED.*: (.*)"), "trusty: ASSERT FAILED: {0}", "panic"),
+        Fmt(rx(r"trusty: panic(?>.*? ASSERT FAILED).*: (.*)"), "trusty: ASSERT FAILED: {0}", "panic"),
         Fmt(rx(r"trusty: panic \(.*?\):(?: DEBUG)? (.*?):"), "trusty: panic: {0}", "panic"),
     ]),
     Oops("kernel stack overflow", "stack", [
