@@ -36,3 +36,25 @@ def test_kmalloc_warning_title_still_matches():
 def test_long_line_of_mm_paths_is_parsed():
     log = "[  1.0] WARNING: " + "mm/.c " * 300 + "\n"
     assert parse_log(log).reports[0].title.startswith("WARNING: ")
+
+
+def _all_patterns() -> list[str]:
+    patterns = []
+    for oops in OOPSES:
+        for fmt in oops.formats:
+            patterns += [fmt.title.pattern] + ([fmt.report.pattern] if fmt.report is not None else [])
+    return patterns
+
+
+def test_multiline_gaps_are_bounded():
+    # Two unbounded lazy gaps retry the second one from every line the first could end on.
+    assert [p for p in _all_patterns() if "(?:.*\\n)+?" in p or "(?:.*\\n)*?" in p] == []
+
+
+def test_kasan_report_followed_by_header_lookalikes_keeps_its_title():
+    log = ("[  1.0] BUG: KASAN: slab-out-of-bounds in foo+0x1/0x2\n"
+           "[  1.0] Read of size 8 at addr ffff888000000000 by task a/1\n"
+           "[  1.0] Call Trace:\n[  1.0]  foo+0x1/0x2\n[  1.0]  bar+0x1/0x2\n"
+           + "[  1.0] DEBUG: BUG: KASAN: a in f. " + "x" * 1900 + "\n") * 1 + (
+           "[  1.0] DEBUG: BUG: KASAN: a in f. " + "x" * 1900 + "\n") * 200
+    assert parse_log(log).reports[0].title == "KASAN: slab-out-of-bounds Read in foo"
