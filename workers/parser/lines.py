@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 
 # ANSI CSI/OSC sequences (colours, cursor moves) and the NULs some serial consoles emit.
-_ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+# An OSC string stops at the line end even when unterminated (else it would swallow the rest of the
+# log); `ESC ( B` and friends select a character set (xterm's sgr0 prints `ESC ( B ESC [ m`).
+_ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[()*+][0-9A-Za-z]|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x1b), *range(0x1c, 0x20), 0x7f])
 
