@@ -100,7 +100,9 @@ def _report_starts(lines: list[str], headers: list[Header], text: str) -> list[t
             near = h.line - cur.line
             text = lines[h.line]
             if (
-                (_CONSEQUENCE.search(text) and near < 300)
+                # A panic is the report's consequence while the report is open or just closed; a
+                # panic long after its end marker is a new crash (e.g. no root fs after a WARNING).
+                (_CONSEQUENCE.search(text) and near < 300 and (ends[-1] < 0 or h.line < ends[-1] + 40))
                 or near < 4
                 or (near < 25 and _OOPS_LINE.match(text))
                 # SLUB prints its verdict, then the WARNING of slab_err() with the stack.
