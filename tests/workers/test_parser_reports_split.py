@@ -22,3 +22,16 @@ def test_panic_long_after_a_closed_report_is_a_new_report():
 def test_panic_right_after_the_end_marker_belongs_to_the_report():
     titles = [r.title for r in parse_log(WARNING + PANIC).reports]
     assert titles == ["WARNING in ext4_do_writepages"]
+
+
+DECOMPRESSOR = "early console in setup code\nDecompressing Linux... Parsing ELF... done.\nBooting the kernel.\n"
+KERNEL = "[    0.000000] Linux version 6.1.0 (gcc) #1 SMP\n[    1.000000] Run /sbin/init as init process\n"
+
+
+def test_first_boot_is_not_a_reboot():
+    assert parse_log(DECOMPRESSOR + KERNEL).reports == []
+
+
+def test_booting_again_after_kernel_output_is_a_reboot():
+    titles = [r.title for r in parse_log(DECOMPRESSOR + KERNEL + DECOMPRESSOR + KERNEL).reports]
+    assert titles == ["unexpected kernel reboot"]

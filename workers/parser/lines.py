@@ -9,6 +9,7 @@ normalized line, the 0-based number of the line it came from in the original log
 
 from __future__ import annotations
 
+import bisect
 import re
 
 # ANSI CSI/OSC sequences (colours, cursor moves) and the NULs some serial consoles emit.
@@ -46,11 +47,14 @@ _KMSG_ESCAPE = re.compile(r"\\x([0-9a-f]{2})")
 
 class NormalizedLines(list):
     """A list of normalized lines; `origin[i]` is the original line number of line i and
-    `caller[i]` the printk caller id of its prefix ("T123" task, "C1" CPU) or None."""
+    `caller[i]` the printk caller id of its prefix ("T123" task, "C1" CPU) or None;
+    `kernel_from` the first line known to be kernel output (a timestamp prefix or the `Linux
+    version` banner; len(lines) when none is)."""
 
     origin: list[int]
     caller: list[str | None]
     kmsg: bool
+    kernel_from: int
 
     def __init__(self, lines: list[str], origin: list[int], kmsg: bool = False,
                  caller: list[str | None] | None = None) -> None:
@@ -58,6 +62,7 @@ class NormalizedLines(list):
         self.origin = origin
         self.kmsg = kmsg
         self.caller = caller if caller is not None else [None] * len(lines)
+        self.kernel_from = 0 if kmsg else len(lines)
 
 
 def decode(data: bytes | str) -> str:
@@ -130,6 +135,7 @@ def normalize(text: str | bytes) -> NormalizedLines:
         return NormalizedLines(out, origin, kmsg=True)
     fast = _FAST.match
     caller: list[str | None] = []
+    kernel_from = -1
     for n, line in enumerate(raw):
         ctx = None
         if line:
@@ -137,6 +143,8 @@ def normalize(text: str | bytes) -> NormalizedLines:
             if first == "[":
                 m = fast(line)
                 if m:
+                    if kernel_from < 0:
+                        kernel_from = len(out)
                     ctx = m.group(1)
                     line = line[m.end():]
                     first = line[:1]
@@ -152,4 +160,8 @@ def normalize(text: str | bytes) -> NormalizedLines:
         out.append(line)
         origin.append(n)
         caller.append(ctx)
-    return NormalizedLines(out, origin, caller=caller)
+    normalized = NormalizedLines(out, origin, caller=caller)
+    at = text.find("Linux version ")
+    banner = bisect.bisect_left(origin, text.count("\n", 0, at)) if at >= 0 else len(out)
+    normalized.kernel_from = min(banner, kernel_from if kernel_from >= 0 else len(out))
+    return normalized
