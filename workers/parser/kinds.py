@@ -337,7 +337,9 @@ OOPSES: list[Oops] = [
     Oops("general protection fault", "GPF", [
         Fmt(rx("general protection fault.*:"), "general protection fault in {0}", "GPF", parts=RIP_STACK,
             alt=BAD_ACCESS),
-    ], [re.compile(r"general protection fault .* error:\d+ in ")]),
+    ], [re.compile(r"general protection fault .* error:\d+ in "),
+        # The kernel's notice of a user-space trap (show_signal), not a kernel crash.
+        re.compile(r"general protection fault ip:[0-9a-f]+ sp:")]),
     Oops("stack segment: ", "GPF", [
         Fmt(rx("stack segment: 0000"), "stack segment fault in {0}", "GPF", parts=RIP_STACK),
     ]),
