@@ -297,3 +297,28 @@ Code starting with the faulting instruction
     report = first(text)
     assert report.title == "WARNING in lkdtm_WARNING" and not report.corrupted
     assert [f.function for f in report.frames if f.role == "frame"] == ["lkdtm_do_action", "direct_entry"]
+
+
+ARM64_OOPS_TAIL = """[   40.000005] CPU: 0 PID: 50 Comm: sh Not tainted 6.6.0 #1
+[   40.000007] pc : foo_write+0x1c/0x60
+[   40.000008] lr : vfs_write+0xc0/0x2a0
+[   40.000010] Call trace:
+[   40.000011]  foo_write+0x1c/0x60
+[   40.000012]  vfs_write+0xc0/0x2a0
+[   40.000014] ---[ end trace 0000000000000000 ]---
+"""
+
+
+@pytest.mark.parametrize("header, title", [
+    ("Internal error: Oops - BUG: 00000000f2000800 [#1] PREEMPT SMP", "kernel BUG in foo_write"),
+    ("Internal error: Oops - undefined instruction: 0000000002000000 [#1] PREEMPT SMP",
+     "Internal error in foo_write"),
+])
+def test_standalone_arm64_oopses(header, title):
+    assert [r.title for r in parse_log(f"[   40.000003] {header}\n" + ARM64_OOPS_TAIL).reports] == [title]
+
+
+def test_arm64_bug_oops_joins_the_kernel_bug_at_line():
+    log = ("[   40.000001] kernel BUG at fs/inode.c:611!\n"
+           "[   40.000003] Internal error: Oops - BUG: 00000000f2000800 [#1] PREEMPT SMP\n" + ARM64_OOPS_TAIL)
+    assert [r.title for r in parse_log(log).reports] == ["kernel BUG in foo_write"]

@@ -199,6 +199,7 @@ OOPSES: list[Oops] = [
         Fmt(rx(r"BUG: ([\w-]+) \([^)]*\): (.*)"), "BUG: {1}", "SLUB"),
     ], [re.compile(p) for p in [
         "ODEBUG:", "Boot_DEBUG:", "xlog_status:", "DEBUG:", "BUG: no syscalls can create resource",
+        "Internal error: Oops - BUG:",  # arm64's BUG() Oops: the "Internal error:" kind titles it
     ]]),
     Oops("WARNING:", "WARNING", [
         Fmt(rx(r"WARNING: (?>.*?lib/debugobjects\.c).* (?:debug_print|debug_check)|ODEBUG: .* object"
@@ -430,9 +431,12 @@ OOPSES: list[Oops] = [
     Oops("VFS: Busy inodes after unmount", "BUG", [
         Fmt(rx("VFS: Busy inodes after unmount"), "VFS: Busy inodes after unmount (use-after-free)", "BUG"),
     ]),
+    # arm64 BUG() prints "kernel BUG at file:line!" first when CONFIG_DEBUG_BUGVERBOSE is on: the
+    # Oops line a few lines later then joins that report (see reports._OOPS_LINE).
     Oops("Internal error:", "Oops", [
+        Fmt(rx("Internal error: Oops - BUG"), "kernel BUG in {0}", "BUG", parts=RIP_STACK),
         Fmt(rx("Internal error:"), "Internal error in {0}", "Oops", parts=RIP_STACK),
-    ], [re.compile("Internal error: Oops - BUG"), re.compile("Internal error: Oops - undefined instruction")]),
+    ]),
     Oops("Unhandled fault:", "BUG", [
         Fmt(rx("Unhandled fault:"), "Unhandled fault in {0}", "BUG", parts=RIP_STACK, alt=BAD_ACCESS),
     ]),
