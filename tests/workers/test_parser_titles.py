@@ -322,3 +322,21 @@ def test_arm64_bug_oops_joins_the_kernel_bug_at_line():
     log = ("[   40.000001] kernel BUG at fs/inode.c:611!\n"
            "[   40.000003] Internal error: Oops - BUG: 00000000f2000800 [#1] PREEMPT SMP\n" + ARM64_OOPS_TAIL)
     assert [r.title for r in parse_log(log).reports] == ["kernel BUG in foo_write"]
+
+
+RISCV_TAIL = """[    1.0] Modules linked in:
+[    1.0] CPU: 0 PID: 36 Comm: sh Not tainted 6.12.0 #1
+[    1.0] epc : foo_write+0x1a/0x2a
+[    1.0]  ra : vfs_write+0x1c/0x34
+[    1.0] status: 0000000200000120 badaddr: 0000000000000000 cause: 0000000000000002
+[    1.0] Call Trace:
+[    1.0] [<ffffffff80a1b2c4>] foo_write+0x1a/0x2a
+[    1.0] [<ffffffff80a1b2e0>] vfs_write+0x1c/0x34
+[    1.0] ---[ end trace 0000000000000000 ]---
+"""
+
+
+@pytest.mark.parametrize("kind", ["illegal instruction", "load access fault"])
+def test_riscv_oops(kind):
+    log = f"[    1.0] Oops - {kind} [#1]\n" + RISCV_TAIL
+    assert [r.title for r in parse_log(log).reports] == [f"Oops: {kind} in foo_write"]

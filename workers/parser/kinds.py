@@ -476,6 +476,10 @@ OOPSES: list[Oops] = [
             parts=RIP_STACK),
         Fmt(rx("Oops: (.*?)(?:, sig: \\d+)? \\[#"), "Oops: {0} in {1}", "Oops", parts=RIP_STACK),
     ]),
+    # riscv die(): "Oops - illegal instruction [#1]", "Oops - load access fault [#1]".
+    Oops("Oops - ", "Oops", [
+        Fmt(rx(r"Oops - (.*?) \[#\d+\]"), "Oops: {0} in {1}", "Oops", parts=RIP_STACK),
+    ], must=rx(r"^\s*Oops - .* \[#\d+\]")),
     Oops("SYZFAIL:", "SYZFAIL", [
         Fmt(rx("SYZFAIL:(.*)"), "SYZFAIL:{0}", "SYZFAIL"),
     ]),
