@@ -340,3 +340,17 @@ RISCV_TAIL = """[    1.0] Modules linked in:
 def test_riscv_oops(kind):
     log = f"[    1.0] Oops - {kind} [#1]\n" + RISCV_TAIL
     assert [r.title for r in parse_log(log).reports] == [f"Oops: {kind} in foo_write"]
+
+
+def test_s390_pointer_dereference_names_the_function():
+    log = """[    1.0] Unable to handle kernel pointer dereference in virtual kernel address space
+[    1.0] Failing address: 0000000000000000 TEID: 0000000000000483
+[    1.0] Oops: 0004 ilc:3 [#1] SMP
+[    1.0] Krnl PSW : 0704c00180000000 000003ff8001a0f2 (foo_write+0x12/0x20)
+[    1.0] Call Trace:
+[    1.0]  [<000003ff8001a0f2>] foo_write+0x12/0x20
+[    1.0]  [<000003ff8001a0e6>] vfs_write+0x6/0x20
+[    1.0] ---[ end trace 0000000000000000 ]---
+"""
+    assert [r.title for r in parse_log(log).reports] == [
+        "BUG: unable to handle kernel pointer dereference in virtual kernel address space in foo_write"]

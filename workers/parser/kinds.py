@@ -332,7 +332,9 @@ OOPSES: list[Oops] = [
         Fmt(rx("Unable to handle kernel (paging request|NULL pointer dereference|access to user memory)"),
             "BUG: unable to handle kernel {0} in {1}", "BUG", parts=RIP_STACK, alt=["bad-access in {1}"]),
         Fmt(rx("Unable to handle kernel (execute from non-executable memory|write to read-only memory|"
-               "data access on read-only memory|instruction fetch)"),
+               "data access on read-only memory|instruction fetch|"
+               # s390 do_no_context()
+               "pointer dereference in virtual kernel address space)"),
             "BUG: unable to handle kernel {0} in {1}", "BUG", parts=RIP_STACK, alt=["bad-access in {1}"]),
     ]),
     Oops("general protection fault", "GPF", [
