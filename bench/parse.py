@@ -48,7 +48,14 @@ def timed_keys(data: bytes) -> float:
 def pathological(scale: int) -> dict[str, bytes]:
     """Inputs that make careless parsers quadratic, at `scale` x the base size."""
     frame = b"[  1.000000]  some_function_name+0x1f/0x30 [module]\n"
+    kasan = b"[  1.0] BUG: KASAN: slab-out-of-bounds in foo+0x1/0x2\n"
     return {
+        # Crafted by review: nested `.*` in a title regex, and report regexes tried from every lookalike.
+        "400 mm/.c lines": (b"[  1.0] WARNING: " + b"mm/.c " * 400 + b"\n") * (400 * scale),
+        "KASAN + 200 lookalikes": (kasan + (b"[  1.0] DEBUG: BUG: KASAN: a in f. " + b"x" * 1900 + b"\n") * 200)
+        * (2 * scale),
+        "lockdep + 400 takes": (b"[  1.0] WARNING: inconsistent lock state\n"
+                                + b"[  1.0] takes " + b"x" * 1000 + b"\n") * (200 * scale),
         "1 MB line": b"x" * (1 << 20) * scale,
         "1 MB line of headers": b"WARNING: at a.c:1 BUG: KASAN: x in f+0 " * (28000 * scale),
         "100k frames": b"[  1.0] BUG: KASAN: slab-use-after-free in f+0x1/0x2\n[  1.0] Call Trace:\n"

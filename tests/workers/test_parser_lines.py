@@ -3,6 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from workers.parser import parse_log
 from workers.parser.lines import normalize
 
 
@@ -82,3 +83,18 @@ def test_only_lines_that_may_hold_a_prefix_skip_the_quick_path(pieces):
 
     line = "".join(pieces).rstrip("\n")
     assert normalize(line + "\n")[0] == strip_prefix(line)
+
+
+def test_unterminated_osc_sequence_stops_at_the_line_end():
+    log = ("[    0.000000] Booting \x1b]0;garbage from bootloader\n"
+           "[   20.100001] BUG: KASAN: slab-out-of-bounds in my_copy_data+0x1c6/0x230 [mydrv]\n"
+           "[   20.100002] Read of size 8 at addr ffff888012345678 by task cat/1234\n"
+           "[   20.100006] Call Trace:\n[   20.100008]  my_copy_data+0x1c6/0x230\n[   20.100009]  caller+0x1/0x2\n")
+    assert [r.title for r in parse_log(log).reports] == ["KASAN: slab-out-of-bounds Read in my_copy_data"]
+
+
+def test_charset_selection_before_sgr0_is_removed():
+    log = ("[   20.100001] \x1b(B\x1b[mBUG: KASAN: slab-out-of-bounds in my_copy_data+0x1c6/0x230 [mydrv]\n"
+           "[   20.100002] Read of size 8 at addr ffff888012345678 by task cat/1234\n"
+           "[   20.100006] Call Trace:\n[   20.100008]  my_copy_data+0x1c6/0x230\n[   20.100009]  caller+0x1/0x2\n")
+    assert [r.title for r in parse_log(log).reports] == ["KASAN: slab-out-of-bounds Read in my_copy_data"]

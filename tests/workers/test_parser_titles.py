@@ -297,3 +297,60 @@ Code starting with the faulting instruction
     report = first(text)
     assert report.title == "WARNING in lkdtm_WARNING" and not report.corrupted
     assert [f.function for f in report.frames if f.role == "frame"] == ["lkdtm_do_action", "direct_entry"]
+
+
+ARM64_OOPS_TAIL = """[   40.000005] CPU: 0 PID: 50 Comm: sh Not tainted 6.6.0 #1
+[   40.000007] pc : foo_write+0x1c/0x60
+[   40.000008] lr : vfs_write+0xc0/0x2a0
+[   40.000010] Call trace:
+[   40.000011]  foo_write+0x1c/0x60
+[   40.000012]  vfs_write+0xc0/0x2a0
+[   40.000014] ---[ end trace 0000000000000000 ]---
+"""
+
+
+@pytest.mark.parametrize("header, title", [
+    ("Internal error: Oops - BUG: 00000000f2000800 [#1] PREEMPT SMP", "kernel BUG in foo_write"),
+    ("Internal error: Oops - undefined instruction: 0000000002000000 [#1] PREEMPT SMP",
+     "Internal error in foo_write"),
+])
+def test_standalone_arm64_oopses(header, title):
+    assert [r.title for r in parse_log(f"[   40.000003] {header}\n" + ARM64_OOPS_TAIL).reports] == [title]
+
+
+def test_arm64_bug_oops_joins_the_kernel_bug_at_line():
+    log = ("[   40.000001] kernel BUG at fs/inode.c:611!\n"
+           "[   40.000003] Internal error: Oops - BUG: 00000000f2000800 [#1] PREEMPT SMP\n" + ARM64_OOPS_TAIL)
+    assert [r.title for r in parse_log(log).reports] == ["kernel BUG in foo_write"]
+
+
+RISCV_TAIL = """[    1.0] Modules linked in:
+[    1.0] CPU: 0 PID: 36 Comm: sh Not tainted 6.12.0 #1
+[    1.0] epc : foo_write+0x1a/0x2a
+[    1.0]  ra : vfs_write+0x1c/0x34
+[    1.0] status: 0000000200000120 badaddr: 0000000000000000 cause: 0000000000000002
+[    1.0] Call Trace:
+[    1.0] [<ffffffff80a1b2c4>] foo_write+0x1a/0x2a
+[    1.0] [<ffffffff80a1b2e0>] vfs_write+0x1c/0x34
+[    1.0] ---[ end trace 0000000000000000 ]---
+"""
+
+
+@pytest.mark.parametrize("kind", ["illegal instruction", "load access fault"])
+def test_riscv_oops(kind):
+    log = f"[    1.0] Oops - {kind} [#1]\n" + RISCV_TAIL
+    assert [r.title for r in parse_log(log).reports] == [f"Oops: {kind} in foo_write"]
+
+
+def test_s390_pointer_dereference_names_the_function():
+    log = """[    1.0] Unable to handle kernel pointer dereference in virtual kernel address space
+[    1.0] Failing address: 0000000000000000 TEID: 0000000000000483
+[    1.0] Oops: 0004 ilc:3 [#1] SMP
+[    1.0] Krnl PSW : 0704c00180000000 000003ff8001a0f2 (foo_write+0x12/0x20)
+[    1.0] Call Trace:
+[    1.0]  [<000003ff8001a0f2>] foo_write+0x12/0x20
+[    1.0]  [<000003ff8001a0e6>] vfs_write+0x6/0x20
+[    1.0] ---[ end trace 0000000000000000 ]---
+"""
+    assert [r.title for r in parse_log(log).reports] == [
+        "BUG: unable to handle kernel pointer dereference in virtual kernel address space in foo_write"]

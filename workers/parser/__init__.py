@@ -38,7 +38,7 @@ def parse_log(data: bytes | str) -> ParsedLog:
     if max(map(len, lines), default=0) > MAX_LINE:
         work = [line if len(line) <= MAX_LINE else line[:MAX_LINE] for line in lines]
     joined = "\n".join(work)
-    reports = build_reports(work, lines.caller, joined)
+    reports = build_reports(work, lines.caller, joined, lines.kernel_from)
     notices = find_notices(work, lines.caller, joined, sorted(r.start_line for r in reports))
     for report in reports + notices:
         report.start_line = lines.origin[report.start_line]

@@ -21,8 +21,13 @@ FUNC = r"\.?([a-zA-Z0-9_]+)(?:\.|\+| \([^\s()]+:\d+)"
 SRC = r"([a-zA-Z0-9\-_/.]+\.[a-z]+:[0-9]+)"
 
 
+# The lines a multi-line regex may skip between two of its anchors. Bounded: an unbounded lazy gap
+# per anchor makes a regex with two gaps quadratic in the report length when the last anchor is missing.
+GAP = r"(?:.*\n){1,60}?"
+
+
 def rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern.replace("{{PC}}", PC).replace("{{FUNC}}", FUNC).replace("{{SRC}}", SRC))
+    return re.compile(pattern.replace("{{GAP}}", GAP).replace("{{PC}}", PC).replace("{{FUNC}}", FUNC).replace("{{SRC}}", SRC))
 
 
 RIP = rx(
@@ -78,7 +83,7 @@ LEAK_SKIP = ["kmemleak", "create_object", "mmap", "kmalloc", "kmem_cache", "kzal
              "kvmalloc", "^kv", "sock_", "kobject_", "^pcpu_", "list_lru_init"]
 
 _KASAN_ACCESS = (
-    r"BUG: KASAN: ([a-z\-]+) in {{FUNC}}(?:.*\n)+?.*(Read|Write) (?:of size|at addr) (?:[0-9a-f]+)"
+    r"BUG: KASAN: ([a-z\-]+) in {{FUNC}}{{GAP}}.*(Read|Write) (?:of size|at addr) (?:[0-9a-f]+)"
 )
 
 OOPSES: list[Oops] = [
@@ -90,7 +95,7 @@ OOPSES: list[Oops] = [
             report=rx("BUG: KASAN: (double-free or invalid-free|double-free|invalid-free) in {{FUNC}}"),
             parts=[CALL, STACK], skip=["kmem_", "slab_", "kfree", "kvfree", "vunmap", "vfree"],
             alt=["invalid-free in {2}"]),
-        Fmt(rx("BUG: KASAN: ([a-z\\-]+) on address(?:.*\\n)+?.*(Read|Write) of size ([0-9]+)"),
+        Fmt(rx("BUG: KASAN: ([a-z\\-]+) on address{{GAP}}.*(Read|Write) of size ([0-9]+)"),
             "KASAN: {0} {1}", "KASAN"),
         Fmt(rx("BUG: KASAN: (.*?) in {{FUNC}}"), "KASAN: {0} in {1}", "KASAN", corrupted=True,
             parts=[rx("BUG: KASAN: (?:.*?) in {{FUNC}}"), CALL, STACK]),
@@ -139,16 +144,16 @@ OOPSES: list[Oops] = [
         Fmt(rx("BUG: soft lockup"), "BUG: soft lockup in {0}", "lockup", parts=RIP_STACK,
             extractor="stall", alt=["stall in {0}"]),
         Fmt(rx("BUG: .*still has locks held!"), "BUG: still has locks held in {0}", "lockdep",
-            report=rx(r"BUG: .*still has locks held!(?:.*\n)+?.*{{PC}} +{{FUNC}}")),
+            report=rx(r"BUG: .*still has locks held!{{GAP}}.*{{PC}} +{{FUNC}}")),
         Fmt(rx("BUG: lock held when returning to user space"),
             "BUG: lock held when returning to user space in {0}", "lockdep",
-            report=rx(r"BUG: lock held when returning to user space(?:.*\n)+?.*leaving the kernel with "
-                      r"locks still held(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
+            report=rx(r"BUG: lock held when returning to user space{{GAP}}.*leaving the kernel with "
+                      r"locks still held{{GAP}}.*at: (?:{{PC}} +)?{{FUNC}}")),
         Fmt(rx("BUG: bad unlock balance detected!"), "BUG: bad unlock balance in {0}", "lockdep",
             report=rx(r"BUG: bad unlock balance detected!(?:.*\n){0,15}?.*is trying to release lock"
                       r".*\n(?:.*\n){0,15}?(?:.*{{PC}} +|\s*|.*at: ){{FUNC}}")),
         Fmt(rx("BUG: held lock freed!"), "BUG: held lock freed in {0}", "lockdep",
-            report=rx(r"BUG: held lock freed!(?:.*\n)+?.*{{PC}} +{{FUNC}}")),
+            report=rx(r"BUG: held lock freed!{{GAP}}.*{{PC}} +{{FUNC}}")),
         Fmt(rx("BUG: Bad rss-counter state"), "BUG: Bad rss-counter state", "BUG"),
         Fmt(rx("BUG: non-zero nr_ptes on freeing mm"), "BUG: non-zero nr_ptes on freeing mm", "BUG"),
         Fmt(rx("BUG: non-zero nr_pmds on freeing mm"), "BUG: non-zero nr_pmds on freeing mm", "BUG"),
@@ -194,35 +199,36 @@ OOPSES: list[Oops] = [
         Fmt(rx(r"BUG: ([\w-]+) \([^)]*\): (.*)"), "BUG: {1}", "SLUB"),
     ], [re.compile(p) for p in [
         "ODEBUG:", "Boot_DEBUG:", "xlog_status:", "DEBUG:", "BUG: no syscalls can create resource",
+        "Internal error: Oops - BUG:",  # arm64's BUG() Oops: the "Internal error:" kind titles it
     ]]),
     Oops("WARNING:", "WARNING", [
-        Fmt(rx(r"WARNING: .*lib/debugobjects\.c.* (?:debug_print|debug_check)|ODEBUG: .* object"
+        Fmt(rx(r"WARNING: (?>.*?lib/debugobjects\.c).* (?:debug_print|debug_check)|ODEBUG: .* object"
                r"|WARNING: lib/debugobjects\.c:\d+ at "),
             "WARNING: ODEBUG bug in {0}", "WARNING", parts=RIP_STACK,
             skip=["debug_object", "debug_print", "debug_check", "__debug_", "^timer_", "^hrtimer_",
                   "^work_", "^call_rcu", "^kfree", "free_obj", "slab_free", "^__free",
                   "^destroy_", "^init_timer"]),
-        Fmt(rx(r"WARNING: .*mm/usercopy\.c.* usercopy_warn"), "WARNING: bad usercopy in {0}", "WARNING",
+        Fmt(rx(r"WARNING: (?>.*?mm/usercopy\.c).* usercopy_warn"), "WARNING: bad usercopy in {0}", "WARNING",
             parts=RIP_STACK, skip=["usercopy", "__check"]),
-        Fmt(rx(r"WARNING: .*lib/kobject\.c.* kobject_"), "WARNING: kobject bug in {0}", "WARNING",
+        Fmt(rx(r"WARNING: (?>.*?lib/kobject\.c).* kobject_"), "WARNING: kobject bug in {0}", "WARNING",
             parts=RIP_STACK, skip=["kobject_"]),
-        Fmt(rx(r"WARNING: .*fs/proc/generic\.c.* proc_register"), "WARNING: proc registration bug in {0}",
+        Fmt(rx(r"WARNING: (?>.*?fs/proc/generic\.c).* proc_register"), "WARNING: proc registration bug in {0}",
             "WARNING", parts=RIP_STACK, skip=["proc_"]),
-        Fmt(rx(r"WARNING: .*lib/refcount\.c.* refcount_"), "WARNING: refcount bug in {0}", "refcount",
+        Fmt(rx(r"WARNING: (?>.*?lib/refcount\.c).* refcount_"), "WARNING: refcount bug in {0}", "refcount",
             parts=RIP_STACK, skip=["refcount", "kobject_"]),
-        Fmt(rx(r"WARNING: .*kernel/locking/lockdep\.c.*lock_"), "WARNING: locking bug in {0}", "lockdep",
+        Fmt(rx(r"WARNING: (?>.*?kernel/locking/lockdep\.c).*lock_"), "WARNING: locking bug in {0}", "lockdep",
             parts=RIP_STACK, skip=["lock_", "_lock", "lockdep"]),
         Fmt(rx(r"WARNING: .*still has locks held!"), "WARNING: still has locks held in {0}", "lockdep",
-            report=rx(r"WARNING: .*still has locks held!(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
+            report=rx(r"WARNING: .*still has locks held!{{GAP}}.*at: (?:{{PC}} +)?{{FUNC}}")),
         Fmt(rx("WARNING: Nested lock was not taken"), "WARNING: nested lock was not taken in {0}",
             "lockdep", parts=CALL_STACK),
         Fmt(rx("WARNING: lock held when returning to user space"),
             "WARNING: lock held when returning to user space in {0}", "lockdep",
-            report=rx(r"WARNING: lock held when returning to user space(?:.*\n)+?.*leaving the kernel "
-                      r"with locks still held(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
-        Fmt(rx(r"WARNING: .*mm/vmalloc\.c.*__vmalloc_node"), "WARNING: zero-size vmalloc in {0}", "WARNING",
+            report=rx(r"WARNING: lock held when returning to user space{{GAP}}.*leaving the kernel "
+                      r"with locks still held{{GAP}}.*at: (?:{{PC}} +)?{{FUNC}}")),
+        Fmt(rx(r"WARNING: (?>.*?mm/vmalloc\.c).*__vmalloc_node"), "WARNING: zero-size vmalloc in {0}", "WARNING",
             parts=CALL_STACK, skip=["vmalloc"]),
-        Fmt(rx(r"WARNING: .*mm/.*\.c.* k?.?malloc"), "WARNING: kmalloc bug in {0}", "WARNING",
+        Fmt(rx(r"WARNING: (?>.*?mm/)(?>.*?\.c).* k?.?malloc"), "WARNING: kmalloc bug in {0}", "WARNING",
             parts=RIP_STACK, skip=["kmalloc", "krealloc", "slab", "kmem", "alloc"]),
         Fmt(rx(r"WARNING: .* at drivers/usb/core/urb\.c:[0-9]+ usb_submit_urb"),
             "WARNING in {0}/usb_submit_urb", "WARNING", parts=CALL_STACK,
@@ -234,22 +240,22 @@ OOPSES: list[Oops] = [
         Fmt(rx(r"WARNING: .* at [^ ]+ {{FUNC}}"), "WARNING in {1}", "WARNING", parts=RIP_STACK),
         Fmt(rx(r"WARNING: .* at {{SRC}}"), "WARNING in {1}", "WARNING", parts=RIP_STACK),
         Fmt(rx("WARNING: possible circular locking dependency detected"), "possible deadlock in {0}",
-            "lockdep", report=rx(r"WARNING: possible circular locking dependency detected(?:.*\n)+?.*is "
+            "lockdep", report=rx(r"WARNING: possible circular locking dependency detected{{GAP}}.*is "
                                  r"trying to acquire lock"),
             parts=[LOCK_AT, LOCK_AT, STACK], skip=["kernel_text_address", "unwind_get_return_address"]),
         Fmt(rx("WARNING: possible irq lock inversion dependency detected"), "possible deadlock in {0}",
-            "lockdep", report=rx(r"WARNING: possible irq lock inversion dependency detected(?:.*\n)+?.*just "
-                                 r"changed the state of lock(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
-        Fmt(rx("WARNING: .*-safe -> .*-unsafe lock order detected"), "possible deadlock in {0}", "lockdep",
+            "lockdep", report=rx(r"WARNING: possible irq lock inversion dependency detected{{GAP}}.*just "
+                                 r"changed the state of lock{{GAP}}.*at: (?:{{PC}} +)?{{FUNC}}")),
+        Fmt(rx("WARNING: (?>.*?-safe -> ).*-unsafe lock order detected"), "possible deadlock in {0}", "lockdep",
             parts=[rx("which became (?:.*) at:"), STACK], parts2=[LOCK_AT]),
         Fmt(rx("WARNING: possible recursive locking detected"), "possible deadlock in {0}", "lockdep",
-            report=rx(r"WARNING: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock"
-                      r"(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
+            report=rx(r"WARNING: possible recursive locking detected{{GAP}}.*is trying to acquire lock"
+                      r"{{GAP}}.*at: (?:{{PC}} +)?{{FUNC}}")),
         Fmt(rx("WARNING: inconsistent lock state"), "inconsistent lock state in {1}", "lockdep",
-            report=rx(r"WARNING: inconsistent lock state(?:.*\n)+?.*takes(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}"),
+            report=rx(r"WARNING: inconsistent lock state{{GAP}}.*takes{{GAP}}.*at: (?:{{PC}} +)?{{FUNC}}"),
             parts=CALL_STACK),
         Fmt(rx("WARNING: suspicious RCU usage"), "WARNING: suspicious RCU usage in {1}", "lockdep",
-            report=rx(r"WARNING: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}"), parts=CALL_STACK,
+            report=rx(r"WARNING: suspicious RCU usage{{GAP}}.*?{{SRC}}"), parts=CALL_STACK,
             skip=["rcu", "kmem_cache_", "^lockdep_"]),
         Fmt(rx(r"WARNING: kernel stack regs at [0-9a-f( )ptrval_]+ in [^ ]* has bad '([^']+)' value"),
             "WARNING: kernel stack regs has bad '{0}' value", "WARNING"),
@@ -259,7 +265,7 @@ OOPSES: list[Oops] = [
             report=rx(r"WARNING: bad unlock balance detected!(?:.*\n){0,15}?.*is trying to release lock"
                       r".*\n(?:.*\n){0,15}?(?:.*{{PC}} +|\s*|.*at: ){{FUNC}}")),
         Fmt(rx("WARNING: held lock freed!"), "WARNING: held lock freed in {0}", "lockdep",
-            report=rx(r"WARNING: held lock freed!(?:.*\n)+?.*at:? (?:{{PC}} +)?{{FUNC}}")),
+            report=rx(r"WARNING: held lock freed!{{GAP}}.*at:? (?:{{PC}} +)?{{FUNC}}")),
         Fmt(rx("WARNING: kernel stack regs .* has bad value"), "WARNING: kernel stack regs has bad value",
             "WARNING"),
         Fmt(rx("WARNING: lock held when returning to user space"), "WARNING: lock held when returning "
@@ -278,18 +284,18 @@ OOPSES: list[Oops] = [
     ]]),
     Oops("INFO:", "INFO", [
         Fmt(rx("INFO: possible circular locking dependency detected"), "possible deadlock in {0}", "lockdep",
-            report=rx(r"INFO: possible circular locking dependency detected(?:.*\n)+?.*is trying to acquire lock"),
+            report=rx(r"INFO: possible circular locking dependency detected{{GAP}}.*is trying to acquire lock"),
             parts=[LOCK_AT, LOCK_AT, STACK]),
         Fmt(rx("INFO: possible irq lock inversion dependency detected"), "possible deadlock in {0}",
-            "lockdep", report=rx(r"INFO: possible irq lock inversion dependency detected(?:.*\n)+?.*just "
-                                 r"changed the state of lock(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
-        Fmt(rx("INFO: .*-safe -> .*-unsafe lock order detected"), "possible deadlock in {0}",
+            "lockdep", report=rx(r"INFO: possible irq lock inversion dependency detected{{GAP}}.*just "
+                                 r"changed the state of lock{{GAP}}.*at: (?:{{PC}} +)?{{FUNC}}")),
+        Fmt(rx("INFO: (?>.*?-safe -> ).*-unsafe lock order detected"), "possible deadlock in {0}",
             "lockdep", parts=[rx("which became (?:.*) at:"), STACK], parts2=[LOCK_AT]),
         Fmt(rx("INFO: possible recursive locking detected"), "possible deadlock in {0}", "lockdep",
-            report=rx(r"INFO: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock"
-                      r"(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}")),
+            report=rx(r"INFO: possible recursive locking detected{{GAP}}.*is trying to acquire lock"
+                      r"{{GAP}}.*at: (?:{{PC}} +)?{{FUNC}}")),
         Fmt(rx("INFO: inconsistent lock state"), "inconsistent lock state in {1}", "lockdep",
-            report=rx(r"INFO: inconsistent lock state(?:.*\n)+?.*takes(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}"),
+            report=rx(r"INFO: inconsistent lock state{{GAP}}.*takes{{GAP}}.*at: (?:{{PC}} +)?{{FUNC}}"),
             parts=CALL_STACK),
         Fmt(rx("INFO: rcu_(?:preempt|sched|bh|tasks\\w*) (?:self-)?detected(?: expedited)? stall"),
             "INFO: rcu detected stall in {0}", "RCU", parts=STALL_PARTS, parts2=STALL_PARTS2,
@@ -305,10 +311,10 @@ OOPSES: list[Oops] = [
                   "el1h_64_irq", "gic_handle_irq", "tick_"],
             extractor="stall", alt=["stall in {0}"]),
         Fmt(rx("INFO: suspicious RCU usage"), "suspicious RCU usage at {0}", "lockdep",
-            report=rx(r"INFO: suspicious RCU usage(?:.*\n)+?.*?{{SRC}}")),
+            report=rx(r"INFO: suspicious RCU usage{{GAP}}.*?{{SRC}}")),
         Fmt(rx("INFO: task .* blocked for more than [0-9]+ seconds"), "INFO: task hung in {0}", "hung",
             parts=CALL_STACK, extractor="hang", alt=["hang in {0}"]),
-        Fmt(rx("INFO: task .*:[0-9]+ can't die for more than .* seconds"), "INFO: task can't die in {0}",
+        Fmt(rx("INFO: task (?>.*?:[0-9]+ can't die for more than ).* seconds"), "INFO: task can't die in {0}",
             "hung", parts=CALL_STACK, skip=["schedule"], alt=["hang in {0}"]),
         Fmt(rx("INFO: task .*:[0-9]+ blocked for more than"), "INFO: task hung", "hung", corrupted=True),
         Fmt(rx("INFO: (Freed|Allocated) in (.*)"), "INFO: {0} in {1}", "KASAN", corrupted=True),
@@ -326,13 +332,17 @@ OOPSES: list[Oops] = [
         Fmt(rx("Unable to handle kernel (paging request|NULL pointer dereference|access to user memory)"),
             "BUG: unable to handle kernel {0} in {1}", "BUG", parts=RIP_STACK, alt=["bad-access in {1}"]),
         Fmt(rx("Unable to handle kernel (execute from non-executable memory|write to read-only memory|"
-               "data access on read-only memory|instruction fetch)"),
+               "data access on read-only memory|instruction fetch|"
+               # s390 do_no_context()
+               "pointer dereference in virtual kernel address space)"),
             "BUG: unable to handle kernel {0} in {1}", "BUG", parts=RIP_STACK, alt=["bad-access in {1}"]),
     ]),
     Oops("general protection fault", "GPF", [
         Fmt(rx("general protection fault.*:"), "general protection fault in {0}", "GPF", parts=RIP_STACK,
             alt=BAD_ACCESS),
-    ], [re.compile(r"general protection fault .* error:\d+ in ")]),
+    ], [re.compile(r"general protection fault .* error:\d+ in "),
+        # The kernel's notice of a user-space trap (show_signal), not a kernel crash.
+        re.compile(r"general protection fault ip:[0-9a-f]+ sp:")]),
     Oops("stack segment: ", "GPF", [
         Fmt(rx("stack segment: 0000"), "stack segment fault in {0}", "GPF", parts=RIP_STACK),
     ]),
@@ -391,15 +401,15 @@ OOPSES: list[Oops] = [
     ], [re.compile(r"\): kasan: ")],  # old KASAN reports print through SLUB; their header comes later
         must=re.compile(r"BUG [\w.:-]+ \((?:Not tainted|Tainted: [^)]*)\): ")),
     Oops("divide error:", "divide error", [
-        Fmt(rx(r"divide error: (?:.*\n)+?.*(?:RIP|EIP|pc ): (?:[0-9a-f]+:)?(?:{{PC}} +{{PC}} +)?{{FUNC}}"),
+        Fmt(rx(r"divide error: {{GAP}}.*(?:RIP|EIP|pc ): (?:[0-9a-f]+:)?(?:{{PC}} +{{PC}} +)?{{FUNC}}"),
             "divide error in {0}", "divide error"),
     ]),
     Oops("divide_error:", "divide error", [
-        Fmt(rx(r"divide_error: (?:.*\n)+?.*(?:RIP|EIP|pc ): (?:[0-9a-f]+:)?(?:{{PC}} +{{PC}} +)?{{FUNC}}"),
+        Fmt(rx(r"divide_error: {{GAP}}.*(?:RIP|EIP|pc ): (?:[0-9a-f]+:)?(?:{{PC}} +{{PC}} +)?{{FUNC}}"),
             "divide error in {0}", "divide error"),
     ]),
     Oops("invalid opcode:", "invalid opcode", [
-        Fmt(rx(r"invalid opcode: (?:.*\n)+?.*(?:RIP|EIP): (?:[0-9a-f]+:)?(?:{{PC}} +{{PC}} +)?{{FUNC}}"),
+        Fmt(rx(r"invalid opcode: {{GAP}}.*(?:RIP|EIP): (?:[0-9a-f]+:)?(?:{{PC}} +{{PC}} +)?{{FUNC}}"),
             "invalid opcode in {0}", "invalid opcode"),
     ]),
     Oops("UBSAN:", "UBSAN", [
@@ -423,9 +433,12 @@ OOPSES: list[Oops] = [
     Oops("VFS: Busy inodes after unmount", "BUG", [
         Fmt(rx("VFS: Busy inodes after unmount"), "VFS: Busy inodes after unmount (use-after-free)", "BUG"),
     ]),
+    # arm64 BUG() prints "kernel BUG at file:line!" first when CONFIG_DEBUG_BUGVERBOSE is on: the
+    # Oops line a few lines later then joins that report (see reports._OOPS_LINE).
     Oops("Internal error:", "Oops", [
+        Fmt(rx("Internal error: Oops - BUG"), "kernel BUG in {0}", "BUG", parts=RIP_STACK),
         Fmt(rx("Internal error:"), "Internal error in {0}", "Oops", parts=RIP_STACK),
-    ], [re.compile("Internal error: Oops - BUG"), re.compile("Internal error: Oops - undefined instruction")]),
+    ]),
     Oops("Unhandled fault:", "BUG", [
         Fmt(rx("Unhandled fault:"), "Unhandled fault in {0}", "BUG", parts=RIP_STACK, alt=BAD_ACCESS),
     ]),
@@ -433,7 +446,7 @@ OOPSES: list[Oops] = [
         Fmt(rx("Alignment trap:"), "Alignment trap in {0}", "BUG", parts=RIP_STACK),
     ]),
     Oops("trusty: panic", "panic", [
-        Fmt(rx(r"trusty: panic.* ASSERT FAILED.*: (.*)"), "trusty: ASSERT FAILED: {0}", "panic"),
+        Fmt(rx(r"trusty: panic(?>.*? ASSERT FAILED).*: (.*)"), "trusty: ASSERT FAILED: {0}", "panic"),
         Fmt(rx(r"trusty: panic \(.*?\):(?: DEBUG)? (.*?):"), "trusty: panic: {0}", "panic"),
     ]),
     Oops("kernel stack overflow", "stack", [
@@ -465,6 +478,10 @@ OOPSES: list[Oops] = [
             parts=RIP_STACK),
         Fmt(rx("Oops: (.*?)(?:, sig: \\d+)? \\[#"), "Oops: {0} in {1}", "Oops", parts=RIP_STACK),
     ]),
+    # riscv die(): "Oops - illegal instruction [#1]", "Oops - load access fault [#1]".
+    Oops("Oops - ", "Oops", [
+        Fmt(rx(r"Oops - (.*?) \[#\d+\]"), "Oops: {0} in {1}", "Oops", parts=RIP_STACK),
+    ], must=rx(r"^\s*Oops - .* \[#\d+\]")),
     Oops("SYZFAIL:", "SYZFAIL", [
         Fmt(rx("SYZFAIL:(.*)"), "SYZFAIL:{0}", "SYZFAIL"),
     ]),

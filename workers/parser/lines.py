@@ -9,10 +9,13 @@ normalized line, the 0-based number of the line it came from in the original log
 
 from __future__ import annotations
 
+import bisect
 import re
 
 # ANSI CSI/OSC sequences (colours, cursor moves) and the NULs some serial consoles emit.
-_ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+# An OSC string stops at the line end even when unterminated (else it would swallow the rest of the
+# log); `ESC ( B` and friends select a character set (xterm's sgr0 prints `ESC ( B ESC [ m`).
+_ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[()*+][0-9A-Za-z]|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x1b), *range(0x1c, 0x20), 0x7f])
 
@@ -44,11 +47,14 @@ _KMSG_ESCAPE = re.compile(r"\\x([0-9a-f]{2})")
 
 class NormalizedLines(list):
     """A list of normalized lines; `origin[i]` is the original line number of line i and
-    `caller[i]` the printk caller id of its prefix ("T123" task, "C1" CPU) or None."""
+    `caller[i]` the printk caller id of its prefix ("T123" task, "C1" CPU) or None;
+    `kernel_from` the first line known to be kernel output (a timestamp prefix or the `Linux
+    version` banner; len(lines) when none is)."""
 
     origin: list[int]
     caller: list[str | None]
     kmsg: bool
+    kernel_from: int
 
     def __init__(self, lines: list[str], origin: list[int], kmsg: bool = False,
                  caller: list[str | None] | None = None) -> None:
@@ -56,6 +62,7 @@ class NormalizedLines(list):
         self.origin = origin
         self.kmsg = kmsg
         self.caller = caller if caller is not None else [None] * len(lines)
+        self.kernel_from = 0 if kmsg else len(lines)
 
 
 def decode(data: bytes | str) -> str:
@@ -128,6 +135,7 @@ def normalize(text: str | bytes) -> NormalizedLines:
         return NormalizedLines(out, origin, kmsg=True)
     fast = _FAST.match
     caller: list[str | None] = []
+    kernel_from = -1
     for n, line in enumerate(raw):
         ctx = None
         if line:
@@ -135,6 +143,8 @@ def normalize(text: str | bytes) -> NormalizedLines:
             if first == "[":
                 m = fast(line)
                 if m:
+                    if kernel_from < 0:
+                        kernel_from = len(out)
                     ctx = m.group(1)
                     line = line[m.end():]
                     first = line[:1]
@@ -150,4 +160,8 @@ def normalize(text: str | bytes) -> NormalizedLines:
         out.append(line)
         origin.append(n)
         caller.append(ctx)
-    return NormalizedLines(out, origin, caller=caller)
+    normalized = NormalizedLines(out, origin, caller=caller)
+    at = text.find("Linux version ")
+    banner = bisect.bisect_left(origin, text.count("\n", 0, at)) if at >= 0 else len(out)
+    normalized.kernel_from = min(banner, kernel_from if kernel_from >= 0 else len(out))
+    return normalized

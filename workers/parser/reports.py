@@ -52,8 +52,9 @@ class Header:
     oops: Oops
 
 
-def find_headers(lines: list[str], text: str | None = None) -> list[Header]:
-    """Every line that starts a report, with the report kind it belongs to (`text`: the lines joined)."""
+def find_headers(lines: list[str], text: str | None = None, kernel_from: int = 0) -> list[Header]:
+    """Every line that starts a report, with the report kind it belongs to (`text`: the lines joined;
+    `kernel_from`: the first line known to be kernel output)."""
     found: list[Header] = []
     for i in lines_with("\n".join(lines) if text is None else text, HEADER_WORDS):
         line = lines[i]
@@ -69,6 +70,8 @@ def find_headers(lines: list[str], text: str | None = None) -> list[Header]:
                 continue
             if oops.must is not None and not oops.must.search(line):
                 continue
+            if oops.kind == "reboot" and i <= kernel_from:
+                continue  # the decompressor's "Booting the kernel." before any kernel output: first boot
             found.append(Header(i, oops))
             break
     return found
@@ -100,7 +103,9 @@ def _report_starts(lines: list[str], headers: list[Header], text: str) -> list[t
             near = h.line - cur.line
             text = lines[h.line]
             if (
-                (_CONSEQUENCE.search(text) and near < 300)
+                # A panic is the report's consequence while the report is open or just closed; a
+                # panic long after its end marker is a new crash (e.g. no root fs after a WARNING).
+                (_CONSEQUENCE.search(text) and near < 300 and (ends[-1] < 0 or h.line < ends[-1] + 40))
                 or near < 4
                 or (near < 25 and _OOPS_LINE.match(text))
                 # SLUB prints its verdict, then the WARNING of slab_err() with the stack.
@@ -142,11 +147,13 @@ def _extend_tail(lines: list[str], end: int, limit: int) -> int:
     return end
 
 
-def build_reports(lines: list[str], caller: list[str | None] | None = None, text: str | None = None) -> list[Report]:
+def build_reports(lines: list[str], caller: list[str | None] | None = None, text: str | None = None,
+                  kernel_from: int = 0) -> list[Report]:
     """Reports of normalized lines; `caller[i]` is line i's printk caller id (`T123`, `C1`) if any;
-    `text` is the lines joined with newlines, when the caller has it already."""
+    `text` is the lines joined with newlines, when the caller has it already; `kernel_from` is the
+    first line known to be kernel output (an earlier "Booting the kernel." is the first boot)."""
     text = "\n".join(lines) if text is None else text
-    headers = find_headers(lines, text)
+    headers = find_headers(lines, text, kernel_from)
     if not headers:
         return []
     n = len(lines)

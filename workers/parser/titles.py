@@ -230,7 +230,9 @@ def describe(lines: list[str], index: list[int], oops: Oops) -> Description:
         matched_title = True
         match = m
         if fmt.report is not None:
-            match = fmt.report.search(text)
+            # The report regexes start with the title text: one anchored try instead of a search
+            # from every later header-like line (quadratic on a log full of them).
+            match = fmt.report.match(text, m.start())
             if match is None:
                 if fmt.parts is None and fmt.fmt.count("{") == 1 and fmt.fmt.endswith("{0}"):
                     # The header is there but the lines naming the function are cut off.
