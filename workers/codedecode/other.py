@@ -21,8 +21,8 @@ _ENGINES = {
     "powerpc64": (capstone.CS_ARCH_PPC, capstone.CS_MODE_64 | capstone.CS_MODE_BIG_ENDIAN, 4, ".long"),
     "powerpc": (capstone.CS_ARCH_PPC, capstone.CS_MODE_32 | capstone.CS_MODE_BIG_ENDIAN, 4, ".long"),
     "powerpc64le": (capstone.CS_ARCH_PPC, capstone.CS_MODE_64 | capstone.CS_MODE_LITTLE_ENDIAN, 4, ".long"),
-    "riscv64": (capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV64 | capstone.CS_MODE_RISCVC, 2, ".short"),
-    "riscv32": (capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV32 | capstone.CS_MODE_RISCVC, 2, ".short"),
+    "riscv64": (capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV64 | capstone.CS_MODE_RISCVC, 2, ".2byte"),
+    "riscv32": (capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV32 | capstone.CS_MODE_RISCVC, 2, ".2byte"),
     "s390": (capstone.CS_ARCH_SYSZ, capstone.CS_MODE_BIG_ENDIAN, 2, ".short"),
 }
 BIG_ENDIAN = {"powerpc64", "powerpc", "s390"}
@@ -148,7 +148,19 @@ def _arm64(mnemonic: str, op_str: str) -> str:
     return f"{mnemonic}\t{ops}" if ops else mnemonic
 
 
-def _text(arch: str, mnemonic: str, op_str: str) -> str:
+_RISCV_BRANCHES = {"beq", "bne", "blt", "bge", "bltu", "bgeu", "jal", "c.j", "c.jal", "c.beqz", "c.bnez"}
+
+
+def _riscv(mnemonic: str, op_str: str, address: int) -> str:
+    """objdump -M no-aliases: no space after commas, branch targets as addresses."""
+    ops = op_str.replace(", ", ",")
+    if mnemonic in _RISCV_BRANCHES:
+        ops = re.sub(r"(^|,)(-?)(0x[0-9a-f]+|\d+)$",
+                     lambda m: f"{m.group(1)}0x{(address + int(m.group(2) + m.group(3), 0)) & (2**64 - 1):x}", ops)
+    return f"{mnemonic}\t{ops}" if ops else mnemonic
+
+
+def _text(arch: str, mnemonic: str, op_str: str, address: int = 0) -> str:
     if arch.startswith("powerpc"):
         mnemonic, ops = _ppc(mnemonic, op_str)
         return f"{mnemonic:<7} {ops}" if ops else mnemonic
@@ -156,6 +168,8 @@ def _text(arch: str, mnemonic: str, op_str: str) -> str:
         return f"{mnemonic:<7} {op_str.replace(', ', ',')}" if op_str else mnemonic
     if arch == "arm64":
         return _arm64(mnemonic, op_str)
+    if arch.startswith("riscv"):
+        return _riscv(mnemonic, op_str, address)
     return f"{mnemonic}\t{op_str}" if op_str else mnemonic
 
 
@@ -174,7 +188,7 @@ def disassemble(buf: bytes, arch: str) -> list[Insn]:
             continue
         insn = next(md.disasm(buf[at:], at, count=1), None)
         if insn is not None:
-            out.append(Insn(at, bytes(insn.bytes), _text(arch, insn.mnemonic, insn.op_str)))
+            out.append(Insn(at, bytes(insn.bytes), _text(arch, insn.mnemonic, insn.op_str, at)))
             at += insn.size
             continue
         data = buf[at:at + unit]
