@@ -150,13 +150,41 @@ def _arm64(mnemonic: str, op_str: str) -> str:
 
 _RISCV_BRANCHES = {"beq", "bne", "blt", "bge", "bltu", "bgeu", "jal", "c.j", "c.jal", "c.beqz", "c.bnez"}
 
+# capstone's riscv aliases, spelt out as objdump -M no-aliases (what decodecode asks for) prints them:
+# alias -> (mnemonic, operand template over the alias operands a, b, c)
+_RISCV_ALIASES = {
+    ("j", 1): ("jal", "zero,{a}"), ("jal", 1): ("jal", "ra,{a}"), ("jr", 1): ("jalr", "zero,0({a})"),
+    ("jalr", 1): ("jalr", "ra,0({a})"), ("ret", 0): ("jalr", "zero,0(ra)"), ("nop", 0): ("addi", "zero,zero,0"),
+    ("mv", 2): ("addi", "{a},{b},0"), ("li", 2): ("addi", "{a},zero,{b}"), ("not", 2): ("xori", "{a},{b},-1"),
+    ("neg", 2): ("sub", "{a},zero,{b}"), ("negw", 2): ("subw", "{a},zero,{b}"), ("sext.w", 2): ("addiw", "{a},{b},0"),
+    ("seqz", 2): ("sltiu", "{a},{b},1"), ("snez", 2): ("sltu", "{a},zero,{b}"), ("sltz", 2): ("slt", "{a},{b},zero"),
+    ("sgtz", 2): ("slt", "{a},zero,{b}"), ("beqz", 2): ("beq", "{a},zero,{b}"), ("bnez", 2): ("bne", "{a},zero,{b}"),
+    ("bgez", 2): ("bge", "{a},zero,{b}"), ("bltz", 2): ("blt", "{a},zero,{b}"), ("blez", 2): ("bge", "zero,{a},{b}"),
+    ("bgtz", 2): ("blt", "zero,{a},{b}"), ("csrr", 2): ("csrrs", "{a},{b},zero"), ("csrw", 2): ("csrrw", "zero,{a},{b}"),
+    ("csrs", 2): ("csrrs", "zero,{a},{b}"), ("csrc", 2): ("csrrc", "zero,{a},{b}"),
+    ("csrwi", 2): ("csrrwi", "zero,{a},{b}"), ("csrsi", 2): ("csrrsi", "zero,{a},{b}"),
+    ("csrci", 2): ("csrrci", "zero,{a},{b}"), ("fence", 0): ("fence", "iorw,iorw"),
+}
+
+
+_RISCV_HEX = {"lui", "auipc", "slli", "srli", "srai", "slliw", "srliw", "sraiw"}
+
 
 def _riscv(mnemonic: str, op_str: str, address: int) -> str:
-    """objdump -M no-aliases: no space after commas, branch targets as addresses."""
-    ops = op_str.replace(", ", ",")
-    if mnemonic in _RISCV_BRANCHES:
-        ops = re.sub(r"(^|,)(-?)(0x[0-9a-f]+|\d+)$",
-                     lambda m: f"{m.group(1)}0x{(address + int(m.group(2) + m.group(3), 0)) & (2**64 - 1):x}", ops)
+    """objdump -M no-aliases: aliases spelt out, decimal immediates, no space after commas, branch
+    targets as addresses."""
+    if mnemonic.removeprefix("c.") in _RISCV_HEX:  # upper immediates and shift amounts stay hex
+        ops = re.sub(r"(?<![\w.])(\d+)$", lambda m: f"0x{int(m.group(1)):x}", op_str)
+    else:
+        ops = re.sub(r"(?<![\w.])(-?)0x([0-9a-f]+)", lambda m: f"{m.group(1)}{int(m.group(2), 16)}", op_str)
+    parts = [p for p in ops.split(", ") if p]
+    alias = _RISCV_ALIASES.get((mnemonic, len(parts)))
+    if alias:
+        mnemonic, template = alias
+        parts = template.format(**dict(zip("abc", parts, strict=False))).split(",")
+    if mnemonic in _RISCV_BRANCHES and parts and re.fullmatch(r"-?\d+", parts[-1]):
+        parts[-1] = f"0x{(address + int(parts[-1])) & (2**64 - 1):x}"
+    ops = ",".join(parts)
     return f"{mnemonic}\t{ops}" if ops else mnemonic
 
 
@@ -191,7 +219,13 @@ def disassemble(buf: bytes, arch: str) -> list[Insn]:
             out.append(Insn(at, bytes(insn.bytes), _text(arch, insn.mnemonic, insn.op_str, at)))
             at += insn.size
             continue
-        data = buf[at:at + unit]
+        size = unit
+        if arch.startswith("riscv") and buf[at] & 3 == 3 and at + 4 <= len(buf):
+            size, directive = 4, ".4byte"  # a 32-bit encoding capstone does not know
+        elif arch == "thumb" and len(buf) > at + 1 and buf[at + 1] >> 3 in (0x1D, 0x1E, 0x1F) \
+                and at + 4 <= len(buf):
+            size = 4  # a 32-bit Thumb-2 encoding
+        data = buf[at:at + size]
         value = int.from_bytes(data, "big" if big else "little")
         if arch == "arm64":
             text = f".inst\t0x{value:08x} ; undefined"
@@ -200,5 +234,6 @@ def disassemble(buf: bytes, arch: str) -> list[Insn]:
         else:
             text = f"{directive}\t0x{value:0{2 * len(data)}x}"
         out.append(Insn(at, data, text))
+        directive = _ENGINES[arch][3]
         at += len(data)
     return out
