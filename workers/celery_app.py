@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage.settings")
 
 app = Celery("triage")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["workers"])
+
+# kombu's filesystem transport (the embedded default) needs its folders to exist before use.
+for folder in getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).values():
+    if isinstance(folder, str) and folder.startswith("/"):
+        os.makedirs(folder, exist_ok=True)

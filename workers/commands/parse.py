@@ -47,7 +47,9 @@ def render_text(path: str, parsed: ParsedLog) -> str:
         for frame in report.frames[:12]:
             mark = "" if frame.reliable else "? "
             mod = f" [{frame.module}]" if frame.module else ""
-            out.append(f"      {mark}{frame.function}{mod}")
+            name = frame.function or (f"0x{frame.address:x}" if frame.address is not None else "?")
+            role = "" if frame.role == "frame" else f"{frame.role.upper()}: "
+            out.append(f"      {role}{mark}{name}{mod}")
     if parsed.stat_keys:
         out.append("  stat keys: " + ", ".join(parsed.prefixed_stat_keys))
     return "\n".join(out) + "\n"

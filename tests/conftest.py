@@ -1,0 +1,28 @@
+"""Shared fixtures: plain factory functions (patchwork style) and real log files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def fixture_log(name: str) -> bytes:
+    return (FIXTURES / "logs" / name).read_bytes()
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the test when the shared corpora are not beside the project."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not here (the shared corpora live beside the project root)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _storage(settings, tmp_path):
+    """Every test stores uploads in its own folder."""
+    settings.MEDIA_ROOT = tmp_path / "storage"

@@ -1,0 +1,40 @@
+"""docker-compose.yml describes the production deployment the README promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_has_every_service_with_the_right_command():
+    services = compose()["services"]
+    assert {"web", "worker", "beat", "redis", "postgres", "migrate"} <= set(services)
+    assert services["web"]["command"][0] == "gunicorn" and "triage.wsgi" in services["web"]["command"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "workers.celery_app", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "workers.celery_app", "beat"]
+    assert services["migrate"]["command"][-2:] == ["migrate", "--noinput"]
+
+
+def test_app_services_share_one_image_and_wait_for_migrations():
+    services = compose()["services"]
+    for name in ("web", "worker", "beat"):
+        service = services[name]
+        assert service["build"] == "." and service["image"] == "triage:latest"
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        env = service["environment"]
+        assert env["DATABASE_URL"].startswith("postgres://") and env["REDIS_URL"].startswith("redis://")
+
+
+def test_servers_have_healthchecks_and_volumes():
+    data = compose()
+    for name in ("web", "redis", "postgres", "worker"):
+        assert "test" in data["services"][name]["healthcheck"]
+    assert {"storage", "postgres", "redis"} <= set(data["volumes"])
+    assert (ROOT / "Dockerfile").exists()

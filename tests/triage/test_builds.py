@@ -1,0 +1,130 @@
+"""Kernel builds: upload, index in a task, match logs by release, decode their crashes (also later)."""
+
+from __future__ import annotations
+
+import lzma
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from tests.triage.factories import make_log, make_token
+from triage.models import Build, Crash
+from workers.celery_app import app
+
+pytestmark = pytest.mark.django_db
+
+RELEASE = "6.99.0-triage-test"
+SOURCE = f"""
+const char linux_banner[] = "Linux version {RELEASE} (me@host) (gcc) #1 SMP PREEMPT";
+static inline __attribute__((always_inline)) int deref(volatile int *p) {{ return *p; }}
+__attribute__((noinline)) int crash_here(volatile int *p) {{ return deref(p) + 1; }}
+__attribute__((noinline)) int caller(volatile int *p) {{ return crash_here(p) * 2; }}
+void _start(void) {{ caller((volatile int *)0); for (;;); }}
+"""
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run .delay() inline: the real tasks, in this process, so a test sees their rows."""
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def vmlinux(tmp_path) -> Path:
+    if shutil.which("gcc") is None or shutil.which("nm") is None:
+        pytest.skip("gcc and binutils are needed to build the test vmlinux")
+    src = tmp_path / "kernel.c"
+    src.write_text(SOURCE)
+    out = tmp_path / "vmlinux"
+    subprocess.run(["gcc", "-g", "-O2", "-nostdlib", "-static", "-fno-stack-protector", "-Wl,--build-id",
+                    str(src), "-o", str(out)], check=True)
+    return out
+
+
+def symbol_size(binary: Path, name: str) -> int:
+    for line in subprocess.run(["nm", "-S", str(binary)], capture_output=True, text=True).stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3] == name:
+            return int(parts[1], 16)
+    raise AssertionError(f"{name} not in {binary}")
+
+
+def crash_log(binary: Path) -> bytes:
+    size = symbol_size(binary, "crash_here")
+    caller = symbol_size(binary, "caller")
+    return (f"[    0.000000] Linux version {RELEASE} (me@host) (gcc) #1 SMP PREEMPT\n"
+            "[   10.100000] BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+            "[   10.100001] #PF: supervisor read access in kernel mode\n"
+            "[   10.100002] Oops: 0000 [#1] PREEMPT SMP\n"
+            f"[   10.100003] CPU: 0 PID: 1 Comm: init Not tainted {RELEASE} #1\n"
+            f"[   10.100004] RIP: 0010:crash_here+0x0/0x{size:x}\n"
+            "[   10.100005] Call Trace:\n"
+            "[   10.100006]  <TASK>\n"
+            f"[   10.100007]  caller+0x5/0x{caller:x}\n"
+            "[   10.100008]  </TASK>\n"
+            "[   10.100009] ---[ end trace 0000000000000000 ]---\n").encode()
+
+
+def upload_build(data: bytes, name: str = "vmlinux.xz"):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {make_token()}")
+    return client.post("/api/builds/", {"vmlinux": SimpleUploadedFile(name, data), "commit": "abc"},
+                       format="multipart")
+
+
+def test_build_upload_is_indexed_and_identified(eager_tasks, vmlinux, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload_build(lzma.compress(vmlinux.read_bytes()))
+    assert response.status_code == 201, response.content
+    build = Build.objects.get(pk=response.json()["id"])
+    assert build.index_status == Build.Index.READY, build.index_error
+    assert build.release == RELEASE and build.arch == "x86_64" and len(build.buildid) == 40
+
+
+def test_crash_of_a_log_is_decoded_once_its_build_arrives(eager_tasks, vmlinux, client,
+                                                          django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        log = make_log(crash_log(vmlinux), commit="abc")
+    crash = Crash.objects.get(log=log, index=0)
+    assert crash.decode_status == Crash.Decode.WAITING
+    assert f"no matching vmlinux for release {RELEASE}" in client.get(f"/crashes/{crash.pk}/").content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        upload_build(vmlinux.read_bytes(), "vmlinux")
+    crash.refresh_from_db()
+    assert crash.decode_status == Crash.Decode.DONE, crash.decode_error
+    assert "crash_here (" in crash.decoded["text"] and "kernel.c:" in crash.decoded["text"]
+    assert any(f["function"] == "caller" and f["source"] for f in crash.decoded["frames"])
+    assert crash.decoded["mismatch"] == []
+    assert "kernel.c:" in client.get(f"/crashes/{crash.pk}/").content.decode()
+
+
+def test_a_log_uploaded_after_its_build_is_decoded_right_away(eager_tasks, vmlinux,
+                                                              django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        upload_build(vmlinux.read_bytes(), "vmlinux")
+    with django_capture_on_commit_callbacks(execute=True):
+        log = make_log(crash_log(vmlinux))
+    assert Crash.objects.get(log=log, index=0).decode_status == Crash.Decode.DONE
+
+
+def test_truncated_elf_fails_the_index_with_a_clear_reason(eager_tasks, vmlinux,
+                                                          django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload_build(vmlinux.read_bytes()[:3000], "vmlinux")
+    build = Build.objects.get(pk=response.json()["id"])
+    assert build.index_status == Build.Index.FAILED
+    assert "truncated" in build.index_error or "ELF" in build.index_error
+
+
+def test_a_file_that_is_no_elf_is_refused_at_upload(settings):
+    response = upload_build(b"this is not a kernel" * 10, "vmlinux")
+    assert response.status_code == 400 and "not an ELF file" in response.json()["error"]
+    assert not Build.objects.exists()
+    assert not any(p.is_file() for p in Path(settings.MEDIA_ROOT).rglob("*"))

@@ -1,0 +1,138 @@
+"""Storing kernel builds (a vmlinux, module .ko files or a tarball of them) and queueing their index.
+
+Files are streamed to disk under the build's own folder (never held in memory whole); what the files
+are (build-id, release, arch) is read by the indexing task, since a compressed vmlinux must be
+decompressed first and that can take a while.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tarfile
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from triage.ingest import RejectedUpload
+from triage.models import Build, BuildFile
+
+ELF = b"\x7fELF"
+COMPRESSED = {b"\xfd7zXZ\x00": ".xz", b"\x1f\x8b": ".gz", b"\x28\xb5\x2f\xfd": ".zst"}
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2")
+BUILD_METADATA = ("tree", "branch", "commit", "config")
+
+
+class Budget:
+    """The bytes an upload may still write before it passes TRIAGE_MAX_BUILD_BYTES."""
+
+    def __init__(self) -> None:
+        self.left = settings.TRIAGE_MAX_BUILD_BYTES
+
+    def spend(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            limit = settings.TRIAGE_MAX_BUILD_BYTES // (1024 * 1024)
+            raise RejectedUpload(f"the build is larger than the limit of {limit} MiB")
+
+
+def write_stream(chunks: Iterable[bytes], dest: Path, budget: Budget) -> bytes:
+    """Write chunks to dest; return the first bytes (to tell what the file is)."""
+    head = b""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest, "wb") as out:
+        for chunk in chunks:
+            budget.spend(len(chunk))
+            if len(head) < 16:
+                head += chunk[:16]
+            out.write(chunk)
+    return head
+
+
+def kind_of(head: bytes) -> str | None:
+    """'.elf', '.xz', '.gz', '.zst' or None for anything else."""
+    if head.startswith(ELF):
+        return ".elf"
+    return next((suffix for magic, suffix in COMPRESSED.items() if head.startswith(magic)), None)
+
+
+def extract_modules(tar_path: Path, modules_dir: Path, budget: Budget) -> list[Path]:
+    """The .ko files of a modules tarball, flattened into modules_dir (no path from the archive is trusted)."""
+    found = []
+    try:
+        with tarfile.open(tar_path, "r:*") as tar:
+            for member in tar:
+                name = os.path.basename(member.name)
+                if not member.isfile() or ".ko" not in name:
+                    continue
+                budget.spend(member.size)
+                source = tar.extractfile(member)
+                if source is None:
+                    continue
+                dest = modules_dir / name
+                with source, open(dest, "wb") as out:
+                    shutil.copyfileobj(source, out, 1 << 20)
+                found.append(dest)
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise RejectedUpload(f"{tar_path.name}: not a readable tarball ({exc})") from exc
+    return found
+
+
+def store_build(vmlinux, modules: list, metadata: dict[str, str]) -> Build:
+    """Store uploaded build files (Django UploadedFile objects) and queue the indexing task."""
+    if vmlinux is None and not modules:
+        raise RejectedUpload("no files: send a vmlinux and/or module .ko files (or a tarball of them)")
+    folder = f"builds/{uuid.uuid4().hex}"
+    root = Path(settings.MEDIA_ROOT) / folder
+    budget = Budget()
+    files: list[BuildFile] = []
+    try:
+        if vmlinux is not None:
+            name = Path(vmlinux.name).name or "vmlinux"
+            dest = root / "upload" / name
+            kind = kind_of(write_stream(vmlinux.chunks(), dest, budget))
+            if kind is None:
+                raise RejectedUpload(f"{name}: not an ELF file nor a .xz/.gz/.zst compressed one")
+            files.append(BuildFile(kind=BuildFile.Kind.VMLINUX, name=name, path=f"{folder}/upload/{name}",
+                                   size=dest.stat().st_size))
+        modules_dir = root / "modules"
+        for upload in modules:
+            name = Path(upload.name).name
+            dest = modules_dir / name
+            head = write_stream(upload.chunks(), dest, budget)
+            if name.endswith(TAR_SUFFIXES):
+                for ko in extract_modules(dest, modules_dir, budget):
+                    files.append(BuildFile(kind=BuildFile.Kind.MODULE, name=ko.name,
+                                           path=f"{folder}/modules/{ko.name}", size=ko.stat().st_size))
+                dest.unlink()
+                continue
+            if ".ko" not in name or kind_of(head) is None:
+                raise RejectedUpload(f"{name}: not a kernel module (.ko, .ko.xz, .ko.gz, .ko.zst) nor a tarball")
+            files.append(BuildFile(kind=BuildFile.Kind.MODULE, name=name, path=f"{folder}/modules/{name}",
+                                   size=dest.stat().st_size))
+        with transaction.atomic():
+            build = Build.objects.create(index_status=Build.Index.QUEUED if vmlinux else Build.Index.NONE,
+                                         index_dir=folder, **{k: (metadata.get(k) or "")[:200] for k in BUILD_METADATA})
+            for f in files:
+                f.build = build
+            BuildFile.objects.bulk_create(files)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    if vmlinux is not None:
+        queue_index(build)
+    return build
+
+
+def queue_index(build: Build) -> None:
+    from workers.tasks import index_build
+
+    Build.objects.filter(pk=build.pk).update(index_status=Build.Index.QUEUED, index_progress=0, index_error="")
+    transaction.on_commit(lambda: index_build.delay(build.pk))
+
+
+def build_root(build: Build) -> Path:
+    return Path(settings.MEDIA_ROOT) / build.index_dir

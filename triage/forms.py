@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django import forms
+
+
+class LogUploadForm(forms.Form):
+    file = forms.FileField(label="Console log")
+    tree = forms.CharField(required=False)
+    branch = forms.CharField(required=False)
+    commit = forms.CharField(required=False)
+    config = forms.CharField(required=False)
+    arch = forms.CharField(required=False)
+    test = forms.CharField(required=False, label="Test case")
+    machine = forms.CharField(required=False)
+    run_id = forms.CharField(required=False, label="Run id")
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data]
+        return [super().clean(data, initial)] if data else []
+
+
+class BuildUploadForm(forms.Form):
+    vmlinux = forms.FileField(required=False, help_text="with DWARF; may be .xz, .gz or .zst compressed")
+    modules = MultipleFileField(required=False, widget=MultipleFileInput(),
+                                help_text=".ko files (or .ko.xz ...) or a tarball of a modules folder")
+    tree = forms.CharField(required=False)
+    branch = forms.CharField(required=False)
+    commit = forms.CharField(required=False)
+    config = forms.CharField(required=False)

@@ -1,0 +1,120 @@
+"""Storing an upload: stream to disk while hashing, check it, then one row, then queue the task.
+
+The raw bytes land on disk under their sha256 before any row points at them, and a rejected upload
+leaves nothing behind, so a crash or a bad file never leaves a half-stored log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from triage.models import Log
+
+# Formats people upload by mistake instead of a console log: say what it is rather than "garbage".
+MAGIC = {
+    b"\x7fELF": "an ELF binary (upload kernel builds on the Builds page)",
+    b"\x1f\x8b": "a gzip file (decompress it first)",
+    b"\xfd7zXZ\x00": "an xz file (decompress it first)",
+    b"\x28\xb5\x2f\xfd": "a zstd file (decompress it first)",
+    b"PK\x03\x04": "a zip file",
+    b"\x89PNG": "a PNG image",
+    b"%PDF": "a PDF document",
+}
+SNIFF_BYTES = 64 * 1024
+MAX_BINARY_RATIO = 0.10
+
+
+class RejectedUpload(ValueError):
+    """The upload is not something triage can store; the message is for the user."""
+
+
+def looks_binary(head: bytes) -> str | None:
+    """Why `head` (the first bytes of an upload) is not a console log, or None if it may be one.
+
+    Serial consoles do print some NULs and line noise, so only a high share of bytes that are
+    neither text nor UTF-8 counts as binary."""
+    for magic, what in MAGIC.items():
+        if head.startswith(magic):
+            return f"this is {what}, not a console log"
+    text = head.decode("utf-8", "replace")
+    if not text:
+        return None
+    bad = sum(1 for ch in text if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r\x1b\x00\x07\x08\x0c"))
+    if bad / len(text) > MAX_BINARY_RATIO:
+        return f"this looks like binary data ({100 * bad // len(text)}% of the first bytes are not text), not a console log"
+    return None
+
+
+def fingerprint(sha256: str, metadata: dict[str, str]) -> str:
+    meta = json.dumps({k: metadata.get(k, "") for k in Log.METADATA}, sort_keys=True)
+    return hashlib.sha256(f"{sha256}\n{meta}".encode()).hexdigest()
+
+
+def raw_path(sha256: str) -> str:
+    return f"logs/{sha256[:2]}/{sha256}"
+
+
+def store_log(chunks: Iterable[bytes], filename: str, metadata: dict[str, str], user=None) -> tuple[Log, bool]:
+    """Store an uploaded log and queue its analysis; (log, created). Raises RejectedUpload."""
+    media = Path(settings.MEDIA_ROOT)
+    (media / "tmp").mkdir(parents=True, exist_ok=True)
+    limit = settings.TRIAGE_MAX_LOG_BYTES
+    digest, size, head = hashlib.sha256(), 0, b""
+    fd, tmp_name = tempfile.mkstemp(dir=media / "tmp", prefix="upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise RejectedUpload(f"the log is larger than the limit of {limit // (1024 * 1024)} MiB")
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[: SNIFF_BYTES - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise RejectedUpload("the log is empty")
+        reason = looks_binary(head)
+        if reason:
+            raise RejectedUpload(reason)
+        sha = digest.hexdigest()
+        fp = fingerprint(sha, metadata)
+        existing = Log.objects.filter(fingerprint=fp).first()
+        if existing:
+            return existing, False
+        final = media / raw_path(sha)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if not final.exists():
+            os.replace(tmp_name, final)  # atomic: readers see all of the file or none
+        fields = {k: (metadata.get(k) or "")[:200] for k in Log.METADATA}
+        try:
+            with transaction.atomic():
+                log = Log.objects.create(fingerprint=fp, sha256=sha, size=size, raw=raw_path(sha),
+                                         filename=Path(filename or "").name[:255], uploaded_by=user, **fields)
+        except IntegrityError:  # the same upload raced us from another process
+            return Log.objects.get(fingerprint=fp), False
+        queue_analysis(log)
+        return log, True
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+
+
+def queue_analysis(log: Log) -> None:
+    """Mark the log queued and send the task once the row is committed (workers must see it)."""
+    from workers.tasks import analyze_log
+
+    Log.objects.filter(pk=log.pk).update(status=Log.Status.QUEUED, error="")
+    log.status = Log.Status.QUEUED
+    transaction.on_commit(lambda: analyze_log.delay(log.pk))
+
+
+def read_raw(log: Log) -> bytes:
+    return (Path(settings.MEDIA_ROOT) / log.raw).read_bytes()

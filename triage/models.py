@@ -1,0 +1,211 @@
+"""What triage stores: kernel builds, uploaded logs (= runs), the crashes found in them, clusters.
+
+Raw uploads are stored first and kept forever; everything else (crashes, stat keys, decoded traces,
+cluster membership) is derived by Celery tasks and can be recomputed from the raw bytes.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Build(models.Model):
+    """A kernel build: a vmlinux (with DWARF) and its modules, identified by build id / release."""
+
+    class Index(models.TextChoices):
+        NONE = "none", "no vmlinux"
+        QUEUED = "queued", "queued"
+        BUILDING = "building", "indexing"
+        READY = "ready", "ready"
+        FAILED = "failed", "failed"
+
+    release = models.CharField(max_length=200, blank=True, db_index=True)  # `uname -r`
+    buildid = models.CharField(max_length=80, blank=True, db_index=True)  # vmlinux GNU build-id, hex
+    arch = models.CharField(max_length=32, blank=True)
+    tree = models.CharField(max_length=200, blank=True)
+    branch = models.CharField(max_length=200, blank=True)
+    commit = models.CharField(max_length=64, blank=True, db_index=True)
+    config = models.CharField(max_length=200, blank=True)
+    index_status = models.CharField(max_length=16, choices=Index.choices, default=Index.NONE)
+    index_progress = models.PositiveSmallIntegerField(default=0)  # percent, for the UI
+    index_error = models.TextField(blank=True)
+    index_dir = models.CharField(max_length=500, blank=True)  # on shared storage
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.release or self.buildid or f"build {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("build", args=[self.pk])
+
+
+class BuildFile(models.Model):
+    """One file of a build: the vmlinux, a module .ko, or a separate debug file."""
+
+    class Kind(models.TextChoices):
+        VMLINUX = "vmlinux"
+        MODULE = "module"
+        DEBUG = "debug"
+
+    build = models.ForeignKey(Build, on_delete=models.CASCADE, related_name="files")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=255)  # "vmlinux", "lkdtm.ko"
+    path = models.CharField(max_length=500)  # relative to MEDIA_ROOT, uncompressed
+    size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    buildid = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["build", "kind", "name"], name="unique_build_file")]
+
+
+class Log(models.Model):
+    """An uploaded console log: one run of a test on a build. Runs without a crash count too."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    # Identity: the same bytes with the same metadata are the same upload (idempotent re-uploads).
+    fingerprint = models.CharField(max_length=64, unique=True)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.BigIntegerField()
+    raw = models.CharField(max_length=500)  # path of the stored bytes, relative to MEDIA_ROOT
+    filename = models.CharField(max_length=255, blank=True)
+
+    tree = models.CharField(max_length=200, blank=True, db_index=True)
+    branch = models.CharField(max_length=200, blank=True, db_index=True)
+    commit = models.CharField(max_length=64, blank=True, db_index=True)
+    config = models.CharField(max_length=200, blank=True, db_index=True)
+    arch = models.CharField(max_length=32, blank=True, db_index=True)
+    test = models.CharField(max_length=200, blank=True, db_index=True)
+    machine = models.CharField(max_length=200, blank=True, db_index=True)
+    run_id = models.CharField(max_length=200, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed = models.DateTimeField(null=True, blank=True)
+
+    # Filled by the analysis task.
+    release = models.CharField(max_length=200, blank=True)
+    buildid = models.CharField(max_length=80, blank=True)
+    build = models.ForeignKey(Build, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs")
+    stat_source = models.CharField(max_length=8, default="dmesg")
+    crash_count = models.PositiveIntegerField(default=0)
+
+    METADATA = ("tree", "branch", "commit", "config", "arch", "test", "machine", "run_id")
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.filename or f"log {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("log", args=[self.pk])
+
+
+class StatKey(models.Model):
+    """One 0-day stat key of a run (`dmesg.BUG:KASAN:...`), counted once per run: fail:runs rows."""
+
+    log = models.ForeignKey(Log, on_delete=models.CASCADE, related_name="stat_keys")
+    key = models.CharField(max_length=500, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["log", "key"], name="unique_log_key")]
+
+
+class Cluster(models.Model):
+    """A group of crashes that are the same bug. Merged clusters point at the one they joined."""
+
+    title = models.CharField(max_length=500)
+    kind = models.CharField(max_length=64, blank=True)
+    corrupted = models.BooleanField(default=False)  # the one bucket for corrupted reports
+    guilty_function = models.CharField(max_length=200, blank=True)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="merged")
+    # Denormalized for list pages; recomputed by `refresh_stats()` when crashes join or leave.
+    crash_count = models.PositiveIntegerField(default=0)
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("cluster", args=[self.pk])
+
+    def refresh_stats(self) -> None:
+        agg = self.crashes.aggregate(n=models.Count("id"), first=models.Min("log__created"),
+                                     last=models.Max("log__created"))
+        self.crash_count, self.first_seen, self.last_seen = agg["n"], agg["first"], agg["last"]
+        self.save(update_fields=["crash_count", "first_seen", "last_seen"])
+
+
+class ClusterTitle(models.Model):
+    """Title -> cluster: how a new crash finds its cluster. Merges add rows, so they stick."""
+
+    title = models.CharField(max_length=500, unique=True)
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="titles")
+
+
+class ClusterEvent(models.Model):
+    """Who merged, split or renamed what, and when."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=16)  # merge | split | rename
+    detail = models.TextField(blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+
+class Crash(models.Model):
+    """One crash report found in a log."""
+
+    class Decode(models.TextChoices):
+        WAITING = "waiting", "waiting for a matching build"
+        QUEUED = "queued"
+        DONE = "done"
+        FAILED = "failed"
+
+    log = models.ForeignKey(Log, on_delete=models.CASCADE, related_name="crashes")
+    index = models.PositiveIntegerField()  # position of the report in its log; 0 is the primary
+    title = models.CharField(max_length=500, db_index=True)
+    alt_titles = models.JSONField(default=list)
+    kind = models.CharField(max_length=64, blank=True, db_index=True)
+    corrupted = models.BooleanField(default=False)
+    guilty_function = models.CharField(max_length=200, blank=True)
+    report = models.JSONField(default=dict)  # workers.report.Report.to_dict()
+    start_line = models.PositiveIntegerField(default=0)
+    end_line = models.PositiveIntegerField(default=0)
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="crashes")
+    decode_status = models.CharField(max_length=16, choices=Decode.choices, default=Decode.WAITING)
+    decode_error = models.TextField(blank=True)
+    decoded = models.JSONField(null=True, blank=True)  # symbolized frames and Code: blocks
+
+    class Meta:
+        ordering = ["-log__created", "index"]
+        constraints = [models.UniqueConstraint(fields=["log", "index"], name="unique_log_report")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("crash", args=[self.pk])
