@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workers.codedecode import decode_all, decode_code_line, disassemble, parse_code_line
+from workers.codedecode.codeline import MAX_UNITS
 from workers.codedecode.layout import format_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -319,6 +320,19 @@ def test_without_marker_only_the_faulting_part_is_printed():
 ])
 def test_lines_without_code_bytes_give_none(line):
     assert decode_code_line(line) is None
+
+
+def test_an_overlong_code_line_is_cut_at_max_units():
+    block = decode_code_line("Code: " + "90 " * 100_000 + "<0f> 0b")
+    offsets = [int(m.group(1), 16) for m in map(INSN.match, block.splitlines()) if m]
+    assert len(offsets) == MAX_UNITS and max(offsets) == MAX_UNITS - 1
+    assert "All code" not in block  # the marker was beyond the cut
+
+
+def test_hex_lines_after_a_code_line_continue_it():
+    (index, block), = decode_all("[ 1.0] Code: 48 89 e5\n<0f> 0b 5d\nc3\n[ 1.1] RSP: 0018\n")
+    assert index == 0
+    assert "   3:*\t0f 0b" in block and "ret" in block
 
 
 def test_unknown_arch_gives_none():

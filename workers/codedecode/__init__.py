@@ -24,6 +24,7 @@ from .layout import decodecode_block, trap_index
 __all__ = ["CodeLine", "arch_hint", "decode_all", "decode_code_line", "disassemble", "parse_code_line"]
 
 # decodecode appends the lines after a Code: line that hold nothing but hex digits and markers
+_MAX_CONTINUATION = 8
 _CONTINUATION = re.compile(r"^\s*[0-9a-fA-F<>][0-9a-fA-F<>\s]*$")
 
 
@@ -88,7 +89,7 @@ def decode_all(text: str, arch: str | None = None) -> list[tuple[int, str]]:
         if "Code:" not in line:
             continue
         joined = line.rstrip()
-        for more in lines[i + 1:]:
+        for more in lines[i + 1:i + 1 + _MAX_CONTINUATION]:
             if not _CONTINUATION.match(more) or "Code:" in more:
                 break
             joined += " " + more.strip()
