@@ -8,6 +8,12 @@ first byte shown, the instruction holding the marked byte starred and tagged `<-
 a blank line, then "Code starting with the faulting instruction". Unlike decodecode, every Code: line of
 a log is decoded, and the trapping instruction is the marked one on every arch (decodecode stars the
 first instruction on powerpc).
+
+Like decodecode (checked on the lab logs, EXEC_STACK among them), "All code" is not re-synchronised on
+the marker: when the sweep from the first byte runs across the marked byte, the starred instruction is
+the one holding it, and "Code starting with the faulting instruction" is the sweep from the marker.
+On riscv, compressed instructions are decoded (binutils 2.40's objdump shows them as `.2byte` data
+because decodecode's object carries no RVC flag).
 """
 
 from __future__ import annotations
