@@ -8,7 +8,7 @@ import re
 _COND_ALIAS = {"eq": "none", "ne": "any", "hs": "nlast", "lo": "ul, last", "mi": "first", "pl": "nfrst",
                "hi": "pmore", "ls": "plast", "ge": "tcont", "lt": "tstop"}
 # immediates objdump prints in decimal: shift amounts and bitfield positions
-_ARM64_DECIMAL = {"lsl", "lsr", "asr", "ror", "ubfiz", "ubfx", "sbfiz", "sbfx", "bfi", "bfxil", "bfc", "extr"}
+_ARM64_DECIMAL = {"lsl", "lsr", "asr", "ror", "ubfiz", "ubfx", "sbfiz", "sbfx", "bfi", "bfxil", "bfc", "extr", "udf"}
 _COND_NAME = {"hs": "cs", "lo": "cc"}  # objdump's names for capstone's
 _SHIFT_WORDS = {"lsl", "lsr", "asr", "ror", "msl", "uxtb", "uxth", "uxtw", "uxtx", "sxtb", "sxth", "sxtw", "sxtx"}
 
