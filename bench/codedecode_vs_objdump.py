@@ -50,6 +50,8 @@ def objdump_lines(samples: list[bytes], arch: str) -> list[list[str]]:
             parts.append(f'.section .text.s{i},"ax"\n\t{directive} {",".join(words)}\n')
         src.write_text("".join(parts))
         subprocess.run([prefix + "as", *flags, "-o", str(obj), str(src)], check=True)
+        if arch in ("arm64", "riscv64"):  # decodecode strips these, so branch targets print bare
+            subprocess.run([prefix + "strip", str(obj)], check=True)
         cmd = [prefix + "objdump", "-S", str(obj)]
         if arch.startswith("riscv"):
             cmd[1:1] = ["-M", "no-aliases"]

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workers.codedecode import decode_all, decode_code_line, disassemble, parse_code_line
+from workers.codedecode.codeline import MAX_UNITS
 from workers.codedecode.layout import format_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -242,6 +243,45 @@ def test_i386_lines_match_objdump(hex_bytes, lines):
     assert format_lines(disassemble(bytes.fromhex(hex_bytes.replace(" ", "")), "i386"), "i386") == lines
 
 
+# powerpc64 (big-endian) and arm64 words, as objdump 2.40 prints them (arm64 stripped, as decodecode does)
+OBJDUMP_WORDS = {
+    "powerpc64": ("7c0004ac 7c7f1b79 7d7a03a6 7d514aa6 79290fa4 0fe00000 40c2011c 00000000 f8010080", [
+        "   0:\t7c 00 04 ac \thwsync",
+        "   4:\t7c 7f 1b 79 \tmr.     r31,r3",
+        "   8:\t7d 7a 03 a6 \tmtsrr0  r11",
+        "   c:\t7d 51 4a a6 \tmfhsprg1 r10",
+        "  10:\t79 29 0f a4 \tsldi    r9,r9,1",
+        "  14:\t0f e0 00 00 \ttwui    r0,0",
+        "  18:\t40 c2 01 1c \tbne-    0x134",
+        "  1c:\t00 00 00 00 \t.long 0x0",
+        "  20:\tf8 01 00 80 \tstd     r0,128(r1)",
+    ]),
+    "arm64": ("d503233f a9be7bfd 52800000 12800013 f9473421 a8c27bfd 54000042 1a9f07e0 37ffeca0 d4210000 "
+              "d65f03c0 00000000", [
+        "   0:\td503233f \tpaciasp",
+        "   4:\ta9be7bfd \tstp\tx29, x30, [sp, #-32]!",
+        "   8:\t52800000 \tmov\tw0, #0x0                   \t// #0",
+        "   c:\t12800013 \tmov\tw19, #0xffffffff            \t// #-1",
+        "  10:\tf9473421 \tldr\tx1, [x1, #3688]",
+        "  14:\ta8c27bfd \tldp\tx29, x30, [sp], #32",
+        "  18:\t54000042 \tb.cs\t0x20  // b.hs, b.nlast",
+        "  1c:\t1a9f07e0 \tcset\tw0, ne\t// ne = any",
+        "  20:\t37ffeca0 \ttbnz\tw0, #31, 0xfffffffffffffdb4",
+        "  24:\td4210000 \tbrk\t#0x800",
+        "  28:\td65f03c0 \tret",
+        "  2c:\t00000000 \tudf\t#0",
+    ]),
+}
+
+
+@pytest.mark.parametrize("arch", sorted(OBJDUMP_WORDS))
+def test_word_arches_match_objdump(arch):
+    words, lines = OBJDUMP_WORDS[arch]
+    order = "big" if arch == "powerpc64" else "little"
+    data = b"".join(int(w, 16).to_bytes(4, order) for w in words.split())
+    assert format_lines(disassemble(data, arch), arch) == lines
+
+
 def test_powerpc_stars_the_marked_word_not_the_first_one():
     code = ("Code: eba1ffe8 ebc1fff0 ebe1fff8 7c0803a6 4e800020 7fc3f378 48005a59 e8410028 7fe3fb78 "
             "48005a4d e8410028 4bffffcc <0fe00000> 3d220000 7c0802a6 39000002")
@@ -319,6 +359,19 @@ def test_without_marker_only_the_faulting_part_is_printed():
 ])
 def test_lines_without_code_bytes_give_none(line):
     assert decode_code_line(line) is None
+
+
+def test_an_overlong_code_line_is_cut_at_max_units():
+    block = decode_code_line("Code: " + "90 " * 100_000 + "<0f> 0b")
+    offsets = [int(m.group(1), 16) for m in map(INSN.match, block.splitlines()) if m]
+    assert len(offsets) == MAX_UNITS and max(offsets) == MAX_UNITS - 1
+    assert "All code" not in block  # the marker was beyond the cut
+
+
+def test_hex_lines_after_a_code_line_continue_it():
+    (index, block), = decode_all("[ 1.0] Code: 48 89 e5\n<0f> 0b 5d\nc3\n[ 1.1] RSP: 0018\n")
+    assert index == 0
+    assert "   3:*\t0f 0b" in block and "ret" in block
 
 
 def test_unknown_arch_gives_none():

@@ -8,6 +8,12 @@ first byte shown, the instruction holding the marked byte starred and tagged `<-
 a blank line, then "Code starting with the faulting instruction". Unlike decodecode, every Code: line of
 a log is decoded, and the trapping instruction is the marked one on every arch (decodecode stars the
 first instruction on powerpc).
+
+Like decodecode (checked on the lab logs, EXEC_STACK among them), "All code" is not re-synchronised on
+the marker: when the sweep from the first byte runs across the marked byte, the starred instruction is
+the one holding it, and "Code starting with the faulting instruction" is the sweep from the marker.
+On riscv, compressed instructions are decoded (binutils 2.40's objdump shows them as `.2byte` data
+because decodecode's object carries no RVC flag).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from .layout import decodecode_block, trap_index
 __all__ = ["CodeLine", "arch_hint", "decode_all", "decode_code_line", "disassemble", "parse_code_line"]
 
 # decodecode appends the lines after a Code: line that hold nothing but hex digits and markers
+_MAX_CONTINUATION = 8
 _CONTINUATION = re.compile(r"^\s*[0-9a-fA-F<>][0-9a-fA-F<>\s]*$")
 
 
@@ -90,7 +97,7 @@ def decode_all(text: str, arch: str | None = None) -> list[tuple[int, str]]:
         if "Code:" not in line:
             continue
         joined = line.rstrip()
-        for more in lines[i + 1:]:
+        for more in lines[i + 1:i + 1 + _MAX_CONTINUATION]:
             if not _CONTINUATION.match(more) or "Code:" in more:
                 break
             joined += " " + more.strip()

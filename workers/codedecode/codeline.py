@@ -24,7 +24,8 @@ ARCH_ALIASES = {
     "s390": "s390", "s390x": "s390",
 }
 
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
+# Kernels print 64 bytes or 16 words; a longer line is not a Code: line we should spend time on.
+MAX_UNITS = 1024
 _TOKEN = re.compile(r"^([<(]?)([0-9a-fA-F]+)([>)]?)$")
 
 
@@ -71,7 +72,7 @@ def parse_code_line(line: str) -> CodeLine | None:
             width = len(digits) // 2
             if width not in (1, 2, 4):
                 return None
-        if len(digits) != 2 * width:
+        if len(digits) != 2 * width or len(units) >= MAX_UNITS:
             break
         if m.group(1):
             if marker is not None or (m.group(1) == "<") != (m.group(3) == ">"):

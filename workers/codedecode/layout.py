@@ -30,9 +30,10 @@ def format_lines(insns: list[Insn], arch: str, big_endian: bool = False) -> list
             # objdump shows 16-bit parcels (Thumb) or the instruction value (riscv)
             if arch == "thumb":
                 parcels = " ".join(insn.data[i:i + 2][::-1].hex() for i in range(0, len(insn.data), 2))
-            else:
-                parcels = insn.data[::-1].hex()
-            lines.append(f"{head}{parcels:<9} \t{insn.text}")
+                lines.append(f"{head}{parcels:<9} \t{insn.text}")
+            else:  # objdump pads riscv's instruction value to a 20-column field, 18 for 4 bytes
+                value = insn.data[::-1].hex()
+                lines.append(f"{head}{value:<{18 if len(value) > 4 else 20}}\t{insn.text}")
         else:  # powerpc, s390: bytes in memory order
             lines.append(f"{head}{_hex_bytes(insn.data)}\t{insn.text}")
     return lines

@@ -6,11 +6,11 @@ objdump walks the bytes one instruction at a time and prints what it cannot deco
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 import capstone
 
+from . import arm64, ppc, riscv
 from .insn import Insn, zero_run
 
 # arch -> (capstone arch, mode, unit for undecodable data, data directive)
@@ -21,8 +21,8 @@ _ENGINES = {
     "powerpc64": (capstone.CS_ARCH_PPC, capstone.CS_MODE_64 | capstone.CS_MODE_BIG_ENDIAN, 4, ".long"),
     "powerpc": (capstone.CS_ARCH_PPC, capstone.CS_MODE_32 | capstone.CS_MODE_BIG_ENDIAN, 4, ".long"),
     "powerpc64le": (capstone.CS_ARCH_PPC, capstone.CS_MODE_64 | capstone.CS_MODE_LITTLE_ENDIAN, 4, ".long"),
-    "riscv64": (capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV64 | capstone.CS_MODE_RISCVC, 2, ".short"),
-    "riscv32": (capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV32 | capstone.CS_MODE_RISCVC, 2, ".short"),
+    "riscv64": (capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV64 | capstone.CS_MODE_RISCVC, 2, ".2byte"),
+    "riscv32": (capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV32 | capstone.CS_MODE_RISCVC, 2, ".2byte"),
     "s390": (capstone.CS_ARCH_SYSZ, capstone.CS_MODE_BIG_ENDIAN, 2, ".short"),
 }
 BIG_ENDIAN = {"powerpc64", "powerpc", "s390"}
@@ -38,64 +38,16 @@ def supported(arch: str) -> bool:
     return arch in _ENGINES
 
 
-# special registers objdump names in mfspr/mtspr (number -> name, and whether mt has a name too)
-_SPRS = {1: ("xer", True), 8: ("lr", True), 9: ("ctr", True), 18: ("dsisr", True), 19: ("dar", True),
-         22: ("dec", True), 26: ("srr0", True), 27: ("srr1", True), 304: ("hsprg0", True),
-         305: ("hsprg1", True), 314: ("hsrr0", True), 315: ("hsrr1", True), 287: ("pvr", False),
-         268: ("tb", False), 269: ("tbu", False), 256: ("vrsave", True)}
-_SPRG = {272: 0, 273: 1, 274: 2, 275: 3}
-
-
-def _ppc(mnemonic: str, op_str: str) -> tuple[str, str]:
-    """objdump's powerpc spelling: immediates and displacements in decimal (branch targets hex), and
-    the extended mnemonics objdump prefers (mr., not, clrrdi, srdi, mtsrr0, hwsync, ...)."""
-    if mnemonic.endswith(".") and mnemonic not in ("or.",):  # the record forms take the same aliases
-        name, ops = _ppc(mnemonic[:-1], op_str)
-        return name + ".", ops
-    ops = op_str.replace(", ", ",")
-    if mnemonic.startswith("b"):
-        ops = re.sub(r"(^|,)(\d+)$", lambda m: f"{m.group(1)}0x{int(m.group(2)):x}", ops)
-    else:
-        ops = re.sub(r"(-?)0x([0-9a-f]+)", lambda m: f"{m.group(1)}{int(m.group(2), 16)}", ops)
-    parts = ops.split(",")
-    nums = [int(p) if re.fullmatch(r"-?\d+", p) else None for p in parts]
-    if mnemonic == "sync" and not ops:
-        return "hwsync", ""
-    if mnemonic in ("or.", "nor") and len(parts) == 3 and parts[1] == parts[2]:
-        return ("mr." if mnemonic == "or." else "not"), ",".join(parts[:2])
-    if mnemonic in ("mfspr", "mtspr") and len(parts) == 2:
-        spr = nums[1] if mnemonic == "mfspr" else nums[0]
-        reg = parts[0] if mnemonic == "mfspr" else parts[1]
-        if spr in _SPRS and (mnemonic == "mfspr" or _SPRS[spr][1]):
-            return mnemonic[:2] + _SPRS[spr][0], reg
-        if spr in _SPRG:
-            return (mnemonic[:2] + "sprg",
-                    f"{reg},{_SPRG[spr]}" if mnemonic == "mfspr" else f"{_SPRG[spr]},{reg}")
-    if mnemonic in ("rldicl", "rldicr", "rlwinm") and None not in nums[2:] and len(parts) >= 4:
-        sh, mb = nums[2], nums[3]
-        if mnemonic == "rldicl":
-            if mb == 0:
-                return "rotldi", ",".join(parts[:3])
-            if sh == 0:
-                return "clrldi", ",".join(parts[:2] + [parts[3]])
-            if sh + mb == 64:
-                return "srdi", ",".join(parts[:2] + [parts[3]])
-        elif mnemonic == "rldicr":
-            if sh == 0:
-                return "clrrdi", ",".join(parts[:2] + [str(63 - mb)])
-            if sh + mb == 63:
-                return "sldi", ",".join(parts[:3])
-        elif len(parts) == 5 and sh == 0 and mb == 0:
-            return "clrrwi", ",".join(parts[:2] + [str(31 - nums[4])])
-    return mnemonic, ops
-
-
-def _text(arch: str, mnemonic: str, op_str: str) -> str:
+def _text(arch: str, mnemonic: str, op_str: str, address: int = 0) -> str:
     if arch.startswith("powerpc"):
-        mnemonic, ops = _ppc(mnemonic, op_str)
+        mnemonic, ops = ppc.spell(mnemonic, op_str)
         return f"{mnemonic:<7} {ops}" if ops else mnemonic
     if arch == "s390":
         return f"{mnemonic:<7} {op_str.replace(', ', ',')}" if op_str else mnemonic
+    if arch == "arm64":
+        return arm64.spell(mnemonic, op_str)
+    if arch.startswith("riscv"):
+        return riscv.spell(mnemonic, op_str, address)
     return f"{mnemonic}\t{op_str}" if op_str else mnemonic
 
 
@@ -114,10 +66,16 @@ def disassemble(buf: bytes, arch: str) -> list[Insn]:
             continue
         insn = next(md.disasm(buf[at:], at, count=1), None)
         if insn is not None:
-            out.append(Insn(at, bytes(insn.bytes), _text(arch, insn.mnemonic, insn.op_str)))
+            out.append(Insn(at, bytes(insn.bytes), _text(arch, insn.mnemonic, insn.op_str, at)))
             at += insn.size
             continue
-        data = buf[at:at + unit]
+        size = unit
+        if arch.startswith("riscv") and buf[at] & 3 == 3 and at + 4 <= len(buf):
+            size, directive = 4, ".4byte"  # a 32-bit encoding capstone does not know
+        elif arch == "thumb" and len(buf) > at + 1 and buf[at + 1] >> 3 in (0x1D, 0x1E, 0x1F) \
+                and at + 4 <= len(buf):
+            size = 4  # a 32-bit Thumb-2 encoding
+        data = buf[at:at + size]
         value = int.from_bytes(data, "big" if big else "little")
         if arch == "arm64":
             text = f".inst\t0x{value:08x} ; undefined"
@@ -126,5 +84,6 @@ def disassemble(buf: bytes, arch: str) -> list[Insn]:
         else:
             text = f"{directive}\t0x{value:0{2 * len(data)}x}"
         out.append(Insn(at, data, text))
+        directive = _ENGINES[arch][3]
         at += len(data)
     return out
