@@ -272,9 +272,14 @@ def _merge(src_pk: int, dst_pk: int, user) -> Cluster:
     src.refresh_stats()
     dst.refresh_stats()
     detail = f"#{src.pk} “{src.title}” merged into #{dst.pk} “{dst.title}”"
-    ClusterEvent.objects.bulk_create([ClusterEvent(cluster=dst, action="merge", detail=detail, user=user),
-                                      ClusterEvent(cluster=src, action="merge", detail=detail, user=user)])
+    _record("merge", detail, user, dst, src)
     return dst
+
+
+def _record(action: str, detail: str, user, *clusters: Cluster) -> None:
+    """The same event on every cluster an edit touched, so each one's history shows it."""
+    ClusterEvent.objects.bulk_create([ClusterEvent(cluster=c, action=action, detail=detail, user=user)
+                                      for c in clusters])
 
 
 def split(pk: int, titles: Iterable[str], new_title: str = "", user=None) -> Cluster:
@@ -308,8 +313,7 @@ def _split(pk: int, titles: list[str], new_title: str, user) -> Cluster:
     cluster.refresh_stats()
     new.refresh_stats()
     detail = f"titles {', '.join(sorted(moved))} split from #{cluster.pk} into #{new.pk}"
-    ClusterEvent.objects.bulk_create([ClusterEvent(cluster=cluster, action="split", detail=detail, user=user),
-                                      ClusterEvent(cluster=new, action="split", detail=detail, user=user)])
+    _record("split", detail, user, cluster, new)
     return new
 
 
