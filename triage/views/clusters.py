@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max, Min
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from triage import clusters as filing
 from triage.models import Cluster, ClusterTitle, Crash, Log
+from triage.permissions import triage_required
 from triage.views.common import page
 
 TIMELINE_COMMITS = 30
@@ -124,7 +124,7 @@ def _edit(request: HttpRequest, pk: int, action, done: str) -> HttpResponse:
     return redirect(cluster)
 
 
-@login_required
+@triage_required
 @require_POST
 def cluster_merge(request: HttpRequest, pk: int) -> HttpResponse:
     """Merge this cluster into the one named by `into` (a cluster number)."""
@@ -136,7 +136,7 @@ def cluster_merge(request: HttpRequest, pk: int) -> HttpResponse:
     return _edit(request, pk, lambda: filing.merge(pk, into, request.user), f"Cluster #{pk} was merged here.")
 
 
-@login_required
+@triage_required
 @require_POST
 def cluster_split(request: HttpRequest, pk: int) -> HttpResponse:
     """Move the checked titles (and their crashes) to a new cluster."""
@@ -145,7 +145,7 @@ def cluster_split(request: HttpRequest, pk: int) -> HttpResponse:
                  f"Split from cluster #{pk}.")
 
 
-@login_required
+@triage_required
 @require_POST
 def cluster_rename(request: HttpRequest, pk: int) -> HttpResponse:
     return _edit(request, pk, lambda: filing.rename(pk, request.POST.get("title", ""), request.user), "Renamed.")

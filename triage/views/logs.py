@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from triage.forms import LogUploadForm
 from triage.ingest import RejectedUpload, body_too_large, queue_analysis, read_lines, store_log
 from triage.models import Log
+from triage.permissions import triage_required
 from triage.views.common import page
 
 SHOWN_LINES = 20000  # of a log on its page; the rest is behind "raw"
@@ -70,7 +71,7 @@ def log_raw(request: HttpRequest, pk: int) -> FileResponse:
     return FileResponse(open(Path(settings.MEDIA_ROOT) / log.raw, "rb"), content_type="text/plain; charset=utf-8")
 
 
-@login_required
+@triage_required
 @require_POST
 def log_requeue(request: HttpRequest, pk: int) -> HttpResponse:
     log = get_object_or_404(Log, pk=pk)
