@@ -150,8 +150,26 @@ class Cluster(models.Model):
     # workers.cluster.frame_signature of its first crash: what similar() compares across titles.
     signature = models.JSONField(default=list, blank=True)
 
+    class Status(models.TextChoices):
+        OPEN = "open"
+        FIXED = "fixed"
+        INVALID = "invalid"
+        DUPLICATE = "duplicate"
+
+    # Triage state: who said what of this bug. History is in ClusterEvent.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
+    fixed_commit = models.CharField(max_length=64, blank=True)  # with status fixed
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="duplicates")  # with status duplicate
+    status_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    status_changed = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ["-last_seen"]
+        # Merges, splits, renames, status, links, notes and re-queueing: granted through the
+        # "triagers" group (see triage.permissions), not to every account.
+        permissions = [("triage_clusters", "Can triage: edit clusters and their status, re-queue analyses")]
         constraints = [
             # several workers may meet their first corrupted report at once: one bucket only
             models.UniqueConstraint(fields=["corrupted"], condition=models.Q(corrupted=True),
