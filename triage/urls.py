@@ -10,13 +10,16 @@ from triage.api import clusters as clusters_api
 from triage.api import compare as compare_api
 from triage.api import crashes as crashes_api
 from triage.api import logs as logs_api
+from triage.api import regressions as regressions_api
 from triage.views import builds, clusters, compare, crashes, home, logs
+from triage.views import regressions
 
 router = DefaultRouter()
 router.register("logs", logs_api.LogViewSet)
 router.register("crashes", crashes_api.CrashViewSet)
 router.register("clusters", clusters_api.ClusterViewSet)
 router.register("builds", builds_api.BuildViewSet)
+router.register("regressions", regressions_api.RegressionViewSet)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -34,6 +37,8 @@ urlpatterns = [
     path("clusters/<int:pk>/split", clusters.cluster_split, name="cluster-split"),
     path("clusters/<int:pk>/rename", clusters.cluster_rename, name="cluster-rename"),
     path("compare/", compare.compare, name="compare"),
+    path("regressions/", regressions.regression_list, name="regressions"),
+    path("regressions/<int:pk>/", regressions.regression_detail, name="regression"),
     path("builds/", builds.build_list, name="builds"),
     path("builds/upload/", builds.build_upload, name="build-upload"),
     path("builds/<int:pk>/", builds.build_detail, name="build"),
