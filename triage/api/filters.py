@@ -79,6 +79,7 @@ class LogFilter(filters.FilterSet):
     test = filters.CharFilter()
     machine = filters.CharFilter()
     run_id = filters.CharFilter()
+    parent = filters.CharFilter(help_text="the commit the run's commit is based on")
     status = filters.ChoiceFilter(choices=Log.Status.choices)
     sha256 = filters.CharFilter(help_text="sha256 of the uploaded bytes")
     release = filters.CharFilter(help_text="`uname -r` found in the log")

@@ -45,6 +45,7 @@ class LogUploadSerializer(serializers.Serializer):
     test = serializers.CharField(required=False, max_length=200)
     machine = serializers.CharField(required=False, max_length=200)
     run_id = serializers.CharField(required=False, max_length=200)
+    parent = serializers.CharField(required=False, max_length=64, help_text="the commit this one is based on")
 
 
 @extend_schema_view(

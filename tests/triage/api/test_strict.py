@@ -29,7 +29,7 @@ def runs():
     a = make_run("aaa111", tree="mainline", branch="master", config="defconfig", arch="x86_64", test="boot",
                  machine="qemu-1", run_id="1")
     b = make_run("bbb222", tree="next", branch="pending", config="kasan", arch="arm64", test="ltp",
-                 machine="rpi-4", run_id="2", status=Log.Status.FAILED,
+                 machine="rpi-4", run_id="2", parent="aaa111", status=Log.Status.FAILED,
                  reports=[make_report("KASAN: use-after-free Read in foo_read", ["foo_read", "vfs_read"],
                                       kind="KASAN"),
                           make_report("WARNING in bar_write", ["bar_write"], kind="WARNING")])
@@ -39,7 +39,8 @@ def runs():
 
 @pytest.mark.parametrize("field, value", [
     ("tree", "next"), ("branch", "pending"), ("commit", "bbb222"), ("config", "kasan"), ("arch", "arm64"),
-    ("test", "ltp"), ("machine", "rpi-4"), ("run_id", "2"), ("status", "failed"), ("has_crashes", "true"),
+    ("test", "ltp"), ("machine", "rpi-4"), ("run_id", "2"), ("parent", "aaa111"), ("status", "failed"),
+    ("has_crashes", "true"),
 ])
 def test_logs_filter_by_each_metadata_field_and_status(api, runs, field, value):
     assert ids(api.get("/api/logs/", {field: value})) == {runs[1].pk}
