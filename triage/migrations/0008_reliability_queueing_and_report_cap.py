@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('triage', '0005_cluster_status_and_triage_permission'),
+        ('triage', '0007_cluster_links'),
     ]
 
     operations = [
