@@ -16,8 +16,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 UPLOAD_PATHS = ("/logs/upload/", "/builds/upload/", "/api/logs/", "/api/builds/")
 
 
-def api_error(message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
+def api_error(message: str, code: str, status: int) -> JsonResponse:
+    from triage.api.errors import error_body  # the API's one error shape
+
+    return JsonResponse(error_body(message, code), status=status)
 
 
 def token_user(request: HttpRequest):
@@ -47,7 +49,7 @@ class RefuseAnonymousUploads:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and request.path in UPLOAD_PATHS and not self.allowed(request):
             if request.path.startswith("/api/"):
-                response = api_error("authentication needed: send 'Authorization: Token ...'", 401)
+                response = api_error("authentication needed: send 'Authorization: Token ...'", "not_authenticated", 401)
                 response["WWW-Authenticate"] = "Token"
             else:
                 response = redirect_to_login(request.get_full_path())
@@ -98,7 +100,7 @@ class RefuseNulBytes:
         if reason:
             message = f"{reason}: NUL is not allowed in parameters"
             if request.path.startswith("/api/"):
-                return api_error(message, 400)
+                return api_error(message, "invalid", 400)
             return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 
