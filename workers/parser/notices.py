@@ -24,10 +24,12 @@ from __future__ import annotations
 import bisect
 import re
 
-from workers.parser import details, guilty
+from workers.parser import details
+from workers.parser.demangle import demangle
 from workers.parser.frames import parse_normalized_frame, parse_normalized_ip, title_name
+from workers.parser.normalise import normalise
 from workers.parser.reports import _SECTIONS, fill_report
-from workers.parser.titles import demangle, sanitize
+from workers.parser.stack import canonical, skipped
 from workers.report import Frame, Report
 from workers.statkeys.lines import lines_with
 
@@ -140,8 +142,8 @@ def _trace_line(line: str, stripped: str) -> bool:
 def _function(frame: Frame, extra: re.Pattern[str] | None) -> str | None:
     if not frame.function:
         return None
-    name = guilty.strip_syscall_prefix(demangle(title_name(frame.function)))
-    return None if guilty.is_generic(name, extra) else name
+    name = demangle(title_name(frame.function))
+    return None if skipped(name, extra) else canonical(name)
 
 
 def _pick(report: Report, extra: re.Pattern[str] | None, use_ip: bool) -> str | None:
@@ -186,7 +188,7 @@ def _oom(lines: list[str], caller: list[str | None], head: int, kill: int | None
     if name is None:
         # The memory went to user space (a page fault) or no stack was printed: name the task.
         comm = report.comm or lines[head][:lines[head].find(_OOM_INVOKED)].strip()
-        name = sanitize(comm) if comm else "corrupted"
+        name = normalise(comm) if comm else "corrupted"
     report.title = f"{what} in {name}"
     report.alt_titles = [what]
     return report
