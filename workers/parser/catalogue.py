@@ -24,13 +24,73 @@ WS_TO_END = r"[ \t\n\v\f\r]*(?:\n|\Z)"  # §14 1.36/2.29/3.12: only whitespace t
 _NAMED_FUNC = re.compile(r"\{FUNC:(\w+)\}")
 
 
-def rx(pattern: str) -> re.Pattern[str]:
-    """Compile a pattern written with the spec's tokens (ASCII classes, as in the original, §17)."""
+def _expand(pattern: str) -> str:
     pattern = _NAMED_FUNC.sub(r"(?P<\1>[a-zA-Z0-9_]+)(?:\\.|\\+)", pattern)
     for token, value in (("{PC}", PC), ("{FUNC}", FUNC), ("{SRC}", SRC), ("{TASK}", TASK),
-                         ("{LINES}", LINES), ("{WS_TO_END}", WS_TO_END)):
+                         ("{WS_TO_END}", WS_TO_END)):
         pattern = pattern.replace(token, value)
-    return re.compile(pattern, re.A)
+    return pattern
+
+
+def rx(pattern: str) -> re.Pattern[str] | MultiLine:
+    """Compile a pattern written with the spec's tokens (ASCII classes, as in the original, §17)."""
+    if "{LINES}" in pattern:
+        return MultiLine(pattern)
+    return re.compile(_expand(pattern), re.A)
+
+
+class MultiLineMatch:
+    def __init__(self, start: int, groups: dict[str, str | None], positional: list[str | None]) -> None:
+        self._start = start
+        self._groups = groups
+        self._positional = positional
+
+    def start(self) -> int:
+        return self._start
+
+    def groupdict(self) -> dict[str, str | None]:
+        return self._groups
+
+    def groups(self) -> tuple[str | None, ...]:
+        return tuple(self._positional)
+
+
+class MultiLine:
+    """A pattern with {LINES} gaps, `A{LINES}.*B{LINES}.*C`, matched in linear time.
+
+    Python's backtracking would retry every gap length for every earlier choice (quadratic or
+    worse when the last piece is missing). Because no piece crosses a line end, the leftmost-first
+    match is found greedily: A's leftmost match, then the first later line where B matches from the
+    line start, then the first line after that where C does; if a piece finds no line, no later
+    choice can succeed either (it would leave fewer lines), so the pattern does not match.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        pieces = pattern.split("{LINES}")
+        self.pieces = [re.compile(_expand(p), re.A) for p in pieces]
+
+    def search(self, text: str, pos: int = 0) -> MultiLineMatch | None:
+        first = self.pieces[0].search(text, pos)
+        if first is None:
+            return None
+        groups: dict[str, str | None] = dict(first.groupdict())
+        positional = list(first.groups())
+        end = first.end()
+        for piece in self.pieces[1:]:
+            at = text.find("\n", end)  # the rest of the current line and its newline
+            m = None
+            while at >= 0:
+                m = piece.match(text, at + 1)
+                if m is not None:
+                    break
+                at = text.find("\n", at + 1)
+            if m is None:
+                return None
+            groups.update(m.groupdict())
+            positional += m.groups()
+            end = m.end()
+        return MultiLineMatch(first.start(), groups, positional)
 
 
 COLLECT = None  # §6.5 step: collect frames up to the next stack start (a FIND step is a regex)
@@ -60,9 +120,9 @@ class Format:
     """One title format (§5.1)."""
 
     section: str  # the spec's number, "1.13"
-    title: re.Pattern[str]
+    title: re.Pattern[str] | MultiLine
     template: str
-    report: re.Pattern[str] | None = None
+    report: re.Pattern[str] | MultiLine | None = None
     alts: tuple[str, ...] = ()
     stack: Stack | None = None
     nstc: bool = False  # no stack-trace check (§10.2)
@@ -237,7 +297,7 @@ _WARNING = [
     F("2.18", r"WARNING: possible irq lock inversion dependency detected", "possible deadlock in {f}",
       r"WARNING: possible irq lock inversion dependency detected{LINES}.*just changed the state of lock"
       r"{LINES}.*at: (?:{PC} +)?{FUNC:f}", kind="lockdep"),
-    F("2.19", r"WARNING: .*-safe -> .*-unsafe lock order detected", "possible deadlock in {FRAME}",
+    F("2.19", r"WARNING: (?>.*?-safe -> ).*-unsafe lock order detected", "possible deadlock in {FRAME}",
       stack=Stack((rx(r"which became .* at:"), COLLECT)), kind="lockdep"),
     F("2.20", r"WARNING: possible recursive locking detected", "possible deadlock in {f}",
       r"WARNING: possible recursive locking detected{LINES}.*is trying to acquire lock{LINES}.*at: (?:{PC} +)?{FUNC:f}",
@@ -415,7 +475,7 @@ GROUPS: list[Group] = [
     Group("trusty: panic", (), [
         F("25.1", r"trusty: panic.* ASSERT FAILED", "trusty: ASSERT FAILED: {msg}",
           r"trusty: panic \(.*?\):(?: DEBUG)? ASSERT FAILED at \(.*?\): (?P<msg>.+)", nstc=True, kind="panic"),
-        F("25.2", r"trusty: panic.* ASSERT FAILED.*: *(?P<msg>.*)", "trusty: ASSERT FAILED: {msg}", corr=True,
+        F("25.2", r"trusty: panic(?>.*? ASSERT FAILED).*: *(?P<msg>.*)", "trusty: ASSERT FAILED: {msg}", corr=True,
           kind="panic"),
         F("25.3", r"trusty: panic", "trusty: panic: {msg}", r"trusty: panic \(.*?\): (?P<msg>.+)", nstc=True,
           kind="panic"),

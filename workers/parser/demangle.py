@@ -254,9 +254,8 @@ class _V0:
             if self.eat("G"):
                 self.base62()
             unsafe = self.eat("U")
-            if self.eat("K"):
-                if not self.eat("C"):
-                    self.ident()
+            if self.eat("K") and not self.eat("C"):
+                self.ident()  # the ABI name ("C" is extern "C")
             args = []
             while not self.eat("E"):
                 args.append(self.type())

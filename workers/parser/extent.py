@@ -57,12 +57,10 @@ def report_extent(view: ConsoleView, start: int, oops: set[int], oops_starts: se
     while i < stop and i < tail_stop:
         raw = view.raw[i]
         # 1. oops bookkeeping, in any context
-        if i != start:
-            if i in oops_starts or (not second and any(s in raw for s in STACK_NOTICES)):
-                if not second:
-                    second = True
-                    if not caller_ctx:
-                        tail_stop = i + TAIL_LINES
+        if i != start and not second and (i in oops_starts or any(s in raw for s in STACK_NOTICES)):
+            second = True
+            if not caller_ctx:
+                tail_stop = i + TAIL_LINES
         if i in oops:
             ext.end = i
         # 2. context filter

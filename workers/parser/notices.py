@@ -56,6 +56,9 @@ _OOM_SKIP = re.compile(
     "__get_free_pages|get_zeroed_page|kvmalloc|__kvmalloc|__vmalloc|vmalloc|vzalloc|__pte_alloc|"
     "pte_alloc|__pmd_alloc|__pud_alloc|pmd_alloc|pud_alloc|asm_exc_page_fault|exc_page_fault)"
 )
+# The machinery that prints an NMI backtrace: the title names the code the CPU was running.
+_NMI_SKIP = re.compile(r"^(?:nmi_cpu_backtrace|nmi_trigger_cpumask_backtrace|arch_trigger_cpumask_backtrace"
+                       r"|nmi_handle|default_do_nmi|exc_nmi|asm_exc_nmi|end_repeat_nmi)")
 _TRACE_START = ("Call Trace:", "Call trace:", "Backtrace:")
 _MAX_NMI_LINES = 400
 _MAX_OOM_LINES = 3000
@@ -164,7 +167,7 @@ def _nmi(lines: list[str], caller: list[str | None], head: int, limit: int) -> R
     end = _trace_end(lines, caller, head, limit)
     report = Report(title="", kind="nmi-backtrace", alt_titles=[], start_line=head, end_line=end - 1)
     fill_report(report, lines, head, end, caller[head], caller)
-    name = _pick(report, None, use_ip=True)
+    name = _pick(report, _NMI_SKIP, use_ip=True)
     if name is None:
         report.title, report.corrupted = "NMI backtrace in corrupted", True
         report.corrupted_reason = "no kernel function in the backtrace"

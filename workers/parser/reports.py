@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from workers.parser import details
 from workers.parser.catalogue import HEADERS, STACK_NOTICES, Group
 from workers.parser.console import ConsoleView, oops_group
+from workers.parser.demangle import demangle
 from workers.parser.extent import report_extent, second_starts
 from workers.parser.frames import parse_normalized_frame, parse_normalized_ip, title_name
 from workers.parser.stack import canonical
-from workers.parser.demangle import demangle
 from workers.parser.titles import describe
 from workers.report import Frame, Report
 from workers.statkeys.lines import lines_with
@@ -178,7 +178,7 @@ def build_reports(lines: list[str], caller: list[str | None] | None = None, text
         ctx = caller[h.line]
         ext = report_extent(view, h.line, found.oops, found.second)
         desc = describe(view, ext, h.oops)
-        if ctx is not None and desc.guilty_line is not None and end <= desc.guilty_line < limit:
+        if ctx is not None and desc.guilty_line is not None and end <= desc.guilty_line:
             end = desc.guilty_line + 1  # interleaved with another report: this one goes on after it
         start = h.line
         while start > 0 and h.line - start < 3 and _BEFORE.match(lines[start - 1]):
