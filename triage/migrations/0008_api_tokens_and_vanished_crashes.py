@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("authtoken", "0004_alter_tokenproxy_options"),
-        ('triage', '0006_series_and_regressions'),
+        ('triage', '0007_cluster_links'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
