@@ -40,22 +40,22 @@ class Queued:
     sent: bool | None = None
 
 
-def send(task, *args) -> bool:
+def send(task, *args, **options) -> bool:
     """Hand a task to the broker; False (logged) when the broker cannot be reached."""
     try:
-        task.apply_async(args=args, retry_policy=settings.TRIAGE_PUBLISH_RETRY_POLICY)
+        task.apply_async(args=args, retry_policy=settings.TRIAGE_PUBLISH_RETRY_POLICY, **options)
     except Exception as exc:  # kombu OperationalError, redis ConnectionError, socket errors...
         log.warning("could not queue %s%r: %s (the sweeper sends it later)", task.name, args, exc)
         return False
     return True
 
 
-def send_on_commit(task, *args) -> Queued:
+def send_on_commit(task, *args, **options) -> Queued:
     """Send once the current transaction commits (workers must see the rows): never raises."""
     queued = Queued()
 
     def go() -> None:
-        queued.sent = send(task, *args)
+        queued.sent = send(task, *args, **options)
 
     transaction.on_commit(go)
     return queued
