@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('triage', '0007_cluster_links'),
+        ('triage', '0008_api_tokens_and_vanished_crashes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
