@@ -296,8 +296,6 @@ def decode_log(text: str, symbolizer: Symbolizer,
     """The log with frame lines rewritten like decode_stacktrace.sh and a decodecode block after each
     Code: line (from `code_decoder(line, arch)`, default workers.codedecode.decode_code_line).
     `frames` may pass decode_frames(text, symbolizer) when the caller has it already."""
-    if code_decoder is None:
-        from workers.codedecode import decode_code_line as code_decoder  # type: ignore[no-redef]
     by_line = {f.line: f for f in (frames if frames is not None else decode_frames(text, symbolizer))}
     out = []
     for i, raw in enumerate(log_lines(text)):
@@ -306,6 +304,8 @@ def decode_log(text: str, symbolizer: Symbolizer,
             continue
         out.append(raw.rstrip("\r"))
         if "Code:" in raw:
+            if code_decoder is None:  # imported only for a log that has Code: lines (capstone is heavy)
+                from workers.codedecode import decode_code_line as code_decoder  # type: ignore[no-redef]
             try:
                 block = code_decoder(raw.rstrip("\r"), symbolizer.arch)
             except Exception as exc:  # the disassembler is another module: never lose the log for it

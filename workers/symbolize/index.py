@@ -27,8 +27,8 @@ import tempfile
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -373,9 +373,15 @@ def info_reader(dwarf_elf: Any) -> tuple[Callable[[int, int], bytes] | None, int
             section["sh_flags"] & SHF_COMPRESSED or section["sh_type"] == "SHT_NOBITS":
         return None, None
     stream, start, size = dwarf_elf.stream, section["sh_offset"], section["sh_size"]
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # in memory (a module's BytesIO)
+        fd = None
 
     def read(offset: int, count: int) -> bytes:
         count = max(0, min(count, size - offset))
+        if fd is not None:  # pread: forked readers share the file offset, so seek+read would race
+            return os.pread(fd, count, start + offset)
         stream.seek(start + offset)
         return stream.read(count)
 
@@ -409,10 +415,13 @@ class _Part:
     failed: int = 0
     slow: int = 0
     stored: int = 0  # taken from the CU store instead of parsed
+    deferred: list[int] = field(default_factory=list)  # for the parent's pyelftools (see _read_units)
 
 
 def _read_units(fast: FastDwarf, dwarf_elf: Any, keep: Callable[[int], bool], offsets: list[int],
-                store: CUStore | None, tick: Callable[[], None]) -> _Part:
+                store: CUStore | None, tick: Callable[[], None], forked: bool = False) -> _Part:
+    """Read these CUs into one accumulator. In a forked child (`forked`) the CUs the fast reader refuses
+    are left in `part.deferred` for the parent: pyelftools reads through the shared file position."""
     part = _Part(_Acc())
     slow = None  # pyelftools, only for units the fast reader refuses
     for off in offsets:
@@ -428,6 +437,9 @@ def _read_units(fast: FastDwarf, dwarf_elf: Any, keep: Callable[[int], bool], of
         except (Corrupt, IndexError, ValueError, KeyError, struct.error):
             part.failed += 1  # broken data: skip the CU, counted in failed_cus
         except Unsupported:
+            if forked:
+                part.deferred.append(off)
+                continue
             try:
                 if slow is None:
                     slow = CUReader(dwarf_elf.get_dwarf_info(relocate_dwarf_sections=False, follow_links=False),
@@ -463,8 +475,9 @@ def _split(offsets: list[int], end: int, parts: int) -> list[list[int]]:
 
 
 def _read_parallel(fast: FastDwarf, dwarf_elf: Any, keep: Callable[[int], bool], offsets: list[int],
-                   store: CUStore | None, workers: int, progress: ProgressFn | None, tmpdir: Path) -> list[_Part]:
-    """Read the CUs in `workers` forked processes (each a run of consecutive CUs), in CU order.
+                   store: CUStore | None, workers: int, progress: ProgressFn | None, tmpdir: Path) -> Iterator[_Part]:
+    """Read the CUs in `workers` forked processes (each a run of consecutive CUs); parts in CU order,
+    loaded one at a time so that the parent holds one part besides what it merged.
 
     Forked by hand rather than with multiprocessing: a Celery prefork worker is a daemon process,
     which multiprocessing refuses to give children. A child that dies has its CUs read here instead."""
@@ -481,7 +494,7 @@ def _read_parallel(fast: FastDwarf, dwarf_elf: Any, keep: Callable[[int], bool],
             code = 1
             try:
                 os.close(r)
-                part = _read_units(fast, dwarf_elf, keep, chunk, store, lambda w=w: os.write(w, b"."))
+                part = _read_units(fast, dwarf_elf, keep, chunk, store, lambda w=w: os.write(w, b"."), True)
                 with open(out, "wb") as f:
                     pickle.dump(part, f, protocol=pickle.HIGHEST_PROTOCOL)
                 code = 0
@@ -502,11 +515,10 @@ def _read_parallel(fast: FastDwarf, dwarf_elf: Any, keep: Callable[[int], bool],
             done += len(got)
             if progress is not None:
                 progress(min(done, len(offsets)), len(offsets))
-    parts = []
+    statuses = {pid: os.waitpid(pid, 0)[1] for pid, _r, _out, _chunk in children}
     for pid, _r, out, chunk in children:
-        _pid, status = os.waitpid(pid, 0)
         part = None
-        if status == 0:
+        if statuses[pid] == 0:
             try:
                 with open(out, "rb") as f:
                     part = pickle.load(f)
@@ -514,8 +526,13 @@ def _read_parallel(fast: FastDwarf, dwarf_elf: Any, keep: Callable[[int], bool],
                 part = None
         with contextlib.suppress(OSError):
             out.unlink()
-        parts.append(part if part is not None else _read_units(fast, dwarf_elf, keep, chunk, store, lambda: None))
-    return parts
+        if part is None:  # the child died (OOM killer, ...): read its CUs here
+            part = _read_units(fast, dwarf_elf, keep, chunk, store, lambda: None)
+        elif part.deferred:
+            late = _read_units(fast, dwarf_elf, keep, part.deferred, None, lambda: None)
+            part.acc.extend(late.acc)
+            part.slow, part.failed = part.slow + late.slow, part.failed + late.failed
+        yield part
 
 
 def build_from_elf(elf: Any, dwarf_elf: Any, index_dir: Path, identity: Any, section_base: dict[int, int] | None,
@@ -537,6 +554,7 @@ def build_from_elf(elf: Any, dwarf_elf: Any, index_dir: Path, identity: Any, sec
             fast = FastDwarf(_debug_sections(dwarf_elf), elf.little_endian, elf.elfclass // 8, keep, reader, size)
             offsets = fast.unit_offsets()
             n = index_workers(workers)
+            parts: Iterable[_Part]
             if n > 1 and len(offsets) >= 4 * n and fast.info_size >= PARALLEL_MIN_BYTES:
                 parts = _read_parallel(fast, dwarf_elf, keep, offsets, store, n, progress, tmp)
             else:
@@ -548,12 +566,15 @@ def build_from_elf(elf: Any, dwarf_elf: Any, index_dir: Path, identity: Any, sec
                         progress(count[0], len(offsets))
 
                 parts = [_read_units(fast, dwarf_elf, keep, offsets, store, tick)]
-            del fast
-            for part in parts:
-                acc.extend(part.acc)
+            for k, part in enumerate(parts):
+                if k == 0:
+                    acc = part.acc
+                else:
+                    acc.extend(part.acc)
                 ncu, failed, slow_cus, stored = (ncu + part.cus, failed + part.failed, slow_cus + part.slow,
                                                  stored + part.stored)
-            del parts
+                del part
+            del fast, parts
         basepath = acc.comp_dirs.most_common(1)[0][0] if acc.comp_dirs else ""
         info = IndexInfo(path=str(index_dir), build_id=identity.build_id, release=identity.release,
                          arch=identity.arch, banner=identity.banner, cus=ncu, line_rows=0, functions=0,
@@ -636,14 +657,11 @@ def build_index(vmlinux_path: str | os.PathLike[str], index_dir: str | os.PathLi
             raise SymbolizeError(f"{name}: a relocatable object (module?), not a linked kernel image")
         try:
             identity = identify_elf(elf, stream)
-            store_dir = store_dir_for(index_dir)
-            store = None
-            if store_dir.is_dir():
-                st = os.fstat(stream.fileno())
-                store = CUStore(store_dir, identity.build_id or f"{st.st_size}:{st.st_mtime_ns}")
+            # created if absent: a lazy decode that starts during the build shares its CUs through it
+            st = os.fstat(stream.fileno())
+            store = CUStore(store_dir_for(index_dir), identity.build_id or f"{st.st_size}:{st.st_mtime_ns}")
             info = build_from_elf(elf, LeanELFFile(stream), index_dir, identity, None, progress, workers, store)
-            if store is not None:
-                store.clear()
+            store.clear()
             return info
         except SymbolizeError:
             raise
