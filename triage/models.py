@@ -336,3 +336,16 @@ class Regression(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("regression", args=[self.pk])
+
+
+class ClusterLink(models.Model):
+    """A bug report, patch or discussion about a cluster: a URL with a label (triage state, issue 9)."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="links")
+    url = models.URLField(max_length=1000)
+    label = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
