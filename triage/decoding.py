@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from triage.analysis import without_nul
 from triage.builds import build_root
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
@@ -133,7 +134,7 @@ def _decode(log: Log, build: Build | None) -> int:
     # and the errors said then, so each crash reports only its own.
     symbolizer.errors.clear()
     symbolizer._modules = {name: ix for name, ix in symbolizer._modules.items() if ix is not None}
-    lines = log_lines(read_raw(log).decode("utf-8", "replace"))
+    lines = log_lines(read_raw(log).decode("utf-8", "replace").replace("\x00", ""))  # NUL: see without_nul
     frames = {f.line: f for f in decode_frames("\n".join(lines), symbolizer)}  # KASLR from the whole log
     crashes = list(log.crashes.all())
     for crash in crashes:
@@ -148,8 +149,9 @@ def _decode(log: Log, build: Build | None) -> int:
                 if block:
                     out.append(block.rstrip("\n"))
         mismatched = sorted({f.function for f in mine if f.mismatch and f.function})
-        crash.decoded = {"text": "\n".join(out), "frames": [f.to_dict() for f in mine], "mismatch": mismatched,
-                         "errors": dict(symbolizer.errors), "lazy": isinstance(symbolizer.index, LazyIndex)}
+        crash.decoded = without_nul({"text": "\n".join(out), "frames": [f.to_dict() for f in mine],
+                                     "mismatch": mismatched, "errors": dict(symbolizer.errors),
+                                     "lazy": isinstance(symbolizer.index, LazyIndex)})
         crash.decode_status, crash.decode_error = Crash.Decode.DONE, ""
     Crash.objects.bulk_update(crashes, ["decoded", "decode_status", "decode_error"])
     return len(crashes)

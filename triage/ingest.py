@@ -154,13 +154,27 @@ def read_raw(log: Log) -> bytes:
     return (Path(settings.MEDIA_ROOT) / log.raw).read_bytes()
 
 
-def read_lines(log: Log, stop: int) -> tuple[list[str], bool]:
-    """The log's first `stop` lines (numbered as workers.report.log_lines does) and whether there
-    are more: pages show a window of a log without reading all of a large one."""
+MAX_SHOWN_LINE = 4096  # characters of one line on a page; the raw file has all of it
+
+
+def read_lines(log: Log, stop: int, start: int = 0) -> tuple[list[str], bool]:
+    """The log's lines start..stop-1 (numbered as workers.report.log_lines does) and whether there
+    are more: pages show a window of a log without reading all of a large one, and a line without end
+    (a binary blob, a console that never sent a newline) costs at most MAX_SHOWN_LINE characters."""
     lines = []
     with open(Path(settings.MEDIA_ROOT) / log.raw, "rb") as f:
-        for raw in f:  # binary files split on b"\n" only, like log_lines
-            if len(lines) == stop:
+        n = 0
+        while True:
+            raw = f.readline(MAX_SHOWN_LINE)
+            if not raw:
+                return lines, False
+            if not raw.endswith(b"\n"):  # cut: skip the rest of this line
+                rest = raw
+                while rest and not rest.endswith(b"\n"):
+                    rest = f.readline(1 << 20)
+            if n == stop:
                 return lines, True
-            lines.append(raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r"))
-    return lines, False
+            if n >= start:  # binary files split on b"\n" only, like log_lines
+                lines.append(raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r")
+                             .replace("\x00", ""))
+            n += 1
