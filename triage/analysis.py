@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from triage.clusters import file_crash
 from triage.models import Build, Cluster, Crash, Log, StatKey
+from triage.search import crash_search_text
 from workers.report import ParsedLog
 
 
@@ -59,6 +60,7 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
                 corrupted=report.corrupted, guilty_function=((guilty.function if guilty else "") or "")[:200],
                 report=report.to_dict(), start_line=report.start_line, end_line=report.end_line,
             ))
+            crashes[-1].search_text = crash_search_text(crashes[-1].report)
         Crash.objects.bulk_create(crashes)
         crashes = list(log.crashes.order_by("index"))
         touched = set(previous.values())

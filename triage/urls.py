@@ -10,7 +10,7 @@ from triage.api import clusters as clusters_api
 from triage.api import compare as compare_api
 from triage.api import crashes as crashes_api
 from triage.api import logs as logs_api
-from triage.views import builds, clusters, compare, crashes, home, logs
+from triage.views import builds, clusters, compare, crashes, home, logs, search
 
 router = DefaultRouter()
 router.register("logs", logs_api.LogViewSet)
@@ -34,6 +34,8 @@ urlpatterns = [
     path("clusters/<int:pk>/split", clusters.cluster_split, name="cluster-split"),
     path("clusters/<int:pk>/rename", clusters.cluster_rename, name="cluster-rename"),
     path("compare/", compare.compare, name="compare"),
+    path("search/", search.search_page, name="search"),
+    path("favicon.ico", home.favicon, name="favicon"),
     path("builds/", builds.build_list, name="builds"),
     path("builds/upload/", builds.build_upload, name="build-upload"),
     path("builds/<int:pk>/", builds.build_detail, name="build"),

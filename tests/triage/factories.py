@@ -11,6 +11,7 @@ from rest_framework.authtoken.models import Token
 from triage.clusters import file_crash
 from triage.ingest import store_log
 from triage.models import Crash, Log, StatKey
+from triage.search import crash_search_text
 from workers.report import Frame, Report
 
 
@@ -53,7 +54,7 @@ def make_crash(log: Log, report: Report, index: int = 0) -> Crash:
     crash = Crash.objects.create(
         log=log, index=index, title=report.title, alt_titles=report.alt_titles, kind=report.kind,
         corrupted=report.corrupted, guilty_function=(guilty.function if guilty else "") or "",
-        report=report.to_dict())
+        report=report.to_dict(), search_text=crash_search_text(report.to_dict()))
     file_crash(crash).refresh_stats()
     return crash
 
