@@ -22,12 +22,17 @@ def make_user(username: str = "bot"):
 
 def make_triager(username: str = "triager"):
     """A user in the "triagers" group, as the admin grants it (see triage.permissions)."""
-    from django.contrib.auth.models import Group
+    from django.contrib.auth.models import Group, Permission
 
-    from triage.permissions import TRIAGERS_GROUP
+    from triage.permissions import TRIAGE_PERMISSION, TRIAGERS_GROUP
 
     user = make_user(username)
-    user.groups.add(Group.objects.get(name=TRIAGERS_GROUP))
+    # The migration makes the group; transactional tests (live server, real workers) flush it away.
+    group, created = Group.objects.get_or_create(name=TRIAGERS_GROUP)
+    if created:
+        app_label, codename = TRIAGE_PERMISSION.split(".")
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    user.groups.add(group)
     return user
 
 

@@ -51,7 +51,7 @@ def drop_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("triage", "0005_cluster_status_and_triage_permission"),
+        ("triage", "0006_series_and_regressions"),
     ]
 
     operations = [
