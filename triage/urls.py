@@ -3,20 +3,24 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from triage.api import builds as builds_api
+from triage.api import cluster_status as cluster_status_api
 from triage.api import clusters as clusters_api
 from triage.api import compare as compare_api
 from triage.api import crashes as crashes_api
 from triage.api import logs as logs_api
-from triage.views import builds, clusters, compare, crashes, home, logs, search
+from triage.api import regressions as regressions_api
+from triage.views import builds, cluster_status, clusters, compare, crashes, home, logs, regressions, search
 
 router = DefaultRouter()
 router.register("logs", logs_api.LogViewSet)
 router.register("crashes", crashes_api.CrashViewSet)
 router.register("clusters", clusters_api.ClusterViewSet)
 router.register("builds", builds_api.BuildViewSet)
+router.register("regressions", regressions_api.RegressionViewSet)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -34,14 +38,28 @@ urlpatterns = [
     path("clusters/<int:pk>/split", clusters.cluster_split, name="cluster-split"),
     path("clusters/<int:pk>/rename", clusters.cluster_rename, name="cluster-rename"),
     path("compare/", compare.compare, name="compare"),
+    path("clusters/<int:pk>/status", cluster_status.cluster_status_edit, name="cluster-status"),
+    path("clusters/<int:pk>/links", cluster_status.cluster_link_add, name="cluster-link-add"),
+    path("clusters/<int:pk>/links/<int:link>/remove", cluster_status.cluster_link_remove, name="cluster-link-remove"),
+    path("clusters/<int:pk>/notes", cluster_status.cluster_note_add, name="cluster-note-add"),
+    path("api/clusters/<int:pk>/status/", cluster_status_api.ClusterStatusView.as_view(), name="api-cluster-status"),
+    path("api/clusters/<int:pk>/links/", cluster_status_api.ClusterLinksView.as_view(), name="api-cluster-links"),
+    path("api/clusters/<int:pk>/notes/", cluster_status_api.ClusterNotesView.as_view(), name="api-cluster-notes"),
+    path("regressions/", regressions.regression_list, name="regressions"),
+    path("regressions/<int:pk>/", regressions.regression_detail, name="regression"),
     path("search/", search.search_page, name="search"),
     path("favicon.ico", home.favicon, name="favicon"),
     path("builds/", builds.build_list, name="builds"),
     path("builds/upload/", builds.build_upload, name="build-upload"),
     path("builds/<int:pk>/", builds.build_detail, name="build"),
     path("api/compare/", compare_api.CompareView.as_view(), name="api-compare"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "triage.api.errors.not_found"  # JSON under /api/
+handler500 = "triage.api.errors.server_error"

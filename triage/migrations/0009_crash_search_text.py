@@ -51,7 +51,7 @@ def drop_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("triage", "0006_series_and_regressions"),
+        ("triage", "0008_api_tokens_and_vanished_crashes"),
     ]
 
     operations = [
