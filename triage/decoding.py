@@ -19,7 +19,7 @@ from triage.models import Build, BuildFile, Crash, Log
 from triage.search import crash_search_text
 from workers.codedecode import decode_code_line
 from workers.report import log_lines
-from workers.symbolize import Index, Symbolizer, build_index, decode_frames, identify
+from workers.symbolize import Index, Symbolizer, build_index, decode_frames, identify, store_dir_for
 from workers.symbolize.elffile import uncompressed
 from workers.symbolize.lazy import LazyIndex
 
@@ -112,7 +112,8 @@ def symbolizer_for(build: Build) -> Symbolizer | None:
             _SYMBOLIZERS.popitem(last=False)
         return symbolizer
     if build.index_status == Build.Index.BUILDING and (root / "vmlinux").exists():
-        return Symbolizer(LazyIndex(root / "vmlinux"), **modules)
+        # the CUs it reads are kept beside the index: the build running meanwhile takes them from there
+        return Symbolizer(LazyIndex(root / "vmlinux", store_dir_for(root / "index")), **modules)
     return None
 
 
