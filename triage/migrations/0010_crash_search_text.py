@@ -51,7 +51,7 @@ def drop_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("triage", "0008_api_tokens_and_vanished_crashes"),
+        ("triage", "0009_digest_subscriptions"),
     ]
 
     operations = [
