@@ -16,6 +16,7 @@ from django.db.models import Q
 from triage.builds import build_root
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
+from triage.queueing import send_on_commit
 from triage.search import crash_search_text
 from workers.codedecode import decode_code_line
 from workers.report import log_lines
@@ -92,7 +93,7 @@ def queue_waiting_crashes(build: Build) -> int:
     Log.objects.filter(pk__in=logs).update(build=build)
     Crash.objects.filter(log__in=logs).update(decode_status=Crash.Decode.QUEUED, decode_error="")
     for pk in logs:
-        transaction.on_commit(lambda pk=pk: decode_log.delay(pk))
+        send_on_commit(decode_log, pk)
     return len(logs)
 
 

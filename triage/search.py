@@ -2,7 +2,7 @@
 
 Crashes carry `search_text`, the function names (as printed, decoded, and inlined) and source files of
 their frames, filled at analysis and at decoding. On PostgreSQL a trigram GIN index (migration
-0010_crash_search_text) makes `ILIKE '%word%'` an index scan over a million crashes; SQLite runs the
+0011_crash_search_text) makes `ILIKE '%word%'` an index scan over a million crashes; SQLite runs the
 same query as a table scan, which is fine at the sizes it is used for. Counts stop at COUNT_CAP so a
 common word never counts a million rows.
 """

@@ -17,6 +17,8 @@ from triage.models import Log
 from triage.permissions import can_triage, triage_required
 from triage.views.common import page
 
+QUEUED_LATER = ("Stored. The task queue cannot be reached right now: the analysis is queued "
+                "automatically as soon as it is back.")
 SHOWN_LINES = 20000  # of a log on its page; the rest is behind "raw"
 
 
@@ -46,6 +48,8 @@ def log_upload(request: HttpRequest) -> HttpResponse:
             return render(request, "upload.html", {"form": form}, status=400)
         if not created:
             messages.info(request, "This log was uploaded before with the same metadata: here it is.")
+        elif log.queued is not None and log.queued.sent is False:
+            messages.warning(request, QUEUED_LATER)
         else:
             messages.success(request, f"Uploaded {log} ({log.size:,} bytes): queued for analysis.")
         return redirect(log)
@@ -83,6 +87,9 @@ def log_raw(request: HttpRequest, pk: int) -> FileResponse:
 @require_POST
 def log_requeue(request: HttpRequest, pk: int) -> HttpResponse:
     log = get_object_or_404(Log, pk=pk)
-    queue_analysis(log)
-    messages.info(request, "Queued for analysis again.")
+    if log.status in (Log.Status.QUEUED, Log.Status.RUNNING):  # one analysis of a log at a time
+        messages.info(request, f"This log is already {log.status}: it was not queued again.")
+        return redirect(log)
+    queued = queue_analysis(log)
+    messages.info(request, "Queued for analysis again." if queued.sent is not False else QUEUED_LATER)
     return redirect(log)

@@ -51,7 +51,7 @@ def drop_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("triage", "0009_digest_subscriptions"),
+        ("triage", "0010_merge_reliability_and_digest_subscriptions"),
     ]
 
     operations = [
