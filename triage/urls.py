@@ -13,7 +13,7 @@ from triage.api import compare as compare_api
 from triage.api import crashes as crashes_api
 from triage.api import logs as logs_api
 from triage.api import regressions as regressions_api
-from triage.views import builds, cluster_status, clusters, compare, crashes, home, logs, regressions
+from triage.views import builds, cluster_status, clusters, compare, crashes, home, logs, regressions, tokens
 
 router = DefaultRouter()
 router.register("logs", logs_api.LogViewSet)
@@ -54,6 +54,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
+    path("settings/tokens/", tokens.token_list, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke", tokens.token_revoke, name="token-revoke"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -12,7 +12,7 @@ from triage.api.errors import api_error
 from triage.api.filters import BuildFilter
 from triage.builds import store_build
 from triage.ingest import RejectedUpload, body_too_large
-from triage.models import Build
+from triage.models import ApiToken, Build
 
 
 class BuildSerializer(serializers.ModelSerializer):
@@ -57,4 +57,6 @@ class BuildViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             build = store_build(request.FILES.get("vmlinux"), request.FILES.getlist("modules"), metadata)
         except RejectedUpload as exc:
             return api_error(str(exc), "rejected")
+        if isinstance(request.auth, ApiToken):  # which token made it
+            Build.objects.filter(pk=build.pk).update(uploaded_token=request.auth)
         return Response(self.get_serializer(build).data, status=status.HTTP_201_CREATED)
