@@ -28,6 +28,8 @@ def log_list(request: HttpRequest) -> HttpResponse:
     for field in Log.METADATA + ("status",):
         if request.GET.get(field):
             logs = logs.filter(**{field: request.GET[field]})
+    if request.GET.get("stat_key"):
+        logs = logs.filter(stat_keys__key=request.GET["stat_key"])
     return render(request, "logs.html", {"page": page(request, logs)})
 
 
@@ -47,8 +49,10 @@ def log_upload(request: HttpRequest) -> HttpResponse:
             return render(request, "upload.html", {"form": form}, status=400)
         if not created:
             messages.info(request, "This log was uploaded before with the same metadata: here it is.")
-        if log.queued is not None and log.queued.sent is False:
+        elif log.queued is not None and log.queued.sent is False:
             messages.warning(request, QUEUED_LATER)
+        else:
+            messages.success(request, f"Uploaded {log} ({log.size:,} bytes): queued for analysis.")
         return redirect(log)
     return render(request, "upload.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -57,6 +61,11 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One log: its crashes a page at a time and a window of its lines (`?from=N`), so that the page
     of the largest allowed log costs a bounded amount of memory and HTML."""
     log = get_object_or_404(Log, pk=pk)
+    live = {"log": log, "can_requeue": can_triage(request.user)}
+    if request.GET.get("part") == "live":  # the status block alone, polled by the page while analysed
+        crashes = page(request, log.crashes.select_related("cluster").defer("report", "decoded", "alt_titles"),
+                       CRASHES_SHOWN, param="crashes")
+        return render(request, "_log_live.html", live | {"crashes": crashes, "fresh": True})
     try:
         first = max(0, int(request.GET.get("from") or 0))
     except ValueError:
@@ -74,12 +83,11 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for n in range(max(start, first), min(end, last) + 1):
             marks[n] = True
     numbered = [(first + i + 1, line, marks.get(first + i)) for i, line in enumerate(lines)]
-    return render(request, "log.html", {
-        "log": log, "crashes": crashes, "lines": numbered, "truncated": more or first > 0,
+    return render(request, "log.html", live | {
+        "crashes": crashes, "lines": numbered, "truncated": more or first > 0,
         "first": first, "next_from": first + SHOWN_LINES if more else None,
         "prev_from": max(0, first - SHOWN_LINES) if first else None, "window": SHOWN_LINES,
-        "notices": log.notices[:CRASHES_SHOWN],
-        "stat_keys": [k.key for k in log.stat_keys.all()[:CRASHES_SHOWN]], "can_triage": can_triage(request.user),
+        "notices": log.notices[:CRASHES_SHOWN], "stat_keys": [k.key for k in log.stat_keys.all()[:CRASHES_SHOWN]],
     })
 
 
