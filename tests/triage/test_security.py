@@ -15,7 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.handlers.wsgi import WSGIHandler
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 
 from tests.triage.factories import make_token, make_user
 
@@ -56,7 +56,8 @@ def test_an_upload_with_a_valid_token_is_read(client):
     assert response.status_code == 400 and "file" in response.json()["error"]  # read: it has no file
 
 
-def test_logins_are_throttled_after_repeated_wrong_passwords(client, settings):
+def test_logins_are_throttled_after_repeated_wrong_passwords(settings):
+    client = Client()  # anonymous
     cache.clear()
     settings.TRIAGE_LOGIN_FAILURES = 5
     user = make_user("alice")
