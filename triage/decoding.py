@@ -94,11 +94,17 @@ def _fetch_vmlinux(upload: BuildFile, dest: Path) -> None:
         os.replace(plain, dest)
 
 
+def _fetch_current_vmlinux(build: Build, dest: Path) -> None:
+    try:
+        _fetch_vmlinux(_vmlinux_file(build), dest)
+    except FileNotFoundError:  # another worker just replaced the compressed upload (see index())
+        _fetch_vmlinux(_vmlinux_file(build), dest)
+
+
 @contextlib.contextmanager
 def vmlinux_entry(build: Build) -> Iterator[Path]:
     """The build's decompressed vmlinux in the local cache (fetched on a miss)."""
-    upload = _vmlinux_file(build)
-    with build_cache().entry(vmlinux_key(build), lambda dest: _fetch_vmlinux(upload, dest)) as path:
+    with build_cache().entry(vmlinux_key(build), lambda dest: _fetch_current_vmlinux(build, dest)) as path:
         yield path
 
 
@@ -160,7 +166,7 @@ def index(build: Build) -> None:
         cache = build_cache()
         work = Path(tempfile.mkdtemp(prefix="identify-", dir=cache.root / "tmp"))
         try:
-            _fetch_vmlinux(upload, work / "vmlinux")
+            _fetch_current_vmlinux(build, work / "vmlinux")
             ident = identify(work / "vmlinux")
             Build.objects.filter(pk=build.pk).update(buildid=ident.build_id or "", release=ident.release or "",
                                                      arch=ident.arch or "")
