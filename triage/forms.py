@@ -13,6 +13,8 @@ class LogUploadForm(forms.Form):
     test = forms.CharField(required=False, label="Test case")
     machine = forms.CharField(required=False)
     run_id = forms.CharField(required=False, label="Run id")
+    parent = forms.CharField(required=False, label="Parent commit",
+                             help_text="the commit this one is based on; else the previous one of the branch")
 
 
 class MultipleFileInput(forms.ClearableFileInput):

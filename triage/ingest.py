@@ -72,7 +72,9 @@ def looks_binary(head: bytes) -> str | None:
 
 
 def fingerprint(sha256: str, metadata: dict[str, str]) -> str:
-    meta = json.dumps({k: metadata.get(k, "") for k in Log.METADATA}, sort_keys=True)
+    # `parent` only when given: uploads from before it existed keep their fingerprints
+    meta = json.dumps({k: metadata.get(k, "") for k in Log.METADATA if k != "parent" or metadata.get(k)},
+                      sort_keys=True)
     return hashlib.sha256(f"{sha256}\n{meta}".encode()).hexdigest()
 
 

@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "triage",
 ]
@@ -153,8 +156,23 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
-    "PAGE_SIZE": 50,
+    # API (issue 10): strict filters and pagination, one error shape, the OpenAPI schema.
+    "DEFAULT_PAGINATION_CLASS": "triage.api.pagination.StrictLimitOffsetPagination",
+    "DEFAULT_FILTER_BACKENDS": ["triage.api.filters.StrictFilterBackend"],
+    "EXCEPTION_HANDLER": "triage.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "triage.api.schema.TriageAutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "triage API",
+    "DESCRIPTION": "Linux kernel crash triage for CI bots: upload logs and builds, read runs, crashes and "
+                   "clusters, triage clusters. Authenticate with `Authorization: Token <key>`. Every error "
+                   "is `{\"error\", \"code\", \"fields\"}`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN, works offline
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -166,6 +184,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "triage@localhost")
 TRIAGE_DIGEST_RECIPIENTS = [a for a in os.environ.get("TRIAGE_DIGEST_RECIPIENTS", "").split(",") if a]
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Regressions (issue 9): seconds between a job's analysed run and its check (a burst of runs, one check)
+TRIAGE_REGRESSION_DELAY = int(os.environ.get("TRIAGE_REGRESSION_DELAY", "30"))
 
 LOGGING = {
     "version": 1,

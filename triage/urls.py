@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from triage.api import builds as builds_api
@@ -38,8 +39,13 @@ urlpatterns = [
     path("builds/upload/", builds.build_upload, name="build-upload"),
     path("builds/<int:pk>/", builds.build_detail, name="build"),
     path("api/compare/", compare_api.CompareView.as_view(), name="api-compare"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "triage.api.errors.not_found"  # JSON under /api/
+handler500 = "triage.api.errors.server_error"

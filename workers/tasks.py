@@ -69,7 +69,18 @@ def analyze_log(log_id: int) -> str:
         rows.update(status=Log.Status.FAILED, error=f"{type(exc).__name__}: {exc}", attempts=0)
         return "failed"
     rows.update(attempts=0)
+    from triage.regressions import note_run
+
+    note_run(rows.get())
     return "done"
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def check_regressions(job_id: int) -> int:
+    """Compare a job's series and store its regressions (queued, debounced, by each analysis)."""
+    from triage.regressions import check_job
+
+    return check_job(job_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
