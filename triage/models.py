@@ -34,6 +34,7 @@ class Build(models.Model):
     index_dir = models.CharField(max_length=500, blank=True)  # on shared storage
     attempts = models.PositiveSmallIntegerField(default=0)  # index tasks started and not finished
     created = models.DateTimeField(auto_now_add=True)
+    uploaded_token = models.ForeignKey("ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created"]
@@ -98,6 +99,7 @@ class Log(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     decode_attempts = models.PositiveSmallIntegerField(default=0)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    uploaded_token = models.ForeignKey("ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     processed = models.DateTimeField(null=True, blank=True)
 
@@ -336,3 +338,53 @@ class Regression(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("regression", args=[self.pk])
+
+
+class ClusterLink(models.Model):
+    """A bug report, patch or discussion about a cluster: a URL with a label (triage state, issue 9)."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="links")
+    url = models.URLField(max_length=1000)
+    label = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+
+
+# --- API (issue 10): scoped tokens, vanished crashes ----------------------------------------------
+
+
+class ApiToken(models.Model):
+    """A user's named API key with scopes. Only its sha256 is stored: the key is shown once."""
+
+    class Scope(models.TextChoices):
+        UPLOAD = "upload", "upload logs and builds"
+        READ = "read", "read everything"
+        TRIAGE = "triage", "cluster edits and status (needs the triage permission too)"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)  # sha256 hex of the key
+    prefix = models.CharField(max_length=8)  # the key's first characters, to tell tokens apart
+    scopes = models.JSONField(default=list)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class VanishedCrash(models.Model):
+    """A crash that a re-analysis no longer finds (parser change): its old URL answers 410 from this."""
+
+    crash_id = models.BigIntegerField(primary_key=True)  # the id the crash had
+    log = models.ForeignKey(Log, on_delete=models.CASCADE, related_name="vanished_crashes")
+    title = models.CharField(max_length=500)
+    start_line = models.PositiveIntegerField(default=0)
+    cluster_id = models.BigIntegerField(null=True, blank=True)
+    vanished = models.DateTimeField(auto_now_add=True)

@@ -183,9 +183,11 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "triage@localhost")
 TRIAGE_DIGEST_RECIPIENTS = [a for a in os.environ.get("TRIAGE_DIGEST_RECIPIENTS", "").split(",") if a]
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# The site's public address, for links in emails and reports (README); no default: a wrong one mails dead links
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 # Regressions (issue 9): seconds between a job's analysed run and its check (a burst of runs, one check)
 TRIAGE_REGRESSION_DELAY = int(os.environ.get("TRIAGE_REGRESSION_DELAY", "30"))
+TRIAGE_REPORTER = os.environ.get("TRIAGE_REPORTER", f"triage <{DEFAULT_FROM_EMAIL}>")  # Reported-by: of reports
 
 LOGGING = {
     "version": 1,

@@ -7,17 +7,20 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from triage.api import builds as builds_api
+from triage.api import cluster_status as cluster_status_api
 from triage.api import clusters as clusters_api
 from triage.api import compare as compare_api
 from triage.api import crashes as crashes_api
 from triage.api import logs as logs_api
-from triage.views import builds, clusters, compare, crashes, home, logs
+from triage.api import regressions as regressions_api
+from triage.views import builds, cluster_status, clusters, compare, crashes, home, logs, regressions
 
 router = DefaultRouter()
 router.register("logs", logs_api.LogViewSet)
 router.register("crashes", crashes_api.CrashViewSet)
 router.register("clusters", clusters_api.ClusterViewSet)
 router.register("builds", builds_api.BuildViewSet)
+router.register("regressions", regressions_api.RegressionViewSet)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -35,6 +38,15 @@ urlpatterns = [
     path("clusters/<int:pk>/split", clusters.cluster_split, name="cluster-split"),
     path("clusters/<int:pk>/rename", clusters.cluster_rename, name="cluster-rename"),
     path("compare/", compare.compare, name="compare"),
+    path("clusters/<int:pk>/status", cluster_status.cluster_status_edit, name="cluster-status"),
+    path("clusters/<int:pk>/links", cluster_status.cluster_link_add, name="cluster-link-add"),
+    path("clusters/<int:pk>/links/<int:link>/remove", cluster_status.cluster_link_remove, name="cluster-link-remove"),
+    path("clusters/<int:pk>/notes", cluster_status.cluster_note_add, name="cluster-note-add"),
+    path("api/clusters/<int:pk>/status/", cluster_status_api.ClusterStatusView.as_view(), name="api-cluster-status"),
+    path("api/clusters/<int:pk>/links/", cluster_status_api.ClusterLinksView.as_view(), name="api-cluster-links"),
+    path("api/clusters/<int:pk>/notes/", cluster_status_api.ClusterNotesView.as_view(), name="api-cluster-notes"),
+    path("regressions/", regressions.regression_list, name="regressions"),
+    path("regressions/<int:pk>/", regressions.regression_detail, name="regression"),
     path("builds/", builds.build_list, name="builds"),
     path("builds/upload/", builds.build_upload, name="build-upload"),
     path("builds/<int:pk>/", builds.build_detail, name="build"),

@@ -62,12 +62,18 @@ def test_a_crash_joins_the_cluster_owning_one_of_its_alternative_titles():
     assert sources["BUG: unable to handle page fault in iterate_dir"] == "alt"
 
 
-def test_corrupted_reports_share_one_flagged_cluster_never_a_real_one():
+def test_corrupted_reports_are_filed_apart_from_real_ones_and_only_nameless_ones_share_the_bucket():
     real = make_run("c1", reports=[make_report("BUG: unable to handle page fault in foo")])
     bad1 = make_run("c1", reports=[make_report("BUG: unable to handle page fault in foo", corrupted=True)])
+    bad1_again = make_run("c4", reports=[make_report("BUG: unable to handle page fault in foo", corrupted=True)])
     bad2 = make_run("c2", reports=[make_report("WARNING in bar", corrupted=True)])
-    assert cluster_of(bad1) == cluster_of(bad2) != cluster_of(real)
-    assert cluster_of(bad1).corrupted and not cluster_of(real).corrupted
+    nameless1 = make_run("c5", reports=[make_report("kernel panic: Fatal exception", corrupted=True)])
+    nameless2 = make_run("c6", reports=[make_report("BUG: unable to handle kernel paging request in corrupted",
+                                                    corrupted=True)])
+    assert len({cluster_of(real), cluster_of(bad1), cluster_of(bad2), cluster_of(nameless1)}) == 4
+    assert cluster_of(bad1) == cluster_of(bad1_again)
+    assert cluster_of(nameless1) == cluster_of(nameless2) and cluster_of(nameless1).corrupted
+    assert not cluster_of(real).corrupted and not cluster_of(bad1).corrupted
     assert Cluster.objects.filter(corrupted=True).count() == 1
     later = make_run("c3", reports=[make_report("BUG: unable to handle page fault in foo")])
     assert cluster_of(later) == cluster_of(real)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.views import defaults
 from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -21,6 +22,20 @@ class ErrorSerializer(serializers.Serializer):
                                            "permission_denied, throttled, ...")
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
                                    help_text="offending field or query parameter -> reasons")
+    see = serializers.URLField(required=False, help_text="where to look instead: the log of a vanished crash, "
+                                                         "the cluster a merged one joined")
+
+
+class Gone(APIException):
+    """The object existed and no longer does (a crash a re-analysis did not find again)."""
+
+    status_code = status.HTTP_410_GONE
+    default_detail = "gone"
+    default_code = "gone"
+
+    def __init__(self, detail: str, see: str):
+        super().__init__(detail)
+        self.see = see
 
 
 def _messages(value) -> list[str]:
@@ -37,16 +52,18 @@ def _code(codes) -> str:
     return str(codes) if isinstance(codes, str) else "error"
 
 
-def error_body(message: str, code: str, fields: dict | None = None) -> dict:
+def error_body(message: str, code: str, fields: dict | None = None, see: str = "") -> dict:
     body = {"error": message, "code": code}
     if fields:
         body["fields"] = fields
+    if see:
+        body["see"] = see
     return body
 
 
 def api_error(message: str, code: str = "invalid", status_code: int = status.HTTP_400_BAD_REQUEST,
-              fields: dict | None = None, headers: dict | None = None) -> Response:
-    return Response(error_body(message, code, fields), status=status_code, headers=headers)
+              fields: dict | None = None, headers: dict | None = None, see: str = "") -> Response:
+    return Response(error_body(message, code, fields, see), status=status_code, headers=headers)
 
 
 def api_exception_handler(exc, context):
@@ -64,6 +81,8 @@ def api_exception_handler(exc, context):
         response.data = error_body(first, _code(codes), fields)
     else:
         response.data = error_body("; ".join(_messages(data)), _code(codes))
+    if getattr(exc, "see", ""):
+        response.data["see"] = exc.see
     return response
 
 

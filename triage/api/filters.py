@@ -15,6 +15,15 @@ from triage.models import Build, Cluster, Crash, Log
 FORMAT_PARAMS = ("format",)  # DRF's renderer override (?format=json)
 
 
+def row_id(value) -> int:
+    """A URL's id as a number the database takes (0, which matches nothing, when it is not one)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return number if 0 < number < 2 ** 63 else 0
+
+
 class IdField(forms.IntegerField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)

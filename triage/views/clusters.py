@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from triage import clusters as filing
 from triage.models import Cluster, ClusterTitle, Crash, Log
-from triage.permissions import triage_required
+from triage.permissions import can_triage, triage_required
 from triage.views.common import page
 
 TIMELINE_COMMITS = 30
@@ -25,11 +25,14 @@ SEEN_ON = (("commit", "commits"), ("config", "configs"), ("arch", "arches"), ("m
 
 def cluster_list(request: HttpRequest) -> HttpResponse:
     clusters = Cluster.objects.filter(merged_into=None, crash_count__gt=0)
+    status = request.GET.get("status", "").strip()
+    if status:
+        clusters = clusters.filter(status=status)
     query = request.GET.get("q", "").strip()
     if query:
         clusters = clusters.filter(filing.clusters_matching(query))
-    return render(request, "clusters.html", {"page": page(request, clusters),
-                                             "q": query})
+    return render(request, "clusters.html", {"page": page(request, clusters.prefetch_related("links")),
+                                             "q": query, "status": status, "statuses": Cluster.Status.choices})
 
 
 def seen_on(cluster: Cluster) -> dict[str, list[tuple[str, int]]]:
@@ -111,6 +114,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "timeline": timeline(cluster),
         "chart": chart(cluster),
         "similar": filing.similar_clusters(cluster),
+        "can_triage": can_triage(request.user), "statuses": Cluster.Status.choices,
     })
 
 

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from triage.ingest import read_lines
-from triage.models import Crash
+from triage.models import Crash, VanishedCrash
 from triage.views.common import page
 
 
@@ -18,7 +18,11 @@ def crash_list(request: HttpRequest) -> HttpResponse:
 
 
 def crash_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    crash = get_object_or_404(Crash.objects.select_related("log", "cluster", "log__build"), pk=pk)
+    crash = Crash.objects.select_related("log", "cluster", "log__build").filter(pk=pk).first()
+    if crash is None:
+        # A re-analysis (parser change) no longer finds this report: say so, and where its log is.
+        gone = get_object_or_404(VanishedCrash.objects.select_related("log"), pk=pk)
+        return render(request, "crash_gone.html", {"gone": gone}, status=410)
     try:
         lines, _ = read_lines(crash.log, crash.end_line + 1)
     except OSError:

@@ -11,7 +11,7 @@ from triage.models import Cluster, Crash, Log
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", {
-        "clusters": Cluster.objects.filter(merged_into=None, crash_count__gt=0)[:15],
+        "clusters": Cluster.objects.filter(merged_into=None, crash_count__gt=0).prefetch_related("links")[:15],
         "crashes": Crash.objects.select_related("log", "cluster")[:15],
         "logs": Log.objects.all()[:10],
         "counts": {"logs": Log.objects.count(), "crashes": Crash.objects.count(),
