@@ -250,7 +250,9 @@ def symbolizer_for(build: Build, raw: bytes = b"") -> Iterator[Symbolizer | None
         work = held.enter_context(build_cache().entry(f"build{build.pk}.modules", lambda dest: dest.mkdir()))
         modules = {"modules_dir": _fetch_modules(build, raw, work), "cache_dir": work / "cache"}
         if build.index_status != Build.Index.READY:
-            yield Symbolizer(LazyIndex(path), **modules)
+            # the CUs it reads are kept in this worker's cache for its next lazy decodes of the build
+            store = held.enter_context(build_cache().entry(f"{_ident(build)}.cus", lambda dest: dest.mkdir()))
+            yield Symbolizer(LazyIndex(path, store), **modules)
             return
         key = f"{path}:{work}"  # where the cached answers were read from
         symbolizer = _SYMBOLIZERS.get(key)

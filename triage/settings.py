@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -124,10 +125,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 TRIAGE_INDEX_MEMORY_LIMIT = int(os.environ.get("TRIAGE_INDEX_MEMORY_LIMIT", str(6 * 1024 ** 3)))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Synced into django-celery-beat's tables at beat start; edit the times in the admin.
+# Digests go out at a fixed time of day in TRIAGE_TIMEZONE (a crontab, not "every 24 h from beat's start").
+TRIAGE_TIMEZONE = os.environ.get("TRIAGE_TIMEZONE", "UTC")
+TRIAGE_DIGEST_TIME = os.environ.get("TRIAGE_DIGEST_TIME", "07:00")  # HH:MM
+TRIAGE_DIGEST_WEEKDAY = int(os.environ.get("TRIAGE_DIGEST_WEEKDAY", "0"))  # weekly digests: 0 is Monday
 CELERY_BEAT_SCHEDULE = {
-    "daily-digest": {"task": "workers.tasks.send_digest", "schedule": 24 * 3600.0, "args": (24,)},
+    "daily-digest": {"task": "workers.tasks.send_digests", "schedule": crontab(
+        hour=TRIAGE_DIGEST_TIME.split(":")[0], minute=TRIAGE_DIGEST_TIME.split(":")[1])},
 }
-CELERY_TIMEZONE = "UTC"
+CELERY_TIMEZONE = TRIAGE_TIMEZONE  # what the crontab's hour means
 
 AUTH_PASSWORD_VALIDATORS = []
 LANGUAGE_CODE = "en-us"

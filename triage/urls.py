@@ -13,7 +13,17 @@ from triage.api import compare as compare_api
 from triage.api import crashes as crashes_api
 from triage.api import logs as logs_api
 from triage.api import regressions as regressions_api
-from triage.views import builds, cluster_status, clusters, compare, crashes, home, logs, regressions
+from triage.views import (
+    builds,
+    cluster_status,
+    clusters,
+    compare,
+    crashes,
+    home,
+    logs,
+    regressions,
+    subscriptions,
+)
 
 router = DefaultRouter()
 router.register("logs", logs_api.LogViewSet)
@@ -45,6 +55,10 @@ urlpatterns = [
     path("api/clusters/<int:pk>/status/", cluster_status_api.ClusterStatusView.as_view(), name="api-cluster-status"),
     path("api/clusters/<int:pk>/links/", cluster_status_api.ClusterLinksView.as_view(), name="api-cluster-links"),
     path("api/clusters/<int:pk>/notes/", cluster_status_api.ClusterNotesView.as_view(), name="api-cluster-notes"),
+    path("subscriptions/", subscriptions.subscriptions, name="subscriptions"),
+    path("subscriptions/<int:pk>/delete", subscriptions.subscription_delete, name="subscription-delete"),
+    path("subscriptions/<int:pk>/toggle", subscriptions.subscription_toggle, name="subscription-toggle"),
+    path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
     path("regressions/", regressions.regression_list, name="regressions"),
     path("regressions/<int:pk>/", regressions.regression_detail, name="regression"),
     path("builds/", builds.build_list, name="builds"),

@@ -140,8 +140,8 @@ def decode_log(log_id: int) -> str:
 
 
 @shared_task
-def send_digest(hours: int = 24) -> int:
-    """The periodic email digest of new crash clusters (scheduled by beat, see settings)."""
-    from triage.digest import send_digest as send
+def send_digests() -> int:
+    """The email digests due now (beat runs it at TRIAGE_DIGEST_TIME; see triage.digest)."""
+    from triage.digest import send_due
 
-    return send(hours)
+    return send_due()
