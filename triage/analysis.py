@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from triage.clusters import file_crash
 from triage.models import Build, Cluster, Crash, Log, StatKey, VanishedCrash
+from triage.queueing import send_on_commit
 from workers.report import ParsedLog
 
 INDEX_SHIFT = 1_000_000  # above any report count (the parser caps reports per log far lower)
@@ -104,5 +105,5 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
             from workers.tasks import decode_log
 
             log.crashes.update(decode_status=Crash.Decode.QUEUED)
-            transaction.on_commit(lambda: decode_log.delay(log.pk))
+            send_on_commit(decode_log, log.pk)  # a broker error here must not fail the analysis
     return crashes

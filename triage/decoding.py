@@ -29,6 +29,7 @@ from django.db.models import Q
 from triage import storage
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
+from triage.queueing import send_on_commit
 from workers.buildcache import BuildCache
 from workers.codedecode import decode_code_line
 from workers.report import log_lines
@@ -213,7 +214,7 @@ def queue_waiting_crashes(build: Build) -> int:
     Log.objects.filter(pk__in=logs).update(build=build)
     Crash.objects.filter(log__in=logs).update(decode_status=Crash.Decode.QUEUED, decode_error="")
     for pk in logs:
-        transaction.on_commit(lambda pk=pk: decode_log.delay(pk))
+        send_on_commit(decode_log, pk)
     return len(logs)
 
 

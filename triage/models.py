@@ -33,6 +33,11 @@ class Build(models.Model):
     index_error = models.TextField(blank=True)
     index_dir = models.CharField(max_length=500, blank=True)  # on shared storage
     attempts = models.PositiveSmallIntegerField(default=0)  # index tasks started and not finished
+    # Reliability (triage.queueing): which queuing is current, when it was sent, the running task's
+    # last sign of life; the sweeper re-queues rows whose task is gone.
+    task_token = models.CharField(max_length=32, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     uploaded_token = models.ForeignKey("ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -53,6 +58,7 @@ class BuildFile(models.Model):
         VMLINUX = "vmlinux"
         MODULE = "module"
         DEBUG = "debug"
+        TARBALL = "tarball"  # a modules tarball, checked and extracted by the index task
 
     build = models.ForeignKey(Build, on_delete=models.CASCADE, related_name="files")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -98,6 +104,10 @@ class Log(models.Model):
     # set, and a log that keeps killing workers is given up on instead of being redelivered forever.
     attempts = models.PositiveIntegerField(default=0)
     decode_attempts = models.PositiveSmallIntegerField(default=0)
+    # Reliability (triage.queueing): as on Build.
+    task_token = models.CharField(max_length=32, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     uploaded_token = models.ForeignKey("ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -109,6 +119,8 @@ class Log(models.Model):
     build = models.ForeignKey(Build, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs")
     stat_source = models.CharField(max_length=8, default="dmesg")
     crash_count = models.PositiveIntegerField(default=0)
+    # Reports past TRIAGE_MAX_REPORTS_PER_LOG: counted, not stored (syzkaller keeps the first ones too).
+    reports_dropped = models.PositiveIntegerField(default=0)
     # What the parser lists beside crashes (OOM kills, NMI backtraces): [{"title", "kind", "start_line",
     # "end_line"}]. Not crashes (syzbot does not count them), but worth seeing on the log's page.
     notices = models.JSONField(default=list, blank=True)

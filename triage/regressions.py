@@ -18,6 +18,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from triage.models import Cluster, Crash, Job, Log, Regression, SeriesCommit, StatKey
+from triage.queueing import send_on_commit
 from workers.compare import Run
 from workers.regress import CLUSTER_PREFIX, DISMISSED, CommitInfo, Fix, detect
 
@@ -67,7 +68,7 @@ def note_run(log: Log) -> None:
         from workers.tasks import check_regressions
 
         delay = settings.TRIAGE_REGRESSION_DELAY
-        transaction.on_commit(lambda: check_regressions.apply_async((job.pk,), countdown=delay))
+        send_on_commit(check_regressions, job.pk, countdown=delay)  # a broker error must not fail the analysis
 
 
 def _series(job: Job) -> tuple[list[CommitInfo], list[Run], set[int]]:

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from triage.accounts import login_form
 from triage.api import builds as builds_api
 from triage.api import cluster_status as cluster_status_api
 from triage.api import clusters as clusters_api
@@ -64,11 +65,12 @@ urlpatterns = [
     path("builds/", builds.build_list, name="builds"),
     path("builds/upload/", builds.build_upload, name="build-upload"),
     path("builds/<int:pk>/", builds.build_detail, name="build"),
+    path("builds/<int:pk>/reindex", builds.build_reindex, name="build-reindex"),
     path("api/compare/", compare_api.CompareView.as_view(), name="api-compare"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=login_form()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]

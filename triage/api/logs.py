@@ -84,5 +84,15 @@ class LogViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         except RejectedUpload as exc:
             return api_error(str(exc), "rejected", fields={"file": [str(exc)]})
         data = self.get_serializer(log).data
+        data["queued"] = queue_state(log)
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
                         headers={"Location": data["url"]})
+
+
+def queue_state(log: Log) -> str:
+    """What the upload did about the analysis: 'sent' to the broker, 'later' (the broker is down: the
+    sweeper sends it when it is back), or 'no' (already running or analysed)."""
+    queued = getattr(log, "queued", None)
+    if queued is None:
+        return "no" if log.status != Log.Status.QUEUED else "later"
+    return "later" if queued.sent is False else "sent"
