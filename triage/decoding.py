@@ -77,7 +77,9 @@ def index_key(build: Build) -> str:
 
 
 def stored_index(build: Build) -> str:
-    return f"{build.index_dir}/index"
+    """Where the build's index is kept in storage: by build-id, so that a vmlinux uploaded twice (two
+    builds) is indexed once; beside the build when it has none."""
+    return f"indexes/{index_key(build)}" if build.buildid else f"{build.index_dir}/index"
 
 
 def _vmlinux_file(build: Build) -> BuildFile:
@@ -139,12 +141,13 @@ def _make_index(build: Build, dest: Path, progress=None) -> None:
     from the vmlinux and stored for the others. Two workers that get here at once build it once."""
     with index_lock(build):
         name = stored_index(build)
-        if default_storage.exists(f"{name}/meta.json"):
-            storage.get_dir(name, dest)
-            if current_index(dest) is not None:
-                logger.info("build %s: index %s downloaded from storage", build.pk, index_key(build))
-                return
-            shutil.rmtree(dest)  # of an older format: build it again
+        for stored in dict.fromkeys([name, f"{build.index_dir}/index"]):  # the second: where indexes were
+            if default_storage.exists(f"{stored}/meta.json"):
+                storage.get_dir(stored, dest)
+                if current_index(dest) is not None:
+                    logger.info("build %s: index %s downloaded from storage", build.pk, index_key(build))
+                    return
+                shutil.rmtree(dest)  # of an older format: build it again
         started = time.monotonic()
         with vmlinux_entry(build) as vmlinux, memory_limit(settings.TRIAGE_INDEX_MEMORY_LIMIT):
             build_index(vmlinux, dest, progress)
