@@ -122,7 +122,7 @@ def measure(uploads: int) -> None:
     tasks.check_regressions.apply_async = lambda *a, **k: None  # the broker is not what is measured
     rng = random.Random(3)
     clusters = list(Crash.objects.values_list("cluster_id", flat=True).distinct()[:20])
-    note, check, note_q, check_q = [], [], [], []
+    note, check, note_q, check_q, cpu = [], [], [], [], []
     before = Regression.objects.count()
     for u in range(uploads):
         j = rng.randrange(JOBS)
@@ -133,6 +133,7 @@ def measure(uploads: int) -> None:
             StatKey.objects.create(log=log, key="dmesg.WARNING:at_bench/new.c:#bench_new")
             Crash.objects.create(log=log, index=0, title="WARNING in bench_new", cluster_id=rng.choice(clusters),
                                  report={})
+        c0 = time.process_time()
         with CaptureQueriesContext(connection) as q:
             t0 = time.perf_counter()
             regressions.note_run(log)
@@ -143,6 +144,7 @@ def measure(uploads: int) -> None:
             t0 = time.perf_counter()
             regressions.check_job(job.pk)
             check.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)  # the worker's own CPU (wall time includes waiting for PostgreSQL)
         check_q.append(len(q))
 
     def ms(xs: list[float]) -> str:
@@ -155,6 +157,7 @@ def measure(uploads: int) -> None:
     print(f"  note_run (series, job, queue a check): {ms(note)}, {max(note_q)} queries at most")
     print(f"  check_job (compare the job's series):  {ms(check)}, {min(check_q)}-{max(check_q)} queries")
     print(f"  worker time per analysed log, no debounce: {ms(both)}")
+    print(f"  of which the worker's CPU (the rest is PostgreSQL and waiting): {ms(cpu)}")
     print(f"  regressions stored: {before} before, {Regression.objects.count()} after")
     print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f} on {} CPUs".format(*os.getloadavg(), os.cpu_count()))
 
