@@ -24,6 +24,7 @@ from triage.views import (
     logs,
     regressions,
     subscriptions,
+    tokens,
 )
 
 router = DefaultRouter()
@@ -70,6 +71,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
+    path("settings/tokens/", tokens.token_list, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke", tokens.token_revoke, name="token-revoke"),
     path("login/", auth_views.LoginView.as_view(authentication_form=login_form()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 
 from triage.clusters import file_crash
 from triage.ingest import store_log
@@ -30,8 +29,11 @@ def make_triager(username: str = "triager"):
     return user
 
 
-def make_token(username: str = "bot") -> str:
-    return Token.objects.get_or_create(user=make_user(username))[0].key
+def make_token(username: str = "bot", scopes: Iterable[str] = ("upload", "read", "triage"), name: str = "ci") -> str:
+    """The key of a new API token of `username` with these scopes (as the settings page makes it)."""
+    from triage.tokens import create_token
+
+    return create_token(make_user(username), name, scopes)[1]
 
 
 def make_log(data: bytes, filename: str = "dmesg.txt", **metadata: str) -> Log:
