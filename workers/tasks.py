@@ -59,7 +59,7 @@ def analyze_log(log_id: int) -> str:
     rows.update(status=Log.Status.RUNNING)
     entry = rows.get()
     try:
-        parsed = parse_log(read_raw(entry))
+        parsed = parse_log(read_raw(entry), name=entry.filename)
         save_with_retries(lambda: save_analysis(entry, parsed))
     except SoftTimeLimitExceeded:
         rows.update(status=Log.Status.FAILED, error="analysis took too long", attempts=0)
