@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.smtp import smtp_server  # noqa: F401 (a real SMTP server for the tests that send email)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

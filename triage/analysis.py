@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from triage.clusters import file_crash
-from triage.models import Build, Cluster, Crash, Log, StatKey
+from triage.models import Build, Cluster, Crash, Log, StatKey, VanishedCrash
+from triage.queueing import send_on_commit
 from workers.report import ParsedLog
+
+INDEX_SHIFT = 1_000_000  # above any report count (the parser caps reports per log far lower)
 
 
 def match_build(log: Log) -> Build | None:
@@ -32,16 +35,52 @@ def refresh_clusters(pks: set[int]) -> None:
         cluster.refresh_stats()
 
 
+CRASH_FIELDS = ["index", "title", "alt_titles", "kind", "corrupted", "guilty_function", "report", "start_line",
+                "end_line", "decode_status", "decode_error", "decoded"]
+
+
+def save_crashes(log: Log, parsed: ParsedLog, earlier: dict[int, Crash]) -> None:
+    """Rows for the parsed reports: updated in place where a report starts on the line an earlier one
+    did (its id survives), created for new ones; earlier ones not found again leave a tombstone."""
+    log.crashes.update(index=F("index") + INDEX_SHIFT)  # free every position for the new order
+    kept, new = [], []
+    for i, report in enumerate(parsed.reports):
+        guilty = report.guilty_frame
+        fields = dict(
+            index=i, title=report.title[:500], alt_titles=[t[:500] for t in report.alt_titles],
+            kind=report.kind[:64], corrupted=report.corrupted,
+            guilty_function=((guilty.function if guilty else "") or "")[:200], report=report.to_dict(),
+            start_line=report.start_line, end_line=report.end_line,
+            decode_status=Crash.Decode.WAITING, decode_error="", decoded=None)
+        crash = earlier.pop(report.start_line, None)
+        if crash is None:
+            new.append(Crash(log=log, **fields))
+        else:
+            for name, value in fields.items():
+                setattr(crash, name, value)
+            kept.append(crash)
+    gone = list(earlier.values())
+    if gone:
+        VanishedCrash.objects.bulk_create(
+            [VanishedCrash(crash_id=c.pk, log=log, title=c.title, start_line=c.start_line, cluster_id=c.cluster_id)
+             for c in gone], ignore_conflicts=True)
+        Crash.objects.filter(pk__in=[c.pk for c in gone]).delete()
+    Crash.objects.bulk_update(kept, CRASH_FIELDS)
+    Crash.objects.bulk_create(new)
+
+
 def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
-    """Replace whatever an earlier analysis of this log stored with this one (re-runs are safe)."""
+    """Replace whatever an earlier analysis of this log stored with this one (re-runs are safe); a
+    report found again at the same place keeps its crash row and id."""
     with transaction.atomic():
         # One analysis of a log at a time (a double "analyze again", a redelivered task): the second
         # waits here, then replaces the first one's rows instead of colliding with them.
         Log.objects.select_for_update().filter(pk=log.pk).first()
         # Where each report of an earlier analysis was filed, by its first line: a parser upgrade that
         # renames a crash keeps it in its cluster (and its merges) instead of opening a new one.
-        previous = dict(log.crashes.exclude(cluster=None).values_list("start_line", "cluster_id"))
-        log.crashes.all().delete()
+        # The same report (same log, same first line) keeps its row, so its id and URL stay valid.
+        earlier = {c.start_line: c for c in log.crashes.order_by("index")}
+        previous = {start: c.cluster_id for start, c in earlier.items() if c.cluster_id}
         log.stat_keys.all().delete()
         log.release = (parsed.release or "")[:200]
         log.buildid = (parsed.build_id or "")[:80]
@@ -51,15 +90,7 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
         log.notices = [{"title": n.title, "kind": n.kind, "start_line": n.start_line, "end_line": n.end_line}
                        for n in parsed.notices]
         log.build = match_build(log)
-        crashes = []
-        for i, report in enumerate(parsed.reports):
-            guilty = report.guilty_frame
-            crashes.append(Crash(
-                log=log, index=i, title=report.title[:500], alt_titles=[t[:500] for t in report.alt_titles], kind=report.kind[:64],
-                corrupted=report.corrupted, guilty_function=((guilty.function if guilty else "") or "")[:200],
-                report=report.to_dict(), start_line=report.start_line, end_line=report.end_line,
-            ))
-        Crash.objects.bulk_create(crashes)
+        save_crashes(log, parsed, earlier)
         crashes = list(log.crashes.order_by("index"))
         touched = set(previous.values())
         for crash in crashes:
@@ -74,5 +105,5 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
             from workers.tasks import decode_log
 
             log.crashes.update(decode_status=Crash.Decode.QUEUED)
-            transaction.on_commit(lambda: decode_log.delay(log.pk))
+            send_on_commit(decode_log, log.pk)  # a broker error here must not fail the analysis
     return crashes

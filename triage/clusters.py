@@ -151,7 +151,7 @@ def _engine_state(keys: list[str], previous: int | None = None) -> tuple[engine.
 
 
 def _file_once(crash: Crash, report: Report, previous: int | None) -> Cluster:
-    if report.corrupted:
+    if engine.in_bucket(report):
         return _corrupted_cluster()
     keys = list(dict.fromkeys(k[:500] for k in engine.report_titles(report)))  # ClusterTitle.title's size
     clusterer, db = _engine_state(keys, previous)

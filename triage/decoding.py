@@ -16,9 +16,10 @@ from django.db.models import Q
 from triage.builds import build_root
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
+from triage.queueing import send_on_commit
 from workers.codedecode import decode_code_line
 from workers.report import log_lines
-from workers.symbolize import Index, Symbolizer, build_index, decode_frames, identify
+from workers.symbolize import Index, Symbolizer, build_index, decode_frames, identify, store_dir_for
 from workers.symbolize.elffile import uncompressed
 from workers.symbolize.lazy import LazyIndex
 
@@ -91,7 +92,7 @@ def queue_waiting_crashes(build: Build) -> int:
     Log.objects.filter(pk__in=logs).update(build=build)
     Crash.objects.filter(log__in=logs).update(decode_status=Crash.Decode.QUEUED, decode_error="")
     for pk in logs:
-        transaction.on_commit(lambda pk=pk: decode_log.delay(pk))
+        send_on_commit(decode_log, pk)
     return len(logs)
 
 
@@ -111,7 +112,8 @@ def symbolizer_for(build: Build) -> Symbolizer | None:
             _SYMBOLIZERS.popitem(last=False)
         return symbolizer
     if build.index_status == Build.Index.BUILDING and (root / "vmlinux").exists():
-        return Symbolizer(LazyIndex(root / "vmlinux"), **modules)
+        # the CUs it reads are kept beside the index: the build running meanwhile takes them from there
+        return Symbolizer(LazyIndex(root / "vmlinux", store_dir_for(root / "index")), **modules)
     return None
 
 

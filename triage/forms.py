@@ -13,6 +13,8 @@ class LogUploadForm(forms.Form):
     test = forms.CharField(required=False, label="Test case")
     machine = forms.CharField(required=False)
     run_id = forms.CharField(required=False, label="Run id")
+    parent = forms.CharField(required=False, label="Parent commit",
+                             help_text="the commit this one is based on; else the previous one of the branch")
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -34,3 +36,12 @@ class BuildUploadForm(forms.Form):
     branch = forms.CharField(required=False)
     commit = forms.CharField(required=False)
     config = forms.CharField(required=False)
+
+
+class SubscriptionForm(forms.ModelForm):
+    class Meta:
+        from triage.models import Subscription
+
+        model = Subscription
+        fields = ["name", "tree", "branch", "config", "arch", "test", "frequency", "clusters"]
+        labels = {"clusters": "Also new crash clusters"}

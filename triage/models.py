@@ -33,7 +33,13 @@ class Build(models.Model):
     index_error = models.TextField(blank=True)
     index_dir = models.CharField(max_length=500, blank=True)  # on shared storage
     attempts = models.PositiveSmallIntegerField(default=0)  # index tasks started and not finished
+    # Reliability (triage.queueing): which queuing is current, when it was sent, the running task's
+    # last sign of life; the sweeper re-queues rows whose task is gone.
+    task_token = models.CharField(max_length=32, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    uploaded_token = models.ForeignKey("ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created"]
@@ -52,6 +58,7 @@ class BuildFile(models.Model):
         VMLINUX = "vmlinux"
         MODULE = "module"
         DEBUG = "debug"
+        TARBALL = "tarball"  # a modules tarball, checked and extracted by the index task
 
     build = models.ForeignKey(Build, on_delete=models.CASCADE, related_name="files")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -89,6 +96,7 @@ class Log(models.Model):
     test = models.CharField(max_length=200, blank=True, db_index=True)
     machine = models.CharField(max_length=200, blank=True, db_index=True)
     run_id = models.CharField(max_length=200, blank=True)
+    parent = models.CharField(max_length=64, blank=True)  # the commit this one is based on (robot's "base")
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     error = models.TextField(blank=True)
@@ -96,7 +104,12 @@ class Log(models.Model):
     # set, and a log that keeps killing workers is given up on instead of being redelivered forever.
     attempts = models.PositiveIntegerField(default=0)
     decode_attempts = models.PositiveSmallIntegerField(default=0)
+    # Reliability (triage.queueing): as on Build.
+    task_token = models.CharField(max_length=32, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    uploaded_token = models.ForeignKey("ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     processed = models.DateTimeField(null=True, blank=True)
 
@@ -106,11 +119,14 @@ class Log(models.Model):
     build = models.ForeignKey(Build, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs")
     stat_source = models.CharField(max_length=8, default="dmesg")
     crash_count = models.PositiveIntegerField(default=0)
+    # Reports past TRIAGE_MAX_REPORTS_PER_LOG: counted, not stored (syzkaller keeps the first ones too).
+    reports_dropped = models.PositiveIntegerField(default=0)
     # What the parser lists beside crashes (OOM kills, NMI backtraces): [{"title", "kind", "start_line",
     # "end_line"}]. Not crashes (syzbot does not count them), but worth seeing on the log's page.
     notices = models.JSONField(default=list, blank=True)
 
-    METADATA = ("tree", "branch", "commit", "config", "arch", "test", "machine", "run_id")
+    METADATA = ("tree", "branch", "commit", "config", "arch", "test", "machine", "run_id", "parent")
+    JOB = ("tree", "branch", "config", "arch", "test")  # what CI runs again and again, on each commit
 
     class Meta:
         ordering = ["-created"]
@@ -150,8 +166,26 @@ class Cluster(models.Model):
     # workers.cluster.frame_signature of its first crash: what similar() compares across titles.
     signature = models.JSONField(default=list, blank=True)
 
+    class Status(models.TextChoices):
+        OPEN = "open"
+        FIXED = "fixed"
+        INVALID = "invalid"
+        DUPLICATE = "duplicate"
+
+    # Triage state: who said what of this bug. History is in ClusterEvent.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
+    fixed_commit = models.CharField(max_length=64, blank=True)  # with status fixed
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="duplicates")  # with status duplicate
+    status_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    status_changed = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ["-last_seen"]
+        # Merges, splits, renames, status, links, notes and re-queueing: granted through the
+        # "triagers" group (see triage.permissions), not to every account.
+        permissions = [("triage_clusters", "Can triage: edit clusters and their status, re-queue analyses")]
         constraints = [
             # several workers may meet their first corrupted report at once: one bucket only
             models.UniqueConstraint(fields=["corrupted"], condition=models.Q(corrupted=True),
@@ -235,3 +269,204 @@ class Crash(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("crash", args=[self.pk])
+
+
+# --- series and regressions (issue 9) -------------------------------------------------------------
+
+
+class SeriesCommit(models.Model):
+    """A commit of a tree/branch: series order is the first arrival of a run, after a named parent."""
+
+    tree = models.CharField(max_length=200, blank=True)
+    branch = models.CharField(max_length=200, blank=True)
+    commit = models.CharField(max_length=64)
+    parent = models.CharField(max_length=64, blank=True)  # the first upload that named one wins
+    first_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tree", "branch", "commit"], name="unique_series_commit")]
+
+
+class Job(models.Model):
+    """What CI runs again and again (Log.JOB); runs of a job on two commits are compared."""
+
+    tree = models.CharField(max_length=200, blank=True)
+    branch = models.CharField(max_length=200, blank=True)
+    config = models.CharField(max_length=200, blank=True)
+    arch = models.CharField(max_length=32, blank=True)
+    test = models.CharField(max_length=200, blank=True)
+    check_queued = models.DateTimeField(null=True, blank=True)  # debounce: a check task is on its way
+    checked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tree", "branch", "config", "arch", "test"],
+                                               name="unique_job")]
+
+    def __str__(self) -> str:
+        return " ".join(v for v in (self.tree, self.branch, self.config, self.arch, self.test) if v) or "any"
+
+    def filters(self, prefix: str = "") -> dict[str, str]:
+        return {prefix + f: getattr(self, f) for f in Log.JOB}
+
+
+class Regression(models.Model):
+    """A cluster or stat key failing on a commit of a job and never on the commit before it."""
+
+    class State(models.TextChoices):
+        SUSPECTED = "suspected"  # Fisher's test cannot call it yet (one run each side)
+        CONFIRMED = "confirmed"
+        DISMISSED = "dismissed"  # it fails on the last good commit too
+
+    class Kind(models.TextChoices):
+        NEW = "new", "new failure"
+        AFTER_FIX = "after_fix", "seen again after fix"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="regressions")
+    key = models.CharField(max_length=500)  # engine key: "cluster:<pk>" or a stat key
+    keys = models.JSONField(default=list)  # every key that regressed with it (stat keys, clusters)
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="regressions")
+    title = models.CharField(max_length=500)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.NEW)
+    state = models.CharField(max_length=16, choices=State.choices, db_index=True)
+    first_bad_commit = models.CharField(max_length=64)
+    last_good_commit = models.CharField(max_length=64, blank=True)
+    latest_bad_commit = models.CharField(max_length=64, blank=True)
+    bad_commits = models.PositiveIntegerField(default=1)
+    fail_bad = models.PositiveIntegerField(default=0)
+    runs_bad = models.PositiveIntegerField(default=0)
+    fail_good = models.PositiveIntegerField(default=0)
+    runs_good = models.PositiveIntegerField(default=0)
+    p_value = models.FloatField(default=1.0)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [models.UniqueConstraint(fields=["job", "key", "first_bad_commit"], name="unique_regression")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("regression", args=[self.pk])
+
+
+class ClusterLink(models.Model):
+    """A bug report, patch or discussion about a cluster: a URL with a label (triage state, issue 9)."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="links")
+    url = models.URLField(max_length=1000)
+    label = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+
+
+class Subscription(models.Model):
+    """Who gets digests of what: a person (their address) or a team list set up by an admin."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily"
+        WEEKLY = "weekly"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="subscriptions")
+    email = models.EmailField(blank=True, help_text="a team address (mailing list); empty: the user's own")
+    name = models.CharField(max_length=100, blank=True)
+    tree = models.CharField(max_length=200, blank=True)  # the job filters: empty matches any
+    branch = models.CharField(max_length=200, blank=True)
+    config = models.CharField(max_length=200, blank=True)
+    arch = models.CharField(max_length=32, blank=True)
+    test = models.CharField(max_length=200, blank=True)
+    frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
+    clusters = models.BooleanField(default=False, help_text="also new crash clusters, not only regressions")
+    active = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_sent = models.DateTimeField(null=True, blank=True)  # last digest run that handled it
+
+    def __str__(self) -> str:
+        return self.name or f"{self.address} {self.frequency}"
+
+    @property
+    def address(self) -> str:
+        return self.email or (self.user.email if self.user else "")
+
+    def filters(self) -> dict[str, str]:
+        return {f: getattr(self, f) for f in Log.JOB if getattr(self, f)}
+
+
+class Digest(models.Model):
+    """One digest email. Its items are recorded before it is sent: a run that dies never sends twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # recorded, being sent (left so by a killed run: not sent again)
+        SENT = "sent"
+        FAILED = "failed"  # the mail server refused or was down: the next run tries again
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="digests")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    subject = models.CharField(max_length=300)
+    text = models.TextField()
+    html = models.TextField()
+    message_id = models.CharField(max_length=300)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    sent = models.DateTimeField(null=True, blank=True)
+
+
+class DigestItem(models.Model):
+    """A regression or cluster a subscription was told about: never twice."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="items")
+    digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="items")
+    regression = models.ForeignKey(Regression, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "regression"], condition=models.Q(regression__isnull=False),
+                                    name="one_digest_per_regression"),
+            models.UniqueConstraint(fields=["subscription", "cluster"], condition=models.Q(cluster__isnull=False),
+                                    name="one_digest_per_cluster"),
+        ]
+
+
+# --- API (issue 10): scoped tokens, vanished crashes ----------------------------------------------
+
+
+class ApiToken(models.Model):
+    """A user's named API key with scopes. Only its sha256 is stored: the key is shown once."""
+
+    class Scope(models.TextChoices):
+        UPLOAD = "upload", "upload logs and builds"
+        READ = "read", "read everything"
+        TRIAGE = "triage", "cluster edits and status (needs the triage permission too)"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)  # sha256 hex of the key
+    prefix = models.CharField(max_length=8)  # the key's first characters, to tell tokens apart
+    scopes = models.JSONField(default=list)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class VanishedCrash(models.Model):
+    """A crash that a re-analysis no longer finds (parser change): its old URL answers 410 from this."""
+
+    crash_id = models.BigIntegerField(primary_key=True)  # the id the crash had
+    log = models.ForeignKey(Log, on_delete=models.CASCADE, related_name="vanished_crashes")
+    title = models.CharField(max_length=500)
+    start_line = models.PositiveIntegerField(default=0)
+    cluster_id = models.BigIntegerField(null=True, blank=True)
+    vanished = models.DateTimeField(auto_now_add=True)

@@ -23,7 +23,8 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = next((a for a in argv if not a.startswith("-")), None)
     for name, help_text in COMMANDS.items():
-        sp = sub.add_parser(name, help=help_text, description=help_text)
+        # argparse %-formats help strings (not descriptions): "%reproduction" must reach it as "%%r..."
+        sp = sub.add_parser(name, help=help_text.replace("%", "%%"), description=help_text)
         if name == chosen:
             importlib.import_module(f"workers.commands.{name}").add_arguments(sp)
     return parser

@@ -6,8 +6,11 @@ Rules (all deterministic, no Django: the app loads clusters and aliases from its
 - A report joins the open cluster whose titles (or alternative titles) intersect the report's title
   and alternative titles: syzbot's rule. Titles are compared by `title_key()`, which removes what
   changes from one boot or build to the next (offsets, addresses, numbers) and nothing else.
-- Corrupted reports all go to one cluster flagged `corrupted`, `CORRUPTED_KEY`; their titles are
-  never indexed, so a real crash is never glued to it.
+- A corrupted report (syzkaller's "... in corrupted", a cut or interleaved report) is filed by its
+  title and kind plus its top non-generic frames (`corrupted_title`), a title no complete report
+  has, so it never joins a real crash's cluster and two corrupted reports of different crashes stay
+  apart. Only reports with neither frames nor a function in their title go to the one cluster
+  flagged `corrupted`, `CORRUPTED_KEY`, whose titles are never indexed.
 - Merges stick: `aliases` maps a title key to a cluster key and wins over the title index, so new
   crashes of a merged title follow the merge, also when old logs are analysed again; a crash whose
   title changed with a parser upgrade stays in its `previous` cluster (its new title is aliased).
@@ -59,8 +62,29 @@ def title_key(title: str) -> str:
     return _SPACES.sub(" ", key).strip()
 
 
+CORRUPTED_FRAMES = 3
+
+
+def corrupted_title(report: Report) -> str | None:
+    """The cluster title of a corrupted report: title, kind and its top non-generic frames (reliable
+    ones, else the `?` ones an unwinder left); None when it has no frame and its title names no
+    function (then only the corrupted-report bucket can hold it)."""
+    frames = frame_signature(report, CORRUPTED_FRAMES)
+    if not frames:
+        frames = frame_signature(report, CORRUPTED_FRAMES, reliable_only=False)
+    title = title_key(report.title)
+    named = " in " in title and title.rsplit(" in ", 1)[1] not in ("", "corrupted")
+    if not frames and not named:
+        return None
+    return f"{title} [{report.kind or 'corrupted'}]" + (" @ " + " ".join(frames) if frames else "")
+
+
 def report_titles(report: Report) -> list[str]:
-    """Title keys of a report, its own first then its alternative titles, without repeats."""
+    """Title keys of a report, its own first then its alternative titles, without repeats (a
+    corrupted report has one: `corrupted_title`)."""
+    if report.corrupted:
+        key = corrupted_title(report)
+        return [key] if key else ["untitled"]
     seen: list[str] = []
     for t in [report.title, *report.alt_titles]:
         k = title_key(t)
@@ -111,7 +135,7 @@ def frame_name(frame: Frame) -> str | None:
     return _CLONE.sub(r"\1", name)
 
 
-def frame_signature(report: Report, limit: int = SIGNATURE_FRAMES) -> tuple[str, ...]:
+def frame_signature(report: Report, limit: int = SIGNATURE_FRAMES, reliable_only: bool = True) -> tuple[str, ...]:
     """The top `limit` non-generic, reliable frames of a report (the faulting IP first if printed).
 
     Only the first stack counts: KASAN's "Allocated by" / "Freed by" stacks and the stacks after
@@ -128,7 +152,7 @@ def frame_signature(report: Report, limit: int = SIGNATURE_FRAMES) -> tuple[str,
         previous_line = frame.line
         frames.append(frame)
     for frame in frames:
-        if not frame.reliable:
+        if reliable_only and not frame.reliable:
             continue
         name = frame_name(frame)
         if not name or _GENERIC.match(name) or (names and names[-1] == name):
@@ -179,6 +203,11 @@ class Cluster:
                    alt_titles=set(data.get("alt_titles", ())), corrupted=bool(data.get("corrupted", False)),
                    open=bool(data.get("open", True)), signature=tuple(data.get("signature", ())),
                    guilty=data.get("guilty"), count=int(data.get("count", 0)))
+
+
+def in_bucket(report: Report) -> bool:
+    """Does the report go to the one corrupted-report cluster (corrupted and nothing to file it by)?"""
+    return report.corrupted and corrupted_title(report) is None
 
 
 @dataclass(frozen=True)
@@ -246,7 +275,7 @@ class Clusterer:
 
     def find(self, report: Report) -> Assignment | None:
         """The existing cluster a report belongs to, or None; changes nothing."""
-        if report.corrupted:
+        if in_bucket(report):
             return Assignment(CORRUPTED_KEY, CORRUPTED_KEY not in self.clusters, "corrupted")
         titles = report_titles(report)
         for t in titles:  # merges made by people first: they must stick
@@ -263,17 +292,17 @@ class Clusterer:
     def assign_detail(self, report: Report, previous: str | None = None) -> Assignment:
         """Like `assign`, saying how the cluster was found and whether it is new."""
         found = self.find(report)
-        if found is None and previous is not None and not report.corrupted:
+        if found is None and previous is not None and not in_bucket(report):
             kept = self._previous(report, previous)
             if kept is not None:
                 found = kept
         if found is not None and not found.created:
             cluster = self.clusters[found.key]
-            if not report.corrupted:
+            if not in_bucket(report):
                 self._grow(cluster, report)
             cluster.count += 1
             return found
-        if report.corrupted:
+        if in_bucket(report):
             cluster = Cluster(key=CORRUPTED_KEY, title=CORRUPTED_KEY, corrupted=True, count=1)
             self.clusters[CORRUPTED_KEY] = cluster
             return Assignment(CORRUPTED_KEY, True, "corrupted")

@@ -44,6 +44,7 @@ class Report:
     alt_titles: list[str] = field(default_factory=list)
     corrupted: bool = False
     corrupted_reason: str = ""
+    type: str = ""  # syzkaller's crash type of the title: KASAN-READ, LOCKDEP, HANG, WARNING, DoS, ...
     frames: list[Frame] = field(default_factory=list)
     guilty: int | None = None  # index into frames of the frame the title names
     ip: Frame | None = None  # the faulting instruction pointer (RIP/pc/NIP), when printed

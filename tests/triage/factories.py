@@ -19,6 +19,17 @@ def make_user(username: str = "bot"):
     return user
 
 
+def make_triager(username: str = "triager"):
+    """A user in the "triagers" group, as the admin grants it (see triage.permissions)."""
+    from django.contrib.auth.models import Group
+
+    from triage.permissions import TRIAGERS_GROUP
+
+    user = make_user(username)
+    user.groups.add(Group.objects.get(name=TRIAGERS_GROUP))
+    return user
+
+
 def make_token(username: str = "bot") -> str:
     return Token.objects.get_or_create(user=make_user(username))[0].key
 

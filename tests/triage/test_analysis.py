@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import fixture_log
-from tests.triage.factories import make_log
+from tests.triage.factories import make_log, make_triager, make_user
 from triage.ingest import queue_analysis
 from triage.models import Cluster, Crash, Log
 from workers.tasks import analyze_log
@@ -111,3 +111,14 @@ def test_long_titles_and_metadata_are_cut_to_their_columns():
     save_analysis(log, ParsedLog(reports=[long]))
     crash = Crash.objects.get(log=log)
     assert len(crash.title) == 500 and len(crash.alt_titles[0]) == 500 and crash.cluster_id
+
+
+def test_requeue_needs_the_triage_permission(client):
+    log = make_log(fixture_log("x86_64-WARNING.log"))
+    Log.objects.filter(pk=log.pk).update(status=Log.Status.FAILED)
+    client.force_login(make_user("mallory"))
+    assert client.post(f"/logs/{log.pk}/requeue").status_code == 403
+    assert Log.objects.get(pk=log.pk).status == Log.Status.FAILED
+    client.force_login(make_triager("alice"))
+    assert client.post(f"/logs/{log.pk}/requeue").status_code == 302
+    assert Log.objects.get(pk=log.pk).status == Log.Status.QUEUED

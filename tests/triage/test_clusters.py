@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tests.conftest import fixture_log, shared_path
-from tests.triage.factories import make_log, make_report, make_run, make_user
+from tests.triage.factories import make_log, make_report, make_run, make_triager, make_user
 from triage import clusters as filing
 from triage.models import Cluster, ClusterEvent, ClusterTitle, Crash, Log
 from workers.tasks import analyze_log
@@ -62,12 +62,18 @@ def test_a_crash_joins_the_cluster_owning_one_of_its_alternative_titles():
     assert sources["BUG: unable to handle page fault in iterate_dir"] == "alt"
 
 
-def test_corrupted_reports_share_one_flagged_cluster_never_a_real_one():
+def test_corrupted_reports_are_filed_apart_from_real_ones_and_only_nameless_ones_share_the_bucket():
     real = make_run("c1", reports=[make_report("BUG: unable to handle page fault in foo")])
     bad1 = make_run("c1", reports=[make_report("BUG: unable to handle page fault in foo", corrupted=True)])
+    bad1_again = make_run("c4", reports=[make_report("BUG: unable to handle page fault in foo", corrupted=True)])
     bad2 = make_run("c2", reports=[make_report("WARNING in bar", corrupted=True)])
-    assert cluster_of(bad1) == cluster_of(bad2) != cluster_of(real)
-    assert cluster_of(bad1).corrupted and not cluster_of(real).corrupted
+    nameless1 = make_run("c5", reports=[make_report("kernel panic: Fatal exception", corrupted=True)])
+    nameless2 = make_run("c6", reports=[make_report("BUG: unable to handle kernel paging request in corrupted",
+                                                    corrupted=True)])
+    assert len({cluster_of(real), cluster_of(bad1), cluster_of(bad2), cluster_of(nameless1)}) == 4
+    assert cluster_of(bad1) == cluster_of(bad1_again)
+    assert cluster_of(nameless1) == cluster_of(nameless2) and cluster_of(nameless1).corrupted
+    assert not cluster_of(real).corrupted and not cluster_of(bad1).corrupted
     assert Cluster.objects.filter(corrupted=True).count() == 1
     later = make_run("c3", reports=[make_report("BUG: unable to handle page fault in foo")])
     assert cluster_of(later) == cluster_of(real)
@@ -271,13 +277,16 @@ def test_rename_changes_the_title_people_read_not_the_matching():
     assert ClusterEvent.objects.get(cluster=cluster).action == "rename"
 
 
-def test_edits_need_a_logged_in_user_and_a_post(client):
+def test_edits_need_the_triage_permission_and_a_post(client):
     a = cluster_of(make_run("c1", reports=[make_report("WARNING in foo")]))
     b = cluster_of(make_run("c1", reports=[make_report("WARNING in bar")]))
     response = client.post(f"/clusters/{b.pk}/merge", {"into": a.pk})
     assert response.status_code == 302 and "/login/" in response.url
-    assert Cluster.objects.get(pk=b.pk).merged_into is None
-    client.force_login(make_user("alice"))
+    client.force_login(make_user("mallory"))  # an account, but not a triager
+    for action in ("merge", "split", "rename"):
+        assert client.post(f"/clusters/{b.pk}/{action}", {"into": a.pk, "title": "x"}).status_code == 403
+    assert Cluster.objects.get(pk=b.pk).merged_into is None and Cluster.objects.get(pk=b.pk).title != "x"
+    client.force_login(make_triager("alice"))
     assert client.get(f"/clusters/{b.pk}/merge").status_code == 405
     response = client.post(f"/clusters/{b.pk}/merge", {"into": a.pk})
     assert response.status_code == 302 and response.url == f"/clusters/{a.pk}/"
@@ -296,7 +305,7 @@ def test_edits_need_a_logged_in_user_and_a_post(client):
 
 def test_a_bad_merge_request_says_why(client):
     a = cluster_of(make_run("c1", reports=[make_report("WARNING in foo")]))
-    client.force_login(make_user("alice"))
+    client.force_login(make_triager("alice"))
     response = client.post(f"/clusters/{a.pk}/merge", {"into": "nonsense"}, follow=True)
     assert "which cluster" in response.content.decode()
     response = client.post(f"/clusters/{a.pk}/merge", {"into": a.pk}, follow=True)
@@ -399,7 +408,7 @@ def test_migration_rekeys_old_raw_titles_and_moves_rows_of_merged_clusters():
 
 def test_the_corrupted_cluster_page_offers_no_edits(client):
     bad = cluster_of(make_run("c1", reports=[make_report("garbage", corrupted=True)]))
-    client.force_login(make_user("alice"))
+    client.force_login(make_triager("alice"))
     page = client.get(f"/clusters/{bad.pk}/").content.decode()
     assert "corrupted reports" in page and "cluster-merge" not in page and 'name="into"' not in page
     response = client.post(f"/clusters/{bad.pk}/split", {"titles": ["garbage"]}, follow=True)

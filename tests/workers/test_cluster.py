@@ -73,15 +73,37 @@ def test_titles_differing_only_in_addresses_offsets_and_numbers_are_one_bug():
     assert title_key("KASAN: use-after-free Read in foo") != title_key("KASAN: use-after-free Write in foo")
 
 
-def test_corrupted_reports_share_one_flagged_cluster_never_glued_to_real_ones():
+def test_corrupted_reports_are_filed_by_title_kind_and_frames_never_with_real_ones():
     c = Clusterer()
     real = c.assign(_report("WARNING in foo", "foo"))
     x = c.assign(_report("WARNING in foo", "foo", corrupted=True))
-    y = c.assign(_report("KASAN: use-after-free Read in bar", corrupted=True))
-    assert x == y == CORRUPTED_KEY != real
+    again = c.assign(_report("WARNING in foo", "foo", corrupted=True))
+    y = c.assign(_report("BUG: unable to handle kernel paging request in corrupted", "exec_a", corrupted=True))
+    z = c.assign(_report("BUG: unable to handle kernel paging request in corrupted", "exec_b", corrupted=True))
+    assert len({real, x, y, z}) == 4 and again == x
+    assert x == "WARNING in foo [WARNING in foo] @ foo" and not c.clusters[x].corrupted
+    # a real crash with the title a corrupted one had still goes to the real cluster
+    assert c.assign(_report("WARNING in foo", "foo")) == real
+
+
+def test_only_corrupted_reports_with_no_frame_and_no_function_share_the_flagged_bucket():
+    c = Clusterer()
+    x = c.assign(_report("BUG: unable to handle kernel paging request in corrupted", corrupted=True))
+    y = c.assign(_report("kernel panic: Fatal exception", corrupted=True))
+    named = c.assign(_report("KMSAN: uninit-value in foo", corrupted=True))
+    assert x == y == CORRUPTED_KEY != named
     assert c.clusters[CORRUPTED_KEY].corrupted
-    # a real crash with the title a corrupted one had still goes to the real cluster / a new one
-    assert c.assign(_report("KASAN: use-after-free Read in bar")) not in (CORRUPTED_KEY, real)
+    assert c.assign(_report("KASAN: use-after-free Read in bar")) not in (CORRUPTED_KEY, named)
+
+
+def test_corrupted_report_with_only_unreliable_frames_is_filed_by_them():
+    frames = _frames("execute_location", "lkdtm_EXEC_STACK")
+    for f in frames:
+        f.reliable = False
+    report = Report(title="BUG: unable to handle kernel paging request in corrupted", kind="BUG", corrupted=True,
+                    frames=frames)
+    assert Clusterer().assign(report) == (
+        "BUG: unable to handle kernel paging request in corrupted [BUG] @ execute_location lkdtm_EXEC_STACK")
 
 
 def test_closed_cluster_takes_no_new_crash_and_a_numbered_one_opens():
@@ -265,11 +287,12 @@ def cluster_variants(logs: list[Path], variants: int, strict: bool = False) -> t
         label = None
         for v in range(variants + 1):
             data = text if v == 0 else perturb(text, seed=zlib.crc32(f"{path.name}/{v}".encode()))
-            reports = [r for r in parse_log(data.encode()).reports if not r.corrupted]
+            reports = parse_log(data.encode()).reports
             if not reports:
                 continue
             if label is None:
-                label = path.stem if strict else crash_type(path, reports[0])
+                # A corrupted title names no crash ("... in corrupted"): the lkdtm type is the truth.
+                label = path.stem if strict or reports[0].corrupted else crash_type(path, reports[0])
             truth.append(label)
             predicted.append(clusterer.assign(reports[0]))
             titles.append(reports[0].title)

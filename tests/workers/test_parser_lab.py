@@ -54,15 +54,19 @@ def test_x86_soft_lockup_is_a_stall():
     assert report.alt_titles == ["stall in " + report.title.rsplit(" ", 1)[1]]
 
 
+# powerpc64 ELFv1 prints dot-symbols (`.lkdtm_BUG+0x...`): a dot cannot start the spec's {FUNC} (§0), so
+# the standard oops rule finds no frame (§10.1 "extracted no frames") and WARNING headers match no
+# format (raw title, §5.3). The app still files them apart: by title, kind and frames (cluster.py).
 @pytest.mark.parametrize(
     "name, title, ip",
     [
-        ("ppc64-BUG.log", "kernel BUG in lkdtm_BUG", ".lkdtm_BUG"),
-        ("ppc64-WARNING.log", "WARNING in lkdtm_WARNING", ".lkdtm_WARNING"),
-        ("ppc64-EXCEPTION.log", "BUG: unable to handle kernel NULL pointer dereference in lkdtm_EXCEPTION",
+        ("ppc64-BUG.log", "kernel BUG in corrupted", ".lkdtm_BUG"),
+        ("ppc64-WARNING.log", "WARNING: CPU: NUM PID: NUM at drivers/misc/lkdtm/bugs.c:LINE .lkdtm_WARNING [lkdtm]",
+         ".lkdtm_WARNING"),
+        ("ppc64-EXCEPTION.log", "BUG: unable to handle kernel NULL pointer dereference in corrupted",
          ".lkdtm_EXCEPTION"),
-        ("ppc64-SLAB_FREE_DOUBLE.slub_debug.log",
-         "BUG: Slab has NUM allocated objects but NUM are to be freed in lkdtm_SLAB_FREE_DOUBLE", ".__slab_err"),
+        ("ppc64-SLAB_FREE_DOUBLE.slub_debug.log", "WARNING: CPU: NUM PID: NUM at mm/slub.c:LINE .__slab_err",
+         ".__slab_err"),
     ],
 )
 def test_powerpc_reports(name: str, title: str, ip: str):
@@ -70,6 +74,7 @@ def test_powerpc_reports(name: str, title: str, ip: str):
     assert log.arch == "powerpc" and log.release == "6.12.117-crashlab-ppc64"
     report = log.reports[0]
     assert report.title == title
+    assert report.corrupted == title.endswith(" in corrupted")
     assert report.ip.function == ip and report.ip.role == "ip"
     lr = [f for f in report.frames if f.role == "lr"]
     assert lr and lr[0].function.startswith(".")
@@ -80,8 +85,6 @@ def test_powerpc_reports(name: str, title: str, ip: str):
     direct = next(f for f in frames if f.function == ".direct_entry")
     assert direct.address >> 48 == 0xC008 and direct.module == "lkdtm"
     assert any(not f.reliable for f in frames)
-    assert report.guilty_frame is not None
-    assert report.guilty_frame.function.lstrip(".") == title.rsplit(" ", 1)[1] or ip == ".__slab_err"
 
 
 def test_powerpc_user_return_is_an_exception_section():

@@ -3,7 +3,7 @@
 import re
 
 from workers.parser import parse_log
-from workers.parser.kinds import OOPSES
+from workers.parser.catalogue import GROUPS, MultiLine
 
 _ATOMIC = re.compile(r"\(\?>[^()]*\)")
 _TRAILING_ANY = re.compile(r"\(?\.\*\)?$")
@@ -14,10 +14,10 @@ def test_no_title_regex_has_two_backtracking_wildcards_in_one_branch():
     # `X.*A.*B` backtracks over every A for every start: quadratic (cubic with three) on a long line.
     # An atomic lazy prefix `(?>.*?A).*B` gives the same yes/no answer in linear time.
     bad = []
-    for oops in OOPSES:
-        for fmt in oops.formats:
+    for group in GROUPS:
+        for fmt in group.formats:
             pattern = fmt.title.pattern
-            if "\\n" in pattern:
+            if "{LINES}" in pattern:
                 continue
             for branch in _ATOMIC.sub("", pattern).split("|"):
                 branch = _TRAILING_ANY.sub("", branch)  # a final `(.*)` has nothing after it to retry
@@ -40,15 +40,26 @@ def test_long_line_of_mm_paths_is_parsed():
 
 def _all_patterns() -> list[str]:
     patterns = []
-    for oops in OOPSES:
-        for fmt in oops.formats:
+    for group in GROUPS:
+        for fmt in group.formats:
             patterns += [fmt.title.pattern] + ([fmt.report.pattern] if fmt.report is not None else [])
     return patterns
 
 
-def test_multiline_gaps_are_bounded():
-    # Two unbounded lazy gaps retry the second one from every line the first could end on.
-    assert [p for p in _all_patterns() if "(?:.*\\n)+?" in p or "(?:.*\\n)*?" in p] == []
+def test_line_gaps_are_matched_piecewise_not_by_backtracking():
+    # Two lazy gaps retry the second one from every line the first could end on: every pattern with
+    # a line gap must be a MultiLine (linear), no compiled regex may hold one.
+    compiled = [p for p in _all_patterns() if "\\n)+?" in p or "\\n)*?" in p]
+    assert compiled == []
+    multi = [f for g in GROUPS for f in g.formats if isinstance(f.report, MultiLine) or isinstance(f.title, MultiLine)]
+    assert len(multi) >= 15
+
+
+def test_multiline_match_takes_the_first_line_of_each_piece():
+    pattern = MultiLine(r"A (?P<a>\w+){LINES}.*B (?P<b>\w+){LINES}.*C (?P<c>\w+)")
+    m = pattern.search("x\nA one\nB two\nnoise\nB three\nC four C five\n")
+    assert m is not None and m.groupdict() == {"a": "one", "b": "two", "c": "five"} and m.start() == 2
+    assert pattern.search("A one\nC four\nB two\n") is None
 
 
 def test_kasan_report_followed_by_header_lookalikes_keeps_its_title():

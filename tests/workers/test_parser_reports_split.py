@@ -38,9 +38,9 @@ def test_booting_again_after_kernel_output_is_a_reboot():
 
 
 def test_user_space_general_protection_traps_are_not_crashes():
-    log = ("[   10.0] traps: a.out[1234] general protection fault ip:7f0000001000 sp:7ffd00000000 error:0\n"
-           "[   11.0] traps: jit[99] general protection fault ip:7f0000001000 sp:7ffd00000000 error:0 likely on "
-           "CPU 3 (core 3, socket 0)\n"
-           "[   12.0] traps: a.out[1234] general protection fault ip:7f0000001000 sp:7ffd00000000 error:0 in "
+    # Spec §3.1 group 5: only the form naming the mapping (`error:N in`) is suppressed.
+    log = ("[   12.0] traps: a.out[1234] general protection fault ip:7f0000001000 sp:7ffd00000000 error:0 in "
            "libc.so.6[7f0000000000+100000] likely on CPU 3 (core 3, socket 0)\n[   13.0] ok\n")
     assert parse_log(log).reports == []
+    bare = "[   10.0] traps: a.out[1234] general protection fault ip:7f0000001000 sp:7ffd00000000 error:0\n"
+    assert [r.title for r in parse_log(bare).reports] == ["general protection fault in corrupted"]

@@ -55,6 +55,7 @@ class NormalizedLines(list):
     caller: list[str | None]
     kmsg: bool
     kernel_from: int
+    raw: list[str] | None  # the lines as printed (prefixes kept; CR and escapes removed), not for kmsg
 
     def __init__(self, lines: list[str], origin: list[int], kmsg: bool = False,
                  caller: list[str | None] | None = None) -> None:
@@ -63,6 +64,7 @@ class NormalizedLines(list):
         self.kmsg = kmsg
         self.caller = caller if caller is not None else [None] * len(lines)
         self.kernel_from = 0 if kmsg else len(lines)
+        self.raw = None
 
 
 def decode(data: bytes | str) -> str:
@@ -161,6 +163,7 @@ def normalize(text: str | bytes) -> NormalizedLines:
         origin.append(n)
         caller.append(ctx)
     normalized = NormalizedLines(out, origin, caller=caller)
+    normalized.raw = raw
     at = text.find("Linux version ")
     banner = bisect.bisect_left(origin, text.count("\n", 0, at)) if at >= 0 else len(out)
     normalized.kernel_from = min(banner, kernel_from if kernel_from >= 0 else len(out))

@@ -24,10 +24,12 @@ from __future__ import annotations
 import bisect
 import re
 
-from workers.parser import details, guilty
+from workers.parser import details
+from workers.parser.demangle import demangle
 from workers.parser.frames import parse_normalized_frame, parse_normalized_ip, title_name
+from workers.parser.normalise import normalise
 from workers.parser.reports import _SECTIONS, fill_report
-from workers.parser.titles import demangle, sanitize
+from workers.parser.stack import canonical, skipped
 from workers.report import Frame, Report
 from workers.statkeys.lines import lines_with
 
@@ -54,6 +56,9 @@ _OOM_SKIP = re.compile(
     "__get_free_pages|get_zeroed_page|kvmalloc|__kvmalloc|__vmalloc|vmalloc|vzalloc|__pte_alloc|"
     "pte_alloc|__pmd_alloc|__pud_alloc|pmd_alloc|pud_alloc|asm_exc_page_fault|exc_page_fault)"
 )
+# The machinery that prints an NMI backtrace: the title names the code the CPU was running.
+_NMI_SKIP = re.compile(r"^(?:nmi_cpu_backtrace|nmi_trigger_cpumask_backtrace|arch_trigger_cpumask_backtrace"
+                       r"|nmi_handle|default_do_nmi|exc_nmi|asm_exc_nmi|end_repeat_nmi)")
 _TRACE_START = ("Call Trace:", "Call trace:", "Backtrace:")
 _MAX_NMI_LINES = 400
 _MAX_OOM_LINES = 3000
@@ -140,8 +145,8 @@ def _trace_line(line: str, stripped: str) -> bool:
 def _function(frame: Frame, extra: re.Pattern[str] | None) -> str | None:
     if not frame.function:
         return None
-    name = guilty.strip_syscall_prefix(demangle(title_name(frame.function)))
-    return None if guilty.is_generic(name, extra) else name
+    name = demangle(title_name(frame.function))
+    return None if skipped(name, extra) else canonical(name)
 
 
 def _pick(report: Report, extra: re.Pattern[str] | None, use_ip: bool) -> str | None:
@@ -162,7 +167,7 @@ def _nmi(lines: list[str], caller: list[str | None], head: int, limit: int) -> R
     end = _trace_end(lines, caller, head, limit)
     report = Report(title="", kind="nmi-backtrace", alt_titles=[], start_line=head, end_line=end - 1)
     fill_report(report, lines, head, end, caller[head], caller)
-    name = _pick(report, None, use_ip=True)
+    name = _pick(report, _NMI_SKIP, use_ip=True)
     if name is None:
         report.title, report.corrupted = "NMI backtrace in corrupted", True
         report.corrupted_reason = "no kernel function in the backtrace"
@@ -186,7 +191,7 @@ def _oom(lines: list[str], caller: list[str | None], head: int, kill: int | None
     if name is None:
         # The memory went to user space (a page fault) or no stack was printed: name the task.
         comm = report.comm or lines[head][:lines[head].find(_OOM_INVOKED)].strip()
-        name = sanitize(comm) if comm else "corrupted"
+        name = normalise(comm) if comm else "corrupted"
     report.title = f"{what} in {name}"
     report.alt_titles = [what]
     return report

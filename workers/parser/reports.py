@@ -13,10 +13,13 @@ import re
 from dataclasses import dataclass
 
 from workers.parser import details
+from workers.parser.catalogue import HEADERS, STACK_NOTICES, Group
+from workers.parser.console import ConsoleView, oops_group
+from workers.parser.demangle import demangle
+from workers.parser.extent import report_extent, second_starts
 from workers.parser.frames import parse_normalized_frame, parse_normalized_ip, title_name
-from workers.parser.guilty import strip_syscall_prefix
-from workers.parser.kinds import HEADER_WORDS, OOPSES, Oops
-from workers.parser.titles import demangle, describe
+from workers.parser.stack import canonical
+from workers.parser.titles import describe
 from workers.report import Frame, Report
 from workers.statkeys.lines import lines_with
 
@@ -40,41 +43,47 @@ _SECTIONS = {
 # First two letters of RIP/EIP/IP/NIP/LR/pc/lr/PC is at/epc/ra/Krnl PSW lines (a cheap pre-check).
 _IP_HEADS = frozenset(["RI", "EI", "IP", "NI", "LR", "pc", "lr", "PC", "ep", "ra", "Kr", "PS"])
 _PPC_INTERRUPT = re.compile(r"^\s*--- interrupt: ([0-9a-f]+)")
-_TITLE_MIN_LINES = 25
-# Messages that carry a header word but are not kernel crash reports.
-_IGNORE = re.compile(r"EXT4-[Ff][Ss](?: \(.*?\))?:|XFS \(\w+\): |BTRFS (?:info|warning)")
 _MAX_REPORT_LINES = 3000
 
 
 @dataclass
 class Header:
     line: int
-    oops: Oops
+    oops: Group
+
+
+@dataclass
+class OopsLines:
+    """The oops lines of a log (spec §3.3-3.5): the headers that start reports, every oops line that
+    is not replay-truncated (they end reports, §4.2) and those that start a second report."""
+
+    headers: list[Header]
+    oops: set[int]
+    second: set[int]
+
+
+def find_oops(view: ConsoleView, raw_text: str, kernel_from: int = 0) -> OopsLines:
+    headers: list[Header] = []
+    oops: set[int] = set()
+    notices: set[int] = set()
+    for i in lines_with(raw_text, HEADERS + STACK_NOTICES):
+        line = view.raw[i]
+        if any(s in line for s in STACK_NOTICES):
+            notices.add(i)
+        group = oops_group(line)
+        if group is None or view.replay_truncated(i):
+            continue
+        oops.add(i)
+        if group.kind == "reboot" and i <= kernel_from:
+            continue  # the decompressor's "Booting the kernel." before any kernel output: the first boot
+        headers.append(Header(i, group))
+    return OopsLines(headers, oops, second_starts(view, oops) | notices)
 
 
 def find_headers(lines: list[str], text: str | None = None, kernel_from: int = 0) -> list[Header]:
-    """Every line that starts a report, with the report kind it belongs to (`text`: the lines joined;
-    `kernel_from`: the first line known to be kernel output)."""
-    found: list[Header] = []
-    for i in lines_with("\n".join(lines) if text is None else text, HEADER_WORDS):
-        line = lines[i]
-        if _IGNORE.search(line):
-            continue
-        for oops in OOPSES:
-            at = line.find(oops.header)
-            if at < 0:
-                continue
-            if at > 0 and (line[at - 1].isalnum() or line[at - 1] == "_"):
-                continue  # BTF_INFO:, DEBUG: ... are not report headers
-            if any(s.search(line) for s in oops.suppressions):
-                continue
-            if oops.must is not None and not oops.must.search(line):
-                continue
-            if oops.kind == "reboot" and i <= kernel_from:
-                continue  # the decompressor's "Booting the kernel." before any kernel output: first boot
-            found.append(Header(i, oops))
-            break
-    return found
+    """Every line that starts a report, with its oops group (`text`: the lines joined)."""
+    view = ConsoleView(lines, lines, [None] * len(lines))
+    return find_oops(view, "\n".join(lines) if text is None else text, kernel_from).headers
 
 
 _MARKER_WORDS = ("====", "---[ end", "Kernel Offset: ", "Rebooting in")
@@ -148,72 +157,41 @@ def _extend_tail(lines: list[str], end: int, limit: int) -> int:
 
 
 def build_reports(lines: list[str], caller: list[str | None] | None = None, text: str | None = None,
-                  kernel_from: int = 0) -> list[Report]:
+                  kernel_from: int = 0, raw: list[str] | None = None, kmsg: bool = False) -> list[Report]:
     """Reports of normalized lines; `caller[i]` is line i's printk caller id (`T123`, `C1`) if any;
     `text` is the lines joined with newlines, when the caller has it already; `kernel_from` is the
-    first line known to be kernel output (an earlier "Booting the kernel." is the first boot)."""
+    first line known to be kernel output (an earlier "Booting the kernel." is the first boot); `raw`
+    the same lines as printed (console prefixes kept), which the titles are made from."""
     text = "\n".join(lines) if text is None else text
-    headers = find_headers(lines, text, kernel_from)
-    if not headers:
-        return []
     n = len(lines)
     if caller is None:
         caller = [None] * n
-    spans = _report_starts(lines, headers, text)
-    ordered = [h.line for h, _ in spans]
-    starts = set(ordered)
+    view = ConsoleView(raw if raw is not None else lines, lines, caller, kmsg)
+    found = find_oops(view, text if raw is None else "\n".join(raw), kernel_from)
+    if not found.headers:
+        return []
+    spans = _report_starts(lines, found.headers, text)
     reports = []
     for k, (h, end) in enumerate(spans):
         limit = spans[k + 1][0].line if k + 1 < len(spans) else n
         end = _extend_tail(lines, end, limit)
         ctx = caller[h.line]
-        index = _title_index(lines, h.line, end, ctx, caller, starts, ordered)
-        if ctx is not None:
-            end = max(end, index[-1] + 1)  # interleaved with another report: this one goes on after it
-        desc = describe(lines, index, h.oops)
+        ext = report_extent(view, h.line, found.oops, found.second)
+        desc = describe(view, ext, h.oops)
+        if ctx is not None and desc.guilty_line is not None and end <= desc.guilty_line:
+            end = desc.guilty_line + 1  # interleaved with another report: this one goes on after it
         start = h.line
         while start > 0 and h.line - start < 3 and _BEFORE.match(lines[start - 1]):
             start -= 1
         report = Report(
             title=desc.title, kind=(desc.fmt.kind if desc.fmt and desc.fmt.kind else h.oops.kind),
             alt_titles=desc.alt_titles, corrupted=desc.corrupted, corrupted_reason=desc.corrupted_reason,
-            start_line=start, end_line=end - 1,
+            type=desc.type, start_line=start, end_line=end - 1,
         )
         fill_report(report, lines, start, end, ctx, caller)
         report.guilty = _guilty_index(report.frames, desc.guilty_line, desc.guilty_name)
         reports.append(report)
     return reports
-
-
-def _title_index(lines: list[str], head: int, end: int, ctx: str | None, caller: list[str | None],
-                 starts: set[int], ordered: list[int]) -> list[int]:
-    """Lines the title is looked for in: the report and some lines after it, of the header's caller only.
-
-    Like syzkaller, at least `_TITLE_MIN_LINES` lines are read even when another report starts sooner,
-    since a panic or a second oops often cuts into the first report's stack. With caller ids, the lines
-    of other CPUs and tasks are skipped and only a report of the same caller or an end marker stops it.
-    """
-    cap = max(end - head, _TITLE_MIN_LINES)
-    index: list[int] = []
-    # Other callers' lines are skipped, but only so many: a bound keeps pathological logs linear.
-    limit = head + (_MAX_REPORT_LINES if ctx is None else min(_MAX_REPORT_LINES, max(4 * (end - head), 200)))
-    if ctx is None:
-        # Every line counts: the lines up to `cap`, or up to the next report once the minimum is read
-        # (`ordered` is `starts` sorted).
-        stop = min(len(lines), limit, head + cap)
-        k = bisect.bisect_left(ordered, head + _TITLE_MIN_LINES)
-        if k < len(ordered):
-            stop = min(stop, ordered[k])
-        return list(range(head, stop))
-    for i in range(head, min(len(lines), limit)):
-        if caller[i] not in (ctx, None):
-            continue
-        if i in starts and i != head and len(index) >= _TITLE_MIN_LINES:
-            break  # the next report (of this caller: other callers' lines were skipped above)
-        index.append(i)
-        if len(index) >= _TITLE_MIN_LINES and i > head + 1 and (_END.search(lines[i]) or _RULER.match(lines[i])):
-            break
-    return index
 
 
 def _guilty_index(frames: list[Frame], line: int | None, name: str | None) -> int | None:
@@ -231,7 +209,7 @@ def _guilty_index(frames: list[Frame], line: int | None, name: str | None) -> in
 
 
 def _title_key(function: str) -> str:
-    return strip_syscall_prefix(demangle(title_name(function)))
+    return canonical(demangle(title_name(function)))
 
 
 def fill_report(report: Report, lines: list[str], start: int, end: int, ctx: str | None,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from elftools.elf.elffile import ELFFile
 
-KIND_TEXT = 0  # nm 't' / 'T'
-KIND_WEAK_TEXT = 1  # nm 'W' / 'i' in a code section: not found by the script, still a function name
+from .layout import KIND_TEXT, KIND_WEAK_TEXT, kallsyms_visible_bytes
+
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
 STT_SECTION, STT_FILE = 3, 4
 STB_LOCAL, STB_GLOBAL, STB_WEAK = 0, 1, 2
@@ -29,6 +29,9 @@ class SymbolArrays:
     # index into `file_names`, -1 for none
     file: np.ndarray | None = None
     file_names: list[str] | None = None
+    # kallsyms_addresses() of all allocated sections and of the code sections only
+    ks_addr: np.ndarray | None = None
+    ks_code_addr: np.ndarray | None = None
 
 
 def _sym_dtype(elf: ELFFile) -> np.dtype:
@@ -73,7 +76,42 @@ def read_code_symbols(elf: ELFFile, section_base: dict[int, int] | None = None) 
     kind = np.where((bind[idx] == STB_LOCAL) | (bind[idx] == STB_GLOBAL), KIND_TEXT, KIND_WEAK_TEXT)
     files, file_names = _file_of_symbols(raw, strings, stype, bind, set(idx.tolist()))
     return SymbolArrays(names, addr, raw["size"][idx].astype(np.uint64), kind.astype(np.uint8),
-                        np.array([files.get(i, -1) for i in idx.tolist()], dtype=np.int32), file_names)
+                        np.array([files.get(i, -1) for i in idx.tolist()], dtype=np.int32), file_names,
+                        *kallsyms_addresses(elf, section_base))
+
+
+def kallsyms_addresses(elf: ELFFile, section_base: dict[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct sorted addresses of the symbols kallsyms knows, in all allocated sections and in the code
+    sections only: defined there, not section/file symbols, and kept by scripts/mksysmap
+    (`kallsyms_visible`). The kernel prints a function's size as the distance to the next of these
+    (aliases share an address)."""
+    empty = np.zeros(0, np.uint64)
+    symtab = elf.get_section_by_name(".symtab")
+    if symtab is None or symtab["sh_entsize"] == 0:
+        return empty, empty
+    strings = elf.get_section(symtab["sh_link"]).data()
+    raw = np.frombuffer(symtab.data(), dtype=_sym_dtype(elf))
+    alloc = np.zeros(max(elf.num_sections(), 1), dtype=bool)
+    code = np.zeros(max(elf.num_sections(), 1), dtype=bool)
+    for i, section in enumerate(elf.iter_sections()):
+        flags = section["sh_flags"]
+        alloc[i] = bool(flags & SHF_ALLOC)
+        code[i] = bool(flags & SHF_ALLOC and flags & SHF_EXECINSTR)
+    shndx = raw["shndx"].astype(np.int64)
+    stype = raw["info"] & 0xF
+    ok = (shndx > 0) & (shndx < len(alloc))
+    ok[ok] = alloc[shndx[ok]]
+    ok &= (stype != STT_SECTION) & (stype != STT_FILE) & (raw["name"] != 0)
+    idx = np.nonzero(ok)[0]
+    find = strings.find
+    visible = [kallsyms_visible_bytes(strings[off:find(b"\0", off) % (len(strings) + 1)])
+               for off in raw["name"][idx].tolist()]
+    idx = idx[np.array(visible, dtype=bool)] if len(idx) else idx
+    addr = raw["value"][idx].astype(np.uint64)
+    if section_base:
+        addr = addr + np.array([section_base.get(int(s), 0) for s in shndx[idx].tolist()], dtype=np.uint64)
+    in_code = code[shndx[idx]] if len(idx) else np.zeros(0, dtype=bool)
+    return np.unique(addr), np.unique(addr[in_code])
 
 
 def _file_of_symbols(raw: np.ndarray, strings: bytes, stype: np.ndarray, bind: np.ndarray,

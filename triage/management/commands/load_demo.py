@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.files import File
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
@@ -13,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from triage.builds import store_build
 from triage.ingest import store_log
 from triage.models import BuildFile
+from triage.permissions import TRIAGERS_GROUP
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo" / "logs"
 # The lab kernels' binaries are not in the repository (size); use them when ../shared is beside it.
@@ -34,6 +36,7 @@ class Command(BaseCommand):
         if created:
             user.set_password("demo")
             user.save()
+        user.groups.add(Group.objects.get(name=TRIAGERS_GROUP))  # the demo user may triage
         token, _ = Token.objects.get_or_create(user=user)
         self.stdout.write(f"demo login: user 'demo', password 'demo'; API token {token.key}")
         if no_logs:

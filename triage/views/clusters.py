@@ -1,4 +1,4 @@
-"""Cluster pages (list, detail with history and chart), people's merge/split/rename, the comparison page."""
+"""Cluster pages (list, detail with history and chart) and people's merge/split/rename."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, Max, Min
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
@@ -16,10 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from triage import clusters as filing
-from triage.comparisons import SELECTORS, compare_runs, side_filters
 from triage.models import Cluster, ClusterTitle, Crash, Log
+from triage.permissions import can_triage, triage_required
+from triage.views.common import page
 
-PAGE = 50
 TIMELINE_COMMITS = 30
 SEEN_ON = (("commit", "commits"), ("config", "configs"), ("arch", "arches"), ("machine", "machines"),
            ("test", "tests"))
@@ -27,11 +25,14 @@ SEEN_ON = (("commit", "commits"), ("config", "configs"), ("arch", "arches"), ("m
 
 def cluster_list(request: HttpRequest) -> HttpResponse:
     clusters = Cluster.objects.filter(merged_into=None, crash_count__gt=0)
+    status = request.GET.get("status", "").strip()
+    if status:
+        clusters = clusters.filter(status=status)
     query = request.GET.get("q", "").strip()
     if query:
         clusters = clusters.filter(filing.clusters_matching(query))
-    return render(request, "clusters.html", {"page": Paginator(clusters, PAGE).get_page(request.GET.get("page")),
-                                             "q": query})
+    return render(request, "clusters.html", {"page": page(request, clusters.prefetch_related("links")),
+                                             "q": query, "status": status, "statuses": Cluster.Status.choices})
 
 
 def seen_on(cluster: Cluster) -> dict[str, list[tuple[str, int]]]:
@@ -104,7 +105,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     titles = list(cluster.titles.order_by("source", "title"))
     return render(request, "cluster.html", {
         "cluster": cluster,
-        "page": Paginator(crashes, PAGE).get_page(request.GET.get("page")),
+        "page": page(request, crashes),
         "titles": titles,
         "own_titles": [t for t in titles if t.source != ClusterTitle.Source.ALT],
         "events": cluster.events.select_related("user")[:20],
@@ -113,6 +114,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "timeline": timeline(cluster),
         "chart": chart(cluster),
         "similar": filing.similar_clusters(cluster),
+        "can_triage": can_triage(request.user), "statuses": Cluster.Status.choices,
     })
 
 
@@ -126,7 +128,7 @@ def _edit(request: HttpRequest, pk: int, action, done: str) -> HttpResponse:
     return redirect(cluster)
 
 
-@login_required
+@triage_required
 @require_POST
 def cluster_merge(request: HttpRequest, pk: int) -> HttpResponse:
     """Merge this cluster into the one named by `into` (a cluster number)."""
@@ -138,7 +140,7 @@ def cluster_merge(request: HttpRequest, pk: int) -> HttpResponse:
     return _edit(request, pk, lambda: filing.merge(pk, into, request.user), f"Cluster #{pk} was merged here.")
 
 
-@login_required
+@triage_required
 @require_POST
 def cluster_split(request: HttpRequest, pk: int) -> HttpResponse:
     """Move the checked titles (and their crashes) to a new cluster."""
@@ -147,16 +149,7 @@ def cluster_split(request: HttpRequest, pk: int) -> HttpResponse:
                  f"Split from cluster #{pk}.")
 
 
-@login_required
+@triage_required
 @require_POST
 def cluster_rename(request: HttpRequest, pk: int) -> HttpResponse:
     return _edit(request, pk, lambda: filing.rename(pk, request.POST.get("title", ""), request.user), "Renamed.")
-
-
-def compare(request: HttpRequest) -> HttpResponse:
-    """`/compare/?base_commit=A&target_commit=B` (any selector per side, or unprefixed for both)."""
-    base, target = side_filters(request.GET, "base"), side_filters(request.GET, "target")
-    robot = request.GET.get("robot") in ("1", "true", "on", "yes")
-    result = compare_runs(base, target, robot=robot) if base and target else None
-    fields = [(s, request.GET.get(f"base_{s}", ""), request.GET.get(f"target_{s}", "")) for s in SELECTORS]
-    return render(request, "compare.html", {"result": result, "fields": fields, "robot": robot})

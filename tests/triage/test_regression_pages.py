@@ -1,0 +1,106 @@
+"""The regression list, a regression's page and its report text, and /api/regressions/."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import fixture_log
+from tests.triage.factories import make_log, make_report, make_run
+from tests.workers.test_compare import ROBOT_TABLE
+from triage.models import Regression
+from triage.regressions import check_job, job_of
+from workers.tasks import analyze_log
+
+pytestmark = pytest.mark.django_db
+
+JOB = {"tree": "linux-next", "branch": "master", "config": "x86_64-rhel-8.3", "arch": "x86_64", "test": "boot"}
+BASE, TARGET = "cb588b24f0fcf515a4c0b0a8e3d6", "eaf065b089545219e27e529e3d6a6b1"
+
+
+@pytest.fixture
+def site(settings):
+    settings.SITE_URL = "https://triage.example.org"
+    settings.TRIAGE_REPORTER = "triage bot <bot@example.org>"
+
+
+def robot_series() -> Regression:
+    """300 clean runs of the base, 300 of the target failing each key of the robot's table as often."""
+    wanted = {}
+    for line in ROBOT_TABLE.splitlines()[4:]:
+        fails_runs, key = line.rsplit("   ", 1)
+        wanted[key] = int(fails_runs.split()[-1].split(":")[0])
+    target_keys: list[set[str]] = [set() for _ in range(300)]
+    for i, (key, n) in enumerate(sorted(wanted.items())):
+        for j in range(n):
+            target_keys[(i * 37 + j * 7) % 300].add(key)
+    first = None
+    for i in range(300):
+        first = first or make_run(BASE, machine="lkp-skl-d01", **JOB)
+        if i:
+            make_run(BASE, machine="lkp-skl-d01", **JOB)
+    for keys in target_keys:
+        make_run(TARGET, stat_keys=keys, machine="lkp-skl-d01", **JOB)
+    check_job(job_of(first).pk)
+    return Regression.objects.get()
+
+
+def test_report_text_reproduces_the_robots_table_for_0_of_300_against_17_of_300(client, site):
+    reg = robot_series()
+    assert reg.state == "confirmed" and reg.first_bad_commit == TARGET and reg.last_good_commit == BASE
+    response = client.get(reg.get_absolute_url(), {"format": "text"})
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    text = response.content.decode()
+    assert ROBOT_TABLE in text
+    assert f"commit: {TARGET}" in text and f"base: {BASE}" in text
+    assert "in testcase: boot" in text and "config: x86_64-rhel-8.3" in text and "test machine: lkp-skl-d01" in text
+    assert "by running 300 times, we observed the parent keeps clean." in text
+    assert "| Reported-by: triage bot <bot@example.org>" in text
+    assert f"| Closes: https://triage.example.org/regressions/{reg.pk}/" in text
+
+
+def test_regression_page_shows_the_report_with_a_copy_button_and_a_decoded_excerpt(client, site):
+    for commit, log in (("good", "x86_64-boot.log"), ("bad", "x86_64-BUG.log")):
+        analyze_log(make_log(fixture_log(log), commit=commit, **JOB).pk)
+    check_job(job_of(make_run("unused", **JOB)).pk)
+    reg = Regression.objects.get()
+    page = client.get(reg.get_absolute_url()).content.decode()
+    assert 'data-copy="report-text"' in page and "copy.js" in page
+    text = client.get(reg.get_absolute_url(), {"format": "text"}).content.decode()
+    assert f'noticed "{reg.title}" on:' in text
+    assert "Code: " in text and "All code" in text  # the Code: line and decodecode's block
+    assert "https://triage.example.org/crashes/" in text
+
+
+def test_regression_list_filters_by_job_fields_and_state(client, site):
+    make_run("a", **JOB)
+    make_run("b", reports=[make_report("BUG: one")], **JOB)
+    other = {**JOB, "arch": "arm64"}
+    make_run("a", **other)
+    log = make_run("b", reports=[make_report("BUG: two")], **other)
+    for j in (job_of(log), job_of(make_run("a", **JOB))):
+        check_job(j.pk)
+    page = client.get("/regressions/").content.decode()
+    assert "BUG: one" in page and "BUG: two" in page
+    page = client.get("/regressions/", {"arch": "arm64"}).content.decode()
+    assert "BUG: one" not in page and "BUG: two" in page
+    assert "BUG: two" not in client.get("/regressions/", {"state": "confirmed"}).content.decode()
+
+
+def test_api_lists_regressions_with_the_contract_fields(client, site):
+    make_run("a", **JOB)
+    check_job(job_of(make_run("b", reports=[make_report("BUG: one")], **JOB)).pk)
+    (item,) = client.get("/api/regressions/").json()["results"]
+    assert {k: item[k] for k in ("title", "state", "first_bad_commit", "last_good_commit", *JOB)} == {
+        "title": "BUG: one", "state": "suspected", "first_bad_commit": "b", "last_good_commit": "a", **JOB}
+    assert item["url"] == f"http://testserver/regressions/{item['id']}/"
+    text = client.get(item["url"], {"format": "text"})
+    assert text["Content-Type"].startswith("text/plain") and "BUG: one" in text.content.decode()
+
+
+def test_without_site_url_the_page_links_to_the_address_it_was_asked_by(client, settings):
+    settings.SITE_URL = ""
+    make_run("a", **JOB)
+    check_job(job_of(make_run("b", reports=[make_report("BUG: one")], **JOB)).pk)
+    reg = Regression.objects.get()
+    text = client.get(reg.get_absolute_url(), {"format": "text"}).content.decode()
+    assert f"| Closes: http://testserver/regressions/{reg.pk}/" in text

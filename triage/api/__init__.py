@@ -1,0 +1,1 @@
+"""REST API for CI bots (token auth, as patchwork does), one module per object."""

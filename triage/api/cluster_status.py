@@ -1,0 +1,67 @@
+"""Clusters' triage state over the API: a bot that knows the fix closes the cluster.
+
+POST /api/clusters/<pk>/status/ {"status": "fixed", "fixed_commit": "..."} (or "duplicate_of": <pk>),
+POST /api/clusters/<pk>/links/ {"url", "label"}, POST /api/clusters/<pk>/notes/ {"text"}: with a token
+of a user who may triage (triage.permissions.can_triage); they answer with the cluster's state.
+"""
+
+from __future__ import annotations
+
+from rest_framework import permissions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from triage import cluster_status
+from triage.clusters import ClusterEditError
+from triage.models import Cluster
+from triage.permissions import can_triage
+
+
+class CanTriage(permissions.BasePermission):
+    message = "triaging needs the triage permission (the 'triagers' group)"
+
+    def has_permission(self, request, view) -> bool:
+        return can_triage(request.user)
+
+
+def state(cluster: Cluster) -> dict:
+    cluster.refresh_from_db()
+    return {"id": cluster.pk, "status": cluster.status, "fixed_commit": cluster.fixed_commit,
+            "duplicate_of": cluster.duplicate_of_id, "status_by": cluster.status_by.username if cluster.status_by else None,
+            "status_changed": cluster.status_changed,
+            "links": [{"id": link.pk, "url": link.url, "label": link.label} for link in cluster.links.all()]}
+
+
+class _Edit(APIView):
+    permission_classes = [CanTriage]
+
+    def post(self, request, pk: int):
+        cluster = Cluster.objects.filter(pk=pk).first()
+        if cluster is None:
+            return Response({"error": "no such cluster"}, status=status.HTTP_404_NOT_FOUND)
+        try:
+            self.edit(request, pk)
+        except ClusterEditError as exc:
+            return Response({"error": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(state(cluster))
+
+
+class ClusterStatusView(_Edit):
+    def edit(self, request, pk: int) -> None:
+        duplicate_of = request.data.get("duplicate_of")
+        try:
+            duplicate_of = int(duplicate_of) if duplicate_of not in (None, "") else None
+        except (TypeError, ValueError):
+            raise ClusterEditError("duplicate_of is a cluster id") from None
+        cluster_status.set_status(pk, str(request.data.get("status", "")), request.user,
+                                  str(request.data.get("fixed_commit") or ""), duplicate_of)
+
+
+class ClusterLinksView(_Edit):
+    def edit(self, request, pk: int) -> None:
+        cluster_status.add_link(pk, str(request.data.get("url", "")), str(request.data.get("label", "")), request.user)
+
+
+class ClusterNotesView(_Edit):
+    def edit(self, request, pk: int) -> None:
+        cluster_status.add_note(pk, str(request.data.get("text", "")), request.user)
