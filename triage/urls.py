@@ -23,6 +23,7 @@ from triage.views import (
     home,
     logs,
     regressions,
+    search,
     subscriptions,
     tokens,
 )
@@ -63,6 +64,8 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
     path("regressions/", regressions.regression_list, name="regressions"),
     path("regressions/<int:pk>/", regressions.regression_detail, name="regression"),
+    path("search/", search.search_page, name="search"),
+    path("favicon.ico", home.favicon, name="favicon"),
     path("builds/", builds.build_list, name="builds"),
     path("builds/upload/", builds.build_upload, name="build-upload"),
     path("builds/<int:pk>/", builds.build_detail, name="build"),
