@@ -96,26 +96,29 @@ class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
                    responses={200: ClusterSerializer},
                    description="Its crashes move, its titles become aliases of the survivor (new crashes follow "
                                "them); its URL then redirects to the survivor. Answers with the survivor.")
-    @action(detail=True, methods=["post"], permission_classes=[TriageScope])
+    @action(detail=True, url_name="api-merge",  # not the page's "cluster-merge"
+             methods=["post"], permission_classes=[TriageScope])
     def merge(self, request, pk=None):
         return self._edit(request, pk, MergeSerializer, lambda pk, data: filing.merge(pk, data["into"], request.user))
 
     @extend_schema(summary="Split some titles off into a new cluster", request=SplitSerializer,
                    responses={201: ClusterSerializer})
-    @action(detail=True, methods=["post"], permission_classes=[TriageScope])
+    @action(detail=True, url_name="api-split",  # not the page's "cluster-split"
+             methods=["post"], permission_classes=[TriageScope])
     def split(self, request, pk=None):
         return self._edit(request, pk, SplitSerializer, lambda pk, data: filing.split(
             pk, data["titles"], data.get("title", ""), request.user), created=True)
 
     @extend_schema(summary="Rename a cluster (what people read; crashes keep matching)",
                    request=RenameSerializer, responses={200: ClusterSerializer})
-    @action(detail=True, methods=["post"], permission_classes=[TriageScope])
+    @action(detail=True, url_name="api-rename",  # not the page's "cluster-rename"
+             methods=["post"], permission_classes=[TriageScope])
     def rename(self, request, pk=None):
         return self._edit(request, pk, RenameSerializer, lambda pk, data: filing.rename(pk, data["title"], request.user))
 
     @extend_schema(summary="The cluster's history: merges, splits, renames, status, links, notes",
                    responses={200: EventSerializer(many=True)})
-    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    @action(detail=True, url_name="api-events", methods=["get"], pagination_class=None, filterset_class=None)
     def events(self, request, pk=None):
         cluster = self.get_object()
         return Response(EventSerializer(cluster.events.select_related("user")[:500], many=True).data)

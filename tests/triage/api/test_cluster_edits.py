@@ -84,3 +84,10 @@ def test_schema_generates_without_warnings_and_documents_every_endpoint():
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_api_edit_urls_do_not_take_the_pages_url_names():
+    from django.urls import reverse
+
+    assert reverse("cluster-merge", args=[1]) == "/clusters/1/merge"
+    assert reverse("cluster-api-merge", args=[1]) == "/api/clusters/1/merge/"
