@@ -309,3 +309,7 @@ TRIAGE_CSP = os.environ.get("TRIAGE_CSP", "default-src 'self'; script-src 'self'
 AUTHENTICATION_BACKENDS = ["triage.accounts.ThrottleBackend"]  # Django's ModelBackend, throttled
 TRIAGE_LOGIN_FAILURES = int(os.environ.get("TRIAGE_LOGIN_FAILURES", "5"))
 TRIAGE_LOGIN_LOCKOUT = int(os.environ.get("TRIAGE_LOGIN_LOCKOUT", "900"))
+
+# The kernel's MAINTAINERS for subsystem/maintainer mapping when no admin upload (MaintainersFile) covers
+# a tree: a MAINTAINERS file or a kernel source tree that holds one.
+TRIAGE_MAINTAINERS = os.environ.get("TRIAGE_MAINTAINERS", "")

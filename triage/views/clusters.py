@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from triage import charts, listing
+from triage import charts, listing, subsystems
 from triage import clusters as filing
 from triage.models import Cluster, ClusterTitle, Crash, Log
 from triage.permissions import can_triage, triage_required
@@ -33,6 +33,9 @@ def cluster_filters() -> list[listing.Filter]:
                        select=True),
         *[listing.Filter(f, f, crashed_in(f), choices=lambda f=f: listing.known_values(Log, f))
           for f in ("tree", "branch", "config", "arch", "test")],
+        listing.Filter("subsystem", "subsystem",
+                       lambda qs, v: qs.filter(pk__in=Crash.objects.filter(subsystem=v).values("cluster_id")),
+                       choices=lambda: listing.known_values(Crash, "subsystem")),
         listing.since_filter("seen_since", "last seen since", "last_seen"),
         listing.since_filter("first_since", "first seen since", "first_seen"),
     ]
@@ -87,6 +90,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     titles = list(cluster.titles.order_by("source", "title"))
     split = request.GET.get("split", "")
     line = timeline(cluster)
+    guilty_file, matches = subsystems.cluster_matches(cluster)
     return render(request, "cluster.html", {
         "cluster": cluster,
         "page": page(request, crashes),
@@ -95,7 +99,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": cluster.events.select_related("user")[:20],
         "merged": cluster.merged.all()[:50],
         "seen": seen_on(cluster),
-        "timeline": line,
+        "timeline": line, "guilty_file": guilty_file, "matches": matches,
         "chart": charts.cluster_per_day(cluster, split),
         "split": split, "split_links": [("", "none"), ("commit", "commit"), ("config", "config")],
         "rate_chart": charts.fail_rate_per_commit(line),
