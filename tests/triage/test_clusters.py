@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 from datetime import timedelta
@@ -331,7 +333,9 @@ def test_cluster_page_shows_where_it_was_seen_its_timeline_newest_first_and_a_ch
     assert "1:2" in page and "3:3" in page  # fail:runs: the clean run counts in the denominator
     assert page.index("newcommit") < page.index("oldcommit")
     assert "/compare/?base_commit=oldcommit&amp;target_commit=newcommit" in page
-    assert page.count("<rect") == 2  # two days with crashes
+    data = json.loads(re.search(r'<script id="per-day-data" type="application/json">(.*?)</script>', page).group(1))
+    assert len([n for n in data["datasets"][0]["data"] if n]) == 2  # two days with crashes
+    assert len(data["labels"]) == 11  # the days between them are drawn as zero
     assert "lkdtm_READ_AFTER_FREE" in page  # the guilty frame
 
 
