@@ -171,9 +171,21 @@ def first_decode(vmlinux: Path, modules: list[Path], crash: bytes, tag: str) -> 
     return first, time.monotonic() - start, lazy
 
 
+def decode_again(crash: bytes, tag: str) -> float:
+    """Seconds from the upload of a crash log of an indexed build to its decoded trace."""
+    from triage.ingest import store_log
+    from triage.models import Crash
+
+    start = time.monotonic()
+    log, _ = store_log(iter([crash]), "dmesg.txt", {"commit": tag, "run_id": tag})
+    wait(lambda: Crash.objects.filter(log=log, decode_status="done").exists())
+    return time.monotonic() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--logs", type=int, default=200, help="logs uploaded per analysis-rate run")
+    parser.add_argument("--no-rate", action="store_true", help="skip the analysis-rate runs")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         sys.exit("set DATABASE_URL (a scratch PostgreSQL database) and REDIS_URL")
@@ -195,7 +207,7 @@ def main() -> None:
     env = {**s3.env, "DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": os.environ["REDIS_URL"]}
     try:
         print(f"S3 server {s3.endpoint}, bucket {s3.bucket}; workers' folders under {folder}")
-        for processes in (1, 2):
+        for processes in () if args.no_rate else (1, 2):
             rate, when = analysis_rate(folder, env, processes, args.logs)
             print(f"analysis: {args.logs} logs, {processes} worker process(es): {rate:.1f} logs/s [{when}]")
 
@@ -209,19 +221,22 @@ def main() -> None:
                   f"-> decoded from the full index {full:.1f} s, index BUILT by the indexer [{load()}]")
         finally:
             decoder.stop()
-        # A second upload of the same vmlinux on a fresh decoding worker: the index is in the store.
+        # The index is in the store now: a crash of that build reaches a fresh worker with no local copy.
         limit = 0
         fresh = Worker("decoder-b", "analysis", folder, env)
         try:
-            first, full, lazy = first_decode(vmlinux, modules, crash, "build-b")
-            print(f"{vmlinux}: same vmlinux uploaded again, fresh decoding worker: first decoded trace {first:.1f} s "
-                  f"({'lazy' if lazy else 'index'}), full index {full:.1f} s, index DOWNLOADED [{load()}]")
+            for what in ("no local copy: index DOWNLOADED", "warm: index in its cache"):
+                seconds = decode_again(crash, f"again-{what[:4]}")
+                print(f"{vmlinux}: crash upload -> decoded on a worker with {what}: {seconds:.1f} s [{load()}]")
             entries = fresh.cache / "entries"
             size = sum(p.stat().st_size for p in entries.rglob("*") if p.is_file())
             limit = int(size * 1.5)
         finally:
             fresh.stop()
             indexer.stop()
+        for w in (indexer, decoder, fresh):
+            print(f"  {w.folder.name}: " + "; ".join(line.split("] ", 1)[-1][:110] for line in w.out.read_text().splitlines()
+                                                     if "succeeded in" in line or "index " in line))
 
         if len(found) > 1:
             from workers.buildcache import BuildCache
@@ -231,7 +246,12 @@ def main() -> None:
             try:
                 for round_ in range(2):
                     for i, (vm, mods, log) in enumerate(found):
-                        first_decode(vm, mods, log, f"cache-{round_}-{i}")
+                        if round_ == 0 and i == 0:
+                            decode_again(log, "cache-0-0")  # already indexed
+                        elif round_ == 0:
+                            first_decode(vm, mods, log, f"cache-{round_}-{i}")
+                        else:
+                            decode_again(log, f"cache-{round_}-{i}")
                         use = BuildCache(small.cache, limit).usage()
                         print(f"cache: after decoding kernel {i} (round {round_}): {use / 2**20:.1f} MiB on disk, "
                               f"limit {limit / 2**20:.1f} MiB [{load()}]")
