@@ -77,7 +77,7 @@ def find_oops(view: ConsoleView, raw_text: str, kernel_from: int = 0) -> OopsLin
         if group.kind == "reboot" and i <= kernel_from:
             continue  # the decompressor's "Booting the kernel." before any kernel output: the first boot
         headers.append(Header(i, group))
-    return OopsLines(headers, oops, second_starts(view, oops) | notices)
+    return OopsLines(headers, oops, second_starts(view, oops) | notices)  # §4.2 step 1
 
 
 def find_headers(lines: list[str], text: str | None = None, kernel_from: int = 0) -> list[Header]:
@@ -157,7 +157,8 @@ def _extend_tail(lines: list[str], end: int, limit: int) -> int:
 
 
 def build_reports(lines: list[str], caller: list[str | None] | None = None, text: str | None = None,
-                  kernel_from: int = 0, raw: list[str] | None = None, kmsg: bool = False) -> list[Report]:
+                  kernel_from: int = 0, raw: list[str] | None = None, kmsg: bool = False,
+                  raw_text: str | None = None) -> list[Report]:
     """Reports of normalized lines; `caller[i]` is line i's printk caller id (`T123`, `C1`) if any;
     `text` is the lines joined with newlines, when the caller has it already; `kernel_from` is the
     first line known to be kernel output (an earlier "Booting the kernel." is the first boot); `raw`
@@ -167,7 +168,11 @@ def build_reports(lines: list[str], caller: list[str | None] | None = None, text
     if caller is None:
         caller = [None] * n
     view = ConsoleView(raw if raw is not None else lines, lines, caller, kmsg)
-    found = find_oops(view, text if raw is None else "\n".join(raw), kernel_from)
+    if raw is None:
+        raw_text = text
+    elif raw_text is None:
+        raw_text = "\n".join(raw)
+    found = find_oops(view, raw_text, kernel_from)
     if not found.headers:
         return []
     spans = _report_starts(lines, found.headers, text)
