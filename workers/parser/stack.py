@@ -11,9 +11,9 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from dataclasses import dataclass, field
 
 import ahocorasick_rs
-from dataclasses import dataclass, field
 
 from workers.parser.catalogue import PC, Stack
 from workers.parser.demangle import demangle
