@@ -19,6 +19,7 @@ from django.db import transaction
 
 from triage.ingest import RejectedUpload
 from triage.models import Build, BuildFile
+from triage.queueing import Queued, queue
 
 ELF = b"\x7fELF"
 COMPRESSED = {b"\xfd7zXZ\x00": ".xz", b"\x1f\x8b": ".gz", b"\x28\xb5\x2f\xfd": ".zst"}
@@ -144,11 +145,20 @@ def store_build(vmlinux, modules: list, metadata: dict[str, str]) -> Build:
     return build
 
 
-def queue_index(build: Build) -> None:
+def queue_index(build: Build) -> Queued:
+    """Queue (again) the indexing of a build: the upload, the re-index action, the sweeper's re-send."""
     from workers.tasks import index_build
 
-    Build.objects.filter(pk=build.pk).update(index_status=Build.Index.QUEUED, index_progress=0, index_error="")
-    transaction.on_commit(lambda: index_build.delay(build.pk))
+    return queue(build, index_build, index_progress=0, index_error="", attempts=0)
+
+
+def reindex_refusal(build: Build) -> str | None:
+    """Why the build cannot be indexed again now, or None."""
+    if build.index_status in (Build.Index.QUEUED, Build.Index.BUILDING):
+        return f"this build is already {build.get_index_status_display()}"
+    if not build.files.exists():
+        return "this build has no files to index"
+    return None
 
 
 def build_root(build: Build) -> Path:

@@ -16,9 +16,11 @@ from django.db.models import Q
 from triage.builds import build_root
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
+from triage.queueing import send_on_commit
+from triage.search import crash_search_text
 from workers.codedecode import decode_code_line
 from workers.report import log_lines
-from workers.symbolize import Index, Symbolizer, build_index, decode_frames, identify
+from workers.symbolize import Index, Symbolizer, build_index, decode_frames, identify, store_dir_for
 from workers.symbolize.elffile import uncompressed
 from workers.symbolize.lazy import LazyIndex
 
@@ -91,7 +93,7 @@ def queue_waiting_crashes(build: Build) -> int:
     Log.objects.filter(pk__in=logs).update(build=build)
     Crash.objects.filter(log__in=logs).update(decode_status=Crash.Decode.QUEUED, decode_error="")
     for pk in logs:
-        transaction.on_commit(lambda pk=pk: decode_log.delay(pk))
+        send_on_commit(decode_log, pk)
     return len(logs)
 
 
@@ -111,7 +113,8 @@ def symbolizer_for(build: Build) -> Symbolizer | None:
             _SYMBOLIZERS.popitem(last=False)
         return symbolizer
     if build.index_status == Build.Index.BUILDING and (root / "vmlinux").exists():
-        return Symbolizer(LazyIndex(root / "vmlinux"), **modules)
+        # the CUs it reads are kept beside the index: the build running meanwhile takes them from there
+        return Symbolizer(LazyIndex(root / "vmlinux", store_dir_for(root / "index")), **modules)
     return None
 
 
@@ -149,5 +152,6 @@ def _decode(log: Log, build: Build | None) -> int:
         crash.decoded = {"text": "\n".join(out), "frames": [f.to_dict() for f in mine], "mismatch": mismatched,
                          "errors": dict(symbolizer.errors), "lazy": isinstance(symbolizer.index, LazyIndex)}
         crash.decode_status, crash.decode_error = Crash.Decode.DONE, ""
-    Crash.objects.bulk_update(crashes, ["decoded", "decode_status", "decode_error"])
+        crash.search_text = crash_search_text(crash.report, crash.decoded)
+    Crash.objects.bulk_update(crashes, ["decoded", "decode_status", "decode_error", "search_text"])
     return len(crashes)

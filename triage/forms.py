@@ -36,3 +36,12 @@ class BuildUploadForm(forms.Form):
     branch = forms.CharField(required=False)
     commit = forms.CharField(required=False)
     config = forms.CharField(required=False)
+
+
+class SubscriptionForm(forms.ModelForm):
+    class Meta:
+        from triage.models import Subscription
+
+        model = Subscription
+        fields = ["name", "tree", "branch", "config", "arch", "test", "frequency", "clusters"]
+        labels = {"clusters": "Also new crash clusters"}

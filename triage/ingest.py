@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from triage.models import Log
+from triage.queueing import Queued, queue, send_on_commit
 
 # Formats people upload by mistake instead of a console log: say what it is rather than "garbage".
 MAGIC = {
@@ -79,7 +80,9 @@ def raw_path(sha256: str) -> str:
 
 
 def store_log(chunks: Iterable[bytes], filename: str, metadata: dict[str, str], user=None) -> tuple[Log, bool]:
-    """Store an uploaded log and queue its analysis; (log, created). Raises RejectedUpload."""
+    """Store an uploaded log and queue its analysis; (log, created). Raises RejectedUpload.
+
+    `log.queued` tells whether the task reached the broker (triage.queueing.Queued)."""
     media = Path(settings.MEDIA_ROOT)
     (media / "tmp").mkdir(parents=True, exist_ok=True)
     limit = settings.TRIAGE_MAX_LOG_BYTES
@@ -104,6 +107,7 @@ def store_log(chunks: Iterable[bytes], filename: str, metadata: dict[str, str], 
         fp = fingerprint(sha, metadata)
         existing = Log.objects.filter(fingerprint=fp).first()
         if existing:
+            existing.queued = requeue_stuck(existing)
             return existing, False
         final = media / raw_path(sha)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -115,21 +119,35 @@ def store_log(chunks: Iterable[bytes], filename: str, metadata: dict[str, str], 
                 log = Log.objects.create(fingerprint=fp, sha256=sha, size=size, raw=raw_path(sha),
                                          filename=Path(filename or "").name[:255], uploaded_by=user, **fields)
         except IntegrityError:  # the same upload raced us from another process
-            return Log.objects.get(fingerprint=fp), False
-        queue_analysis(log)
+            existing = Log.objects.get(fingerprint=fp)
+            existing.queued = None
+            return existing, False
+        log.queued = queue_analysis(log)
         return log, True
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
 
 
-def queue_analysis(log: Log) -> None:
-    """Mark the log queued and send the task once the row is committed (workers must see it)."""
+def queue_analysis(log: Log) -> Queued:
+    """Mark the log queued and send the task once the row is committed (workers must see it); a
+    broker that cannot be reached leaves it queued for the sweeper (triage.queueing)."""
     from workers.tasks import analyze_log
 
-    Log.objects.filter(pk=log.pk).update(status=Log.Status.QUEUED, error="", attempts=0)
-    log.status = Log.Status.QUEUED
-    transaction.on_commit(lambda: analyze_log.delay(log.pk))
+    log.error = ""
+    return queue(log, analyze_log, error="", attempts=0)
+
+
+def requeue_stuck(log: Log) -> Queued | None:
+    """A re-upload of a log whose first queuing never reached a worker sends it again (same token:
+    if the first message does arrive, only one of them runs)."""
+    from workers.tasks import analyze_log
+
+    if log.status != Log.Status.QUEUED:
+        return None
+    if not log.task_token:
+        return queue_analysis(log)
+    return send_on_commit(analyze_log, log.pk, log.task_token)
 
 
 def read_raw(log: Log) -> bytes:

@@ -33,6 +33,11 @@ class Build(models.Model):
     index_error = models.TextField(blank=True)
     index_dir = models.CharField(max_length=500, blank=True)  # on shared storage
     attempts = models.PositiveSmallIntegerField(default=0)  # index tasks started and not finished
+    # Reliability (triage.queueing): which queuing is current, when it was sent, the running task's
+    # last sign of life; the sweeper re-queues rows whose task is gone.
+    task_token = models.CharField(max_length=32, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     uploaded_token = models.ForeignKey("ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -53,6 +58,7 @@ class BuildFile(models.Model):
         VMLINUX = "vmlinux"
         MODULE = "module"
         DEBUG = "debug"
+        TARBALL = "tarball"  # a modules tarball, checked and extracted by the index task
 
     build = models.ForeignKey(Build, on_delete=models.CASCADE, related_name="files")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -98,6 +104,10 @@ class Log(models.Model):
     # set, and a log that keeps killing workers is given up on instead of being redelivered forever.
     attempts = models.PositiveIntegerField(default=0)
     decode_attempts = models.PositiveSmallIntegerField(default=0)
+    # Reliability (triage.queueing): as on Build.
+    task_token = models.CharField(max_length=32, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     uploaded_token = models.ForeignKey("ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -109,6 +119,8 @@ class Log(models.Model):
     build = models.ForeignKey(Build, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs")
     stat_source = models.CharField(max_length=8, default="dmesg")
     crash_count = models.PositiveIntegerField(default=0)
+    # Reports past TRIAGE_MAX_REPORTS_PER_LOG: counted, not stored (syzkaller keeps the first ones too).
+    reports_dropped = models.PositiveIntegerField(default=0)
     # What the parser lists beside crashes (OOM kills, NMI backtraces): [{"title", "kind", "start_line",
     # "end_line"}]. Not crashes (syzbot does not count them), but worth seeing on the log's page.
     notices = models.JSONField(default=list, blank=True)
@@ -247,6 +259,9 @@ class Crash(models.Model):
     decode_status = models.CharField(max_length=16, choices=Decode.choices, default=Decode.WAITING)
     decode_error = models.TextField(blank=True)
     decoded = models.JSONField(null=True, blank=True)  # symbolized frames and Code: blocks
+    # Function names and source files of the frames, printed and decoded: what the search box matches
+    # (triage.search.crash_search_text; trigram-indexed on PostgreSQL).
+    search_text = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-log__created", "index"]
@@ -351,6 +366,76 @@ class ClusterLink(models.Model):
 
     class Meta:
         ordering = ["created", "id"]
+
+
+class Subscription(models.Model):
+    """Who gets digests of what: a person (their address) or a team list set up by an admin."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily"
+        WEEKLY = "weekly"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="subscriptions")
+    email = models.EmailField(blank=True, help_text="a team address (mailing list); empty: the user's own")
+    name = models.CharField(max_length=100, blank=True)
+    tree = models.CharField(max_length=200, blank=True)  # the job filters: empty matches any
+    branch = models.CharField(max_length=200, blank=True)
+    config = models.CharField(max_length=200, blank=True)
+    arch = models.CharField(max_length=32, blank=True)
+    test = models.CharField(max_length=200, blank=True)
+    frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
+    clusters = models.BooleanField(default=False, help_text="also new crash clusters, not only regressions")
+    active = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_sent = models.DateTimeField(null=True, blank=True)  # last digest run that handled it
+
+    def __str__(self) -> str:
+        return self.name or f"{self.address} {self.frequency}"
+
+    @property
+    def address(self) -> str:
+        return self.email or (self.user.email if self.user else "")
+
+    def filters(self) -> dict[str, str]:
+        return {f: getattr(self, f) for f in Log.JOB if getattr(self, f)}
+
+
+class Digest(models.Model):
+    """One digest email. Its items are recorded before it is sent: a run that dies never sends twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # recorded, being sent (left so by a killed run: not sent again)
+        SENT = "sent"
+        FAILED = "failed"  # the mail server refused or was down: the next run tries again
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="digests")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    subject = models.CharField(max_length=300)
+    text = models.TextField()
+    html = models.TextField()
+    message_id = models.CharField(max_length=300)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    sent = models.DateTimeField(null=True, blank=True)
+
+
+class DigestItem(models.Model):
+    """A regression or cluster a subscription was told about: never twice."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="items")
+    digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="items")
+    regression = models.ForeignKey(Regression, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "regression"], condition=models.Q(regression__isnull=False),
+                                    name="one_digest_per_regression"),
+            models.UniqueConstraint(fields=["subscription", "cluster"], condition=models.Q(cluster__isnull=False),
+                                    name="one_digest_per_cluster"),
+        ]
 
 
 # --- API (issue 10): scoped tokens, vanished crashes ----------------------------------------------

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,13 +19,31 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 VAR_DIR = Path(os.environ.get("TRIAGE_VAR_DIR", BASE_DIR / "var"))
-DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
-SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
-DEBUG = env_bool("DEBUG", True)
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
+
+
+def own_secret_key(path: Path) -> str:
+    """This installation's own key, made once under var/ (`./run`, tests, manage.py by hand): never a
+    key published in the source. Several machines must share one: production sets SECRET_KEY."""
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY")
+if SECRET_KEY is None:
+    SECRET_KEY = own_secret_key(VAR_DIR / "secret_key")
+if not SECRET_KEY.strip():
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY (the development key is public)")
+    raise ImproperlyConfigured("SECRET_KEY is empty: set a long random value (or unset it for a generated one)")
+DEBUG = env_bool("DEBUG", False)  # a traceback page tells an attacker too much: opt in by hand
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -50,8 +69,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "triage.middleware.ContentSecurityPolicy",
+    # Authentication before CSRF, so that an anonymous upload is refused before its body is read.
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "triage.middleware.RefuseAnonymousUploads",
+    "triage.middleware.RefuseNulBytes",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "triage.access.PrivateInstanceMiddleware",  # login for every page unless TRIAGE_PUBLIC_READ
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -124,12 +148,19 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 TRIAGE_INDEX_MEMORY_LIMIT = int(os.environ.get("TRIAGE_INDEX_MEMORY_LIMIT", str(6 * 1024 ** 3)))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Synced into django-celery-beat's tables at beat start; edit the times in the admin.
+# Digests go out at a fixed time of day in TRIAGE_TIMEZONE (a crontab, not "every 24 h from beat's start").
+TRIAGE_TIMEZONE = os.environ.get("TRIAGE_TIMEZONE", "UTC")
+TRIAGE_DIGEST_TIME = os.environ.get("TRIAGE_DIGEST_TIME", "07:00")  # HH:MM
+TRIAGE_DIGEST_WEEKDAY = int(os.environ.get("TRIAGE_DIGEST_WEEKDAY", "0"))  # weekly digests: 0 is Monday
 CELERY_BEAT_SCHEDULE = {
-    "daily-digest": {"task": "workers.tasks.send_digest", "schedule": 24 * 3600.0, "args": (24,)},
+    "daily-digest": {"task": "workers.tasks.send_digests", "schedule": crontab(
+        hour=TRIAGE_DIGEST_TIME.split(":")[0], minute=TRIAGE_DIGEST_TIME.split(":")[1])},
 }
-CELERY_TIMEZONE = "UTC"
+CELERY_TIMEZONE = TRIAGE_TIMEZONE  # what the crontab's hour means
 
-AUTH_PASSWORD_VALIDATORS = []
+AUTH_PASSWORD_VALIDATORS = [{"NAME": f"django.contrib.auth.password_validation.{v}"} for v in (
+    "UserAttributeSimilarityValidator", "MinimumLengthValidator", "CommonPasswordValidator",
+    "NumericPasswordValidator")]
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
@@ -152,16 +183,23 @@ LOGOUT_REDIRECT_URL = "home"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "triage.api.auth.ScopedTokenAuthentication",  # `Authorization: Token <key>`, hashed and scoped
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["triage.api.permissions.ScopedPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["triage.api.throttling.TokenRateThrottle"],
     # API (issue 10): strict filters and pagination, one error shape, the OpenAPI schema.
     "DEFAULT_PAGINATION_CLASS": "triage.api.pagination.StrictLimitOffsetPagination",
     "DEFAULT_FILTER_BACKENDS": ["triage.api.filters.StrictFilterBackend"],
     "EXCEPTION_HANDLER": "triage.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "triage.api.schema.TriageAutoSchema",
 }
+# Requests per token (or signed-in user) and per anonymous address; counted in the shared cache.
+TRIAGE_API_RATE = os.environ.get("TRIAGE_API_RATE", "1200/min")
+TRIAGE_API_ANON_RATE = os.environ.get("TRIAGE_API_ANON_RATE", "120/min")
+# Private by default: pages, raw logs, builds and the API need a login or a token (crash logs show
+# addresses, configs and test machines of unreleased kernels). 1 = anyone may read, as syzbot's dashboard.
+TRIAGE_PUBLIC_READ = env_bool("TRIAGE_PUBLIC_READ", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "triage API",
     "DESCRIPTION": "Linux kernel crash triage for CI bots: upload logs and builds, read runs, crashes and "
@@ -196,3 +234,49 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 WHITENOISE_USE_FINDERS = True  # serve static/ without collectstatic on the embedded setup
+
+# --- Reliability (issue 12; triage/queueing.py) ---
+# Recovery from a dead worker is the sweeper's job (beat, every TRIAGE_SWEEP_INTERVAL s): a running
+# row whose heartbeat (every TRIAGE_HEARTBEAT_INTERVAL s) is older than TRIAGE_STALE_AFTER s goes back
+# to the queue, so work resumes within ~1.5 minutes of a worker being available. A task never sent
+# (broker down) is sent TRIAGE_REQUEUE_AFTER s later, once the broker's queue has drained.
+TRIAGE_HEARTBEAT_INTERVAL = float(os.environ.get("TRIAGE_HEARTBEAT_INTERVAL", "15"))
+TRIAGE_STALE_AFTER = float(os.environ.get("TRIAGE_STALE_AFTER", "60"))
+TRIAGE_SWEEP_INTERVAL = float(os.environ.get("TRIAGE_SWEEP_INTERVAL", "30"))
+TRIAGE_REQUEUE_AFTER = float(os.environ.get("TRIAGE_REQUEUE_AFTER", "120"))
+CELERY_BEAT_SCHEDULE["sweep"] = {"task": "workers.tasks.sweep", "schedule": TRIAGE_SWEEP_INTERVAL}
+# Redis's visibility timeout is only the broker's own backstop for an unacknowledged message: it is
+# set above the longest a task may run (the hard time limit) plus a margin, so a long task is never
+# delivered a second time while it still runs (kombu's default is one hour whatever the tasks do).
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_TASK_TIME_LIMIT + 600,
+        "socket_connect_timeout": 3,  # an upload while Redis is down answers within seconds
+    }
+# Sending a task: retry briefly, then give up and leave the row queued for the sweeper.
+TRIAGE_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+
+# --- Security (issue 12) ---
+# TRIAGE_HTTPS=1 says the site is served over HTTPS (behind the reverse proxy, which sets
+# X-Forwarded-Proto): cookies only over HTTPS, HSTS, plain HTTP redirected (but /healthz, probed
+# inside the compose network).
+TRIAGE_HTTPS = env_bool("TRIAGE_HTTPS", False)
+if TRIAGE_HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Pages load only the app's own scripts and styles; no inline <script> (style attributes are
+# allowed: a few templates use them). Anything that needs an inline script must move it to static/.
+TRIAGE_CSP = os.environ.get("TRIAGE_CSP", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                            "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+                            "frame-ancestors 'none'")
+# Login throttling (triage/accounts.py): after TRIAGE_LOGIN_FAILURES wrong passwords for one user from
+# one address (ten times that from one address), logins are refused for TRIAGE_LOGIN_LOCKOUT seconds.
+AUTHENTICATION_BACKENDS = ["triage.accounts.ThrottleBackend"]  # Django's ModelBackend, throttled
+TRIAGE_LOGIN_FAILURES = int(os.environ.get("TRIAGE_LOGIN_FAILURES", "5"))
+TRIAGE_LOGIN_LOCKOUT = int(os.environ.get("TRIAGE_LOGIN_LOCKOUT", "900"))

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from triage.accounts import login_form
 from triage.api import builds as builds_api
 from triage.api import cluster_status as cluster_status_api
 from triage.api import clusters as clusters_api
@@ -13,7 +14,19 @@ from triage.api import compare as compare_api
 from triage.api import crashes as crashes_api
 from triage.api import logs as logs_api
 from triage.api import regressions as regressions_api
-from triage.views import builds, cluster_status, clusters, compare, crashes, home, logs, regressions
+from triage.views import (
+    builds,
+    cluster_status,
+    clusters,
+    compare,
+    crashes,
+    home,
+    logs,
+    regressions,
+    search,
+    subscriptions,
+    tokens,
+)
 
 router = DefaultRouter()
 router.register("logs", logs_api.LogViewSet)
@@ -45,16 +58,25 @@ urlpatterns = [
     path("api/clusters/<int:pk>/status/", cluster_status_api.ClusterStatusView.as_view(), name="api-cluster-status"),
     path("api/clusters/<int:pk>/links/", cluster_status_api.ClusterLinksView.as_view(), name="api-cluster-links"),
     path("api/clusters/<int:pk>/notes/", cluster_status_api.ClusterNotesView.as_view(), name="api-cluster-notes"),
+    path("subscriptions/", subscriptions.subscriptions, name="subscriptions"),
+    path("subscriptions/<int:pk>/delete", subscriptions.subscription_delete, name="subscription-delete"),
+    path("subscriptions/<int:pk>/toggle", subscriptions.subscription_toggle, name="subscription-toggle"),
+    path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
     path("regressions/", regressions.regression_list, name="regressions"),
     path("regressions/<int:pk>/", regressions.regression_detail, name="regression"),
+    path("search/", search.search_page, name="search"),
+    path("favicon.ico", home.favicon, name="favicon"),
     path("builds/", builds.build_list, name="builds"),
     path("builds/upload/", builds.build_upload, name="build-upload"),
     path("builds/<int:pk>/", builds.build_detail, name="build"),
+    path("builds/<int:pk>/reindex", builds.build_reindex, name="build-reindex"),
     path("api/compare/", compare_api.CompareView.as_view(), name="api-compare"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("settings/tokens/", tokens.token_list, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke", tokens.token_revoke, name="token-revoke"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=login_form()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]

@@ -42,25 +42,32 @@ def gave_up(what: str, attempts: int) -> str:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def analyze_log(log_id: int) -> str:
-    """Parse a stored log and file its crashes. Failures are recorded on the log, not raised."""
+def analyze_log(log_id: int, token: str | None = None) -> str:
+    """Parse a stored log and file its crashes. Failures are recorded on the log, not raised.
+
+    `token` is the queuing this message belongs to (triage.queueing): a copy of a message whose log
+    is already running, done or queued again runs nothing."""
     from triage.analysis import save_analysis
     from triage.ingest import read_raw
     from triage.models import Log
+    from triage.queueing import Heartbeat, claim
     from workers.parser import parse_log
 
     rows = Log.objects.filter(pk=log_id)
+    if not claim(Log, log_id, token):
+        return "gone" if not rows.exists() else "taken"
     attempts = start_attempt(rows, "attempts")
     if attempts is None:
         return "gone"
     if attempts > MAX_ATTEMPTS:
         rows.update(status=Log.Status.FAILED, error=gave_up("analyzing this log", attempts), attempts=0)
         return "failed"
-    rows.update(status=Log.Status.RUNNING)
     entry = rows.get()
     try:
-        parsed = parse_log(read_raw(entry))
-        save_with_retries(lambda: save_analysis(entry, parsed))
+        with Heartbeat(Log, log_id):
+            parsed = parse_log(read_raw(entry))
+            save_with_retries(lambda: save_analysis(entry, parsed))
+        log.info("analysed log %s", log_id)
     except SoftTimeLimitExceeded:
         rows.update(status=Log.Status.FAILED, error="analysis took too long", attempts=0)
         return "failed"
@@ -84,21 +91,26 @@ def check_regressions(job_id: int) -> int:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def index_build(build_id: int) -> str:
-    """Index a build's vmlinux, then decode the crashes that were waiting for it."""
+def index_build(build_id: int, token: str | None = None) -> str:
+    """Index a build's vmlinux, then decode the crashes that were waiting for it (`token`: as for
+    analyze_log)."""
     from triage.decoding import index, queue_waiting_crashes
     from triage.models import Build
+    from triage.queueing import Heartbeat, claim
 
     rows = Build.objects.filter(pk=build_id)
+    if not claim(Build, build_id, token):
+        return "gone" if not rows.exists() else "taken"
     attempts = start_attempt(rows, "attempts")
     if attempts is None:
         return "gone"
     if attempts > MAX_ATTEMPTS:
         rows.update(index_status=Build.Index.FAILED, index_error=gave_up("indexing this build", attempts), attempts=0)
         return "failed"
-    rows.update(index_status=Build.Index.BUILDING, index_progress=0)
+    rows.update(index_progress=0)
     try:
-        index(rows.get())
+        with Heartbeat(Build, build_id):
+            index(rows.get())
     except SoftTimeLimitExceeded:
         rows.update(index_status=Build.Index.FAILED, index_error="indexing took too long", attempts=0)
         return "failed"
@@ -140,8 +152,16 @@ def decode_log(log_id: int) -> str:
 
 
 @shared_task
-def send_digest(hours: int = 24) -> int:
-    """The periodic email digest of new crash clusters (scheduled by beat, see settings)."""
-    from triage.digest import send_digest as send
+def sweep() -> dict[str, int]:
+    """Re-queue logs and builds whose task is gone (scheduled by beat; see triage.queueing)."""
+    from triage.queueing import sweep as run
 
-    return send(hours)
+    return run()
+
+
+@shared_task
+def send_digests() -> int:
+    """The email digests due now (beat runs it at TRIAGE_DIGEST_TIME; see triage.digest)."""
+    from triage.digest import send_due
+
+    return send_due()

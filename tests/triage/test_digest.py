@@ -1,31 +1,163 @@
-"""The email digest names the clusters that are new in the period, with links."""
+"""Digests: per subscription, through a real SMTP server, never twice, not when empty."""
 
 from __future__ import annotations
 
-import pytest
-from django.core import mail
+from datetime import timedelta
 
-from tests.conftest import fixture_log
-from tests.triage.factories import make_log
-from triage.digest import send_digest
-from workers.tasks import analyze_log
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from tests.triage.factories import make_report, make_run, make_user
+from triage.digest import send_due, unsubscribe_token
+from triage.models import Digest, Subscription
+from triage.regressions import check_job, job_of
 
 pytestmark = pytest.mark.django_db
 
+JOB = {"tree": "linux-next", "branch": "master", "config": "defconfig", "arch": "x86_64", "test": "boot"}
 
-def test_digest_lists_new_clusters_with_counts_and_links(settings):
+
+@pytest.fixture(autouse=True)
+def site(settings):
     settings.SITE_URL = "https://triage.example.org"
-    for run in ("1", "2"):
-        analyze_log(make_log(fixture_log("x86_64-READ_AFTER_FREE.log"), commit="c1", run_id=run).pk)
-    assert send_digest(24, ["dev@example.org"]) == 1
-    message = mail.outbox[0]
-    assert message.to == ["dev@example.org"] and "new crash cluster" in message.subject
-    assert "KASAN: slab-use-after-free Read in" in message.body
-    assert "2 crashes in 2 runs of 1 commit" in message.body
-    assert "https://triage.example.org/clusters/" in message.body
+    settings.DEFAULT_FROM_EMAIL = "triage@example.org"
 
 
-def test_no_digest_when_nothing_crashed():
-    analyze_log(make_log(fixture_log("x86_64-boot.log")).pk)
-    assert send_digest(24, ["dev@example.org"]) == 0
-    assert mail.outbox == []
+def subscribe(address: str = "dev@example.org", **fields) -> Subscription:
+    user = make_user(address.split("@")[0])
+    user.email = address
+    user.save()
+    return Subscription.objects.create(user=user, **fields)
+
+
+def regression(title: str = "BUG: one", job=JOB, commit: str = "b"):
+    make_run("a", **job)
+    check_job(job_of(make_run(commit, reports=[make_report(title)], **job)).pk)
+
+
+def test_a_digest_is_multipart_with_links_and_a_working_unsubscribe_link(client, smtp_server):
+    inbox, _ = smtp_server
+    sub = subscribe()
+    regression()
+    assert send_due() == 1
+    (message,) = inbox.messages
+    assert message["To"] == "dev@example.org" and message["X-Envelope-To"] == "dev@example.org"
+    assert "1 new regression" in message["Subject"]
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "BUG: one" in text and "https://triage.example.org/regressions/" in text
+    assert '<a href="https://triage.example.org/regressions/' in html
+    unsubscribe = str(message["List-Unsubscribe"]).strip().strip("<>")
+    assert unsubscribe == f"https://triage.example.org/unsubscribe/{unsubscribe_token(sub)}/"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    path = unsubscribe.removeprefix("https://triage.example.org")
+    assert client.get(path).status_code == 200 and Subscription.objects.get().active  # GET only asks
+    assert client.post(path).status_code == 200  # no login, no CSRF token: the signed link is the key
+    assert not Subscription.objects.get().active
+    assert client.post(path[:-3] + "xx/").status_code == 404
+
+
+def test_nothing_is_sent_when_there_is_nothing_new_nor_twice(smtp_server):
+    inbox, _ = smtp_server
+    sub = subscribe()
+    assert send_due() == 0 and inbox.messages == []
+    regression()
+    tomorrow = timezone.now() + timedelta(days=1)
+    assert send_due(tomorrow) == 1
+    assert send_due(tomorrow + timedelta(days=1)) == 0  # the same regression: not again
+    assert send_due(tomorrow + timedelta(hours=1)) == 0  # not due yet either
+    assert len(inbox.messages) == 1 and Subscription.objects.get(pk=sub.pk).last_sent is not None
+
+
+def test_filters_frequency_and_clusters_choose_what_each_subscription_gets(smtp_server, settings):
+    inbox, _ = smtp_server
+    subscribe("arm@example.org", arch="arm64")
+    subscribe("all@example.org", clusters=True)
+    now = timezone.now()
+    local_weekday = now.astimezone(__import__("zoneinfo").ZoneInfo(settings.TRIAGE_TIMEZONE)).weekday()
+    settings.TRIAGE_DIGEST_WEEKDAY = (local_weekday + 1) % 7
+    subscribe("weekly@example.org", frequency="weekly")
+    regression("BUG: x86 only")
+    assert send_due(now) == 1
+    (message,) = inbox.messages
+    assert message["To"] == "all@example.org"
+    body = message.get_body(("plain",)).get_content()
+    assert "BUG: x86 only" in body and "New crash clusters:" in body
+    regression("BUG: on arm", job={**JOB, "arch": "arm64"})
+    assert send_due(now + timedelta(days=1)) == 3  # arm, all (the new arm one), weekly on its day
+    to = sorted(m["To"] for m in inbox.messages[1:])
+    assert to == ["all@example.org", "arm@example.org", "weekly@example.org"]
+
+
+def test_a_team_address_set_up_by_an_admin_gets_digests(smtp_server):
+    inbox, _ = smtp_server
+    Subscription.objects.create(email="linux-mm@kvack.org", name="linux-mm")
+    regression()
+    assert send_due() == 1 and inbox.messages[0]["To"] == "linux-mm@kvack.org"
+
+
+def test_a_run_that_fails_halfway_sends_the_rest_next_time_and_nothing_twice(smtp_server):
+    inbox, controller = smtp_server
+    first, second = subscribe("a@example.org"), subscribe("b@example.org")
+    regression()
+    from triage import digest as digests
+
+    sent = digests.deliver
+    calls = []
+
+    def deliver_then_stop_the_server(digest):
+        calls.append(digest.subscription_id)
+        if len(calls) == 2:
+            controller.stop()  # the mail server goes away in the middle of the run
+        return sent(digest)
+
+    digests.deliver = deliver_then_stop_the_server
+    try:
+        assert send_due() == 1
+    finally:
+        digests.deliver = sent
+    assert [m["To"] for m in inbox.messages] == ["a@example.org"]
+    assert Digest.objects.get(subscription=second).status == "failed"
+    again = type(controller)(inbox, hostname="127.0.0.1", port=controller.port)  # the server is back
+    again.start()
+    try:
+        assert send_due(timezone.now() + timedelta(days=1)) == 1
+    finally:
+        again.stop()
+    assert [m["To"] for m in inbox.messages] == ["a@example.org", "b@example.org"]
+    assert set(Digest.objects.values_list("status", flat=True)) == {"sent"} and first.digests.count() == 1
+
+
+def test_send_digests_command_sends_what_is_due(smtp_server):
+    inbox, _ = smtp_server
+    subscribe()
+    regression()
+    call_command("send_digests")
+    assert len(inbox.messages) == 1
+
+
+def test_beat_schedules_the_digest_at_a_fixed_time_of_day_in_the_configured_zone(settings):
+    from celery.schedules import crontab
+
+    entry = settings.CELERY_BEAT_SCHEDULE["daily-digest"]
+    assert entry["task"] == "workers.tasks.send_digests" and isinstance(entry["schedule"], crontab)
+    hour, minute = settings.TRIAGE_DIGEST_TIME.split(":")
+    assert entry["schedule"].hour == {int(hour)} and entry["schedule"].minute == {int(minute)}
+    assert settings.CELERY_TIMEZONE == settings.TRIAGE_TIMEZONE
+
+
+def test_the_settings_page_makes_several_subscriptions(client):
+    user = make_user("carol")
+    client.force_login(user)
+    client.post("/subscriptions/", {"email": "carol@example.org"})
+    for arch in ("x86_64", "arm64"):
+        response = client.post("/subscriptions/", {"arch": arch, "frequency": "weekly", "clusters": "on"})
+        assert response.status_code == 302
+    assert sorted(user.subscriptions.values_list("arch", "frequency", "clusters")) == [
+        ("arm64", "weekly", True), ("x86_64", "weekly", True)]
+    page = client.get("/subscriptions/").content.decode()
+    assert "arm64" in page and "carol@example.org" in page
+    other = subscribe("dave@example.org")
+    assert client.post(f"/subscriptions/{other.pk}/delete").status_code == 404  # not carol's

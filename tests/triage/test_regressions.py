@@ -108,3 +108,17 @@ def test_a_job_is_created_once_per_tree_branch_config_arch_test():
     a = make_run("x", **JOB, machine="m1")
     b = make_run("x", **JOB, machine="m2")
     assert job_of(a).pk == job_of(b).pk
+
+
+def test_a_regression_follows_its_cluster_into_a_merge_instead_of_being_dismissed():
+    from triage.clusters import merge
+
+    run("good")
+    run("bad", crash=True)
+    check()
+    reg = Regression.objects.get()
+    other = make_run("elsewhere", reports=[make_report("BUG: something else")]).crashes.get().cluster
+    merge(reg.cluster_id, other.pk)
+    check()
+    (after,) = Regression.objects.filter(job__test="boot")
+    assert (after.pk, after.cluster_id, after.key, after.state) == (reg.pk, other.pk, f"cluster:{other.pk}", "suspected")

@@ -5,14 +5,16 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from triage.api.errors import api_error
 from triage.api.filters import BuildFilter
-from triage.builds import store_build
+from triage.api.permissions import TriageScope
+from triage.builds import queue_index, reindex_refusal, store_build
 from triage.ingest import RejectedUpload, body_too_large
-from triage.models import Build
+from triage.models import ApiToken, Build
 
 
 class BuildSerializer(serializers.ModelSerializer):
@@ -57,4 +59,19 @@ class BuildViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             build = store_build(request.FILES.get("vmlinux"), request.FILES.getlist("modules"), metadata)
         except RejectedUpload as exc:
             return api_error(str(exc), "rejected")
+        if isinstance(request.auth, ApiToken):  # which token made it
+            Build.objects.filter(pk=build.pk).update(uploaded_token=request.auth)
         return Response(self.get_serializer(build).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"], permission_classes=[TriageScope])  # re-indexing costs a worker minutes
+    def reindex(self, request, pk=None):
+        """`POST /api/builds/ID/reindex/`: index the build again (after a failure or a lost worker)."""
+        build = self.get_object()
+        refusal = reindex_refusal(build)
+        if refusal:
+            return api_error(refusal, "conflict", status.HTTP_409_CONFLICT)
+        queued = queue_index(build)
+        data = self.get_serializer(build).data
+        data["queued"] = "later" if queued.sent is False else "sent"
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from triage.builds import store_build
+from triage.builds import queue_index, reindex_refusal, store_build
 from triage.forms import BuildUploadForm
 from triage.ingest import RejectedUpload, body_too_large
 from triage.models import Build
+from triage.permissions import can_triage, triage_required
 from triage.views.common import page
 
 
@@ -20,8 +23,10 @@ def build_list(request: HttpRequest) -> HttpResponse:
 
 def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
     build = get_object_or_404(Build, pk=pk)
+    if request.GET.get("part") == "live":  # the index status alone, polled by the page while indexing
+        return render(request, "_build_live.html", {"build": build})
     return render(request, "build.html", {"build": build, "files": build.files.all(),
-                                          "logs": build.logs.all()[:50]})
+                                          "logs": build.logs.all()[:50], "can_triage": can_triage(request.user)})
 
 
 @login_required
@@ -39,3 +44,18 @@ def build_upload(request: HttpRequest) -> HttpResponse:
             return render(request, "build_upload.html", {"form": form}, status=400)
         return redirect(build)
     return render(request, "build_upload.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@triage_required
+@require_POST
+def build_reindex(request: HttpRequest, pk: int) -> HttpResponse:
+    """Index a build again: after a failure, or when its worker was lost."""
+    build = get_object_or_404(Build, pk=pk)
+    refusal = reindex_refusal(build)
+    if refusal:
+        messages.info(request, f"Not indexed again: {refusal}.")
+        return redirect(build)
+    queued = queue_index(build)
+    messages.info(request, "Queued for indexing again." if queued.sent is not False else
+                  "Stored. The task queue cannot be reached right now: indexing is queued as soon as it is back.")
+    return redirect(build)

@@ -14,9 +14,11 @@ from django.views.decorators.http import require_POST
 from triage.forms import LogUploadForm
 from triage.ingest import RejectedUpload, body_too_large, queue_analysis, read_lines, store_log
 from triage.models import Log
-from triage.permissions import triage_required
+from triage.permissions import can_triage, triage_required
 from triage.views.common import page
 
+QUEUED_LATER = ("Stored. The task queue cannot be reached right now: the analysis is queued "
+                "automatically as soon as it is back.")
 SHOWN_LINES = 20000  # of a log on its page; the rest is behind "raw"
 
 
@@ -25,6 +27,8 @@ def log_list(request: HttpRequest) -> HttpResponse:
     for field in Log.METADATA + ("status",):
         if request.GET.get(field):
             logs = logs.filter(**{field: request.GET[field]})
+    if request.GET.get("stat_key"):
+        logs = logs.filter(stat_keys__key=request.GET["stat_key"])
     return render(request, "logs.html", {"page": page(request, logs)})
 
 
@@ -44,12 +48,20 @@ def log_upload(request: HttpRequest) -> HttpResponse:
             return render(request, "upload.html", {"form": form}, status=400)
         if not created:
             messages.info(request, "This log was uploaded before with the same metadata: here it is.")
+        elif log.queued is not None and log.queued.sent is False:
+            messages.warning(request, QUEUED_LATER)
+        else:
+            messages.success(request, f"Uploaded {log} ({log.size:,} bytes): queued for analysis.")
         return redirect(log)
     return render(request, "upload.html", {"form": form}, status=400 if form.errors else 200)
 
 
 def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     log = get_object_or_404(Log, pk=pk)
+    live = {"log": log, "can_requeue": can_triage(request.user)}
+    if request.GET.get("part") == "live":  # the status block alone, polled by the page while analysed
+        crashes = list(log.crashes.select_related("cluster"))
+        return render(request, "_log_live.html", live | {"crashes": crashes, "fresh": True})
     try:
         lines, truncated = read_lines(log, SHOWN_LINES)
     except OSError:
@@ -60,8 +72,8 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for n in range(crash.start_line, crash.end_line + 1):
             marks.setdefault(n, crash)
     numbered = [(n + 1, line, marks.get(n)) for n, line in enumerate(lines)]
-    return render(request, "log.html", {
-        "log": log, "crashes": crashes, "lines": numbered, "truncated": truncated,
+    return render(request, "log.html", live | {
+        "crashes": crashes, "lines": numbered, "truncated": truncated,
         "stat_keys": [k.key for k in log.stat_keys.all()],
     })
 
@@ -75,6 +87,9 @@ def log_raw(request: HttpRequest, pk: int) -> FileResponse:
 @require_POST
 def log_requeue(request: HttpRequest, pk: int) -> HttpResponse:
     log = get_object_or_404(Log, pk=pk)
-    queue_analysis(log)
-    messages.info(request, "Queued for analysis again.")
+    if log.status in (Log.Status.QUEUED, Log.Status.RUNNING):  # one analysis of a log at a time
+        messages.info(request, f"This log is already {log.status}: it was not queued again.")
+        return redirect(log)
+    queued = queue_analysis(log)
+    messages.info(request, "Queued for analysis again." if queued.sent is not False else QUEUED_LATER)
     return redirect(log)

@@ -8,13 +8,13 @@ Code: line, from workers.codedecode).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workers.report import log_lines
 
@@ -29,10 +29,14 @@ from .frames import (
     parse_symbol,
     split_line,
 )
-from .index import FORMAT_VERSION, IndexInfo, ProgressFn, build_index
-from .lazy import LazyIndex
+from .layout import FORMAT_VERSION
 from .lookup import Index, Location
-from .modules import build_module_index, find_module, module_cache_key
+
+# The index builder (numpy, pyelftools), the lazy reader and the module indexer are imported where they
+# are used: a decode with a ready index needs none of them, and importing them costs more than it.
+if TYPE_CHECKING:
+    from .index import IndexInfo, ProgressFn
+    from .lazy import LazyIndex
 
 BANNER_IN_LOG = re.compile(r"Linux version (\S+) \(")
 
@@ -45,6 +49,8 @@ def default_cache_dir() -> Path:
 
 
 def _path_key(path: Path) -> str:
+    import hashlib
+
     st = path.stat()
     return hashlib.sha1(f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}:{FORMAT_VERSION}".encode()).hexdigest()
 
@@ -65,13 +71,21 @@ def index_for(vmlinux: str | os.PathLike[str], cache_dir: str | os.PathLike[str]
     if seen.exists():
         key = json.loads(seen.read_text()).get("key")
     if key is None:
+        from .modules import module_cache_key
+
         ident = identify(path)
         key = ident.build_id or ("sha1-" + module_cache_key(path))
     index_dir = cache / "builds" / key
     if not (index_dir / "meta.json").exists() or json.loads((index_dir / "meta.json").read_text()).get(
             "format") != FORMAT_VERSION:
+        from .custore import store_dir_for
+
         if lazy and not is_compressed(path):
-            return LazyIndex(path)
+            from .lazy import LazyIndex
+
+            return LazyIndex(path, store_dir_for(index_dir))
+        from .index import build_index
+
         build_index(path, index_dir, progress)
     seen.parent.mkdir(parents=True, exist_ok=True)
     seen.write_text(json.dumps({"key": key, "path": str(path)}))
@@ -94,7 +108,7 @@ class Symbolizer:
                  modules_dir: str | os.PathLike[str] | None = None, cache_dir: str | os.PathLike[str] | None = None,
                  progress: ProgressFn | None = None, lazy: bool = False) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-        self.index: Index | LazyIndex = vmlinux if isinstance(vmlinux, Index | LazyIndex) else index_for(
+        self.index: Index | LazyIndex = vmlinux if not isinstance(vmlinux, str | os.PathLike) else index_for(
             vmlinux, self.cache_dir, progress, lazy)
         self.modules_dir = modules_dir
         self._modules: dict[str, Index | None] = {}
@@ -108,6 +122,8 @@ class Symbolizer:
     def module(self, name: str) -> Index | None:
         if name in self._modules:
             return self._modules[name]
+        from .modules import build_module_index, find_module, module_cache_key
+
         found = None
         try:
             ko = find_module(self.modules_dir, name, self.cache_dir / "ko")
@@ -146,7 +162,7 @@ class Symbolizer:
         sym_size = next((s for a, s, _t in candidates if a == base), None)
         # the kernel prints the distance to the next symbol; ELF st_size may be smaller (padding)
         mismatch = size is not None and bool(candidates) and all(
-            size not in (s, index.kallsyms_size(a)) for a, s, _t in candidates)
+            size != s and size not in index.kallsyms_sizes(a) for a, s, _t in candidates)
         addr = base + offset
         return Resolved(addr, index.lookup(addr), sym_size, mismatch)
 
@@ -196,12 +212,30 @@ def decode_frames(text: str, symbolizer: Symbolizer) -> list[DecodedFrame]:
     """Every line decode_stacktrace.sh would rewrite, decoded, in log order."""
     lines = log_lines(text)
     symbolizer.kaslr = _derive_kaslr(lines, symbolizer)
+    prefetch = getattr(symbolizer.index, "prefetch", None)
+    if prefetch is not None:  # a lazy index: read the CUs of every frame at once, on every core
+        prefetch(_vmlinux_addresses(lines, symbolizer))
     frames = []
     for i, raw in enumerate(lines):
         line = raw.rstrip("\r")
         if is_frame_line(line) or is_raw_frame_line(line):
             frames.append(_decode_line(i, line, symbolizer))
     return frames
+
+
+def _vmlinux_addresses(lines: list[str], symbolizer: Symbolizer) -> list[int]:
+    """The vmlinux addresses the frame lines will look up (`func+off` outside modules)."""
+    out = []
+    for line in lines:
+        if not is_frame_line(line):
+            continue
+        split = split_line(line.rstrip("\r"))
+        parsed = parse_symbol(split.symbol) if split.symbol and not split.module else None
+        if parsed is not None:
+            base = symbolizer.index.symbol_address(parsed[1])
+            if base is not None:
+                out.append(base + (parsed[2] or 0))
+    return out
 
 
 def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:
@@ -280,8 +314,6 @@ def decode_log(text: str, symbolizer: Symbolizer,
     """The log with frame lines rewritten like decode_stacktrace.sh and a decodecode block after each
     Code: line (from `code_decoder(line, arch)`, default workers.codedecode.decode_code_line).
     `frames` may pass decode_frames(text, symbolizer) when the caller has it already."""
-    if code_decoder is None:
-        from workers.codedecode import decode_code_line as code_decoder  # type: ignore[no-redef]
     by_line = {f.line: f for f in (frames if frames is not None else decode_frames(text, symbolizer))}
     out = []
     for i, raw in enumerate(log_lines(text)):
@@ -290,6 +322,8 @@ def decode_log(text: str, symbolizer: Symbolizer,
             continue
         out.append(raw.rstrip("\r"))
         if "Code:" in raw:
+            if code_decoder is None:  # imported only for a log that has Code: lines (capstone is heavy)
+                from workers.codedecode import decode_code_line as code_decoder  # type: ignore[no-redef]
             try:
                 block = code_decoder(raw.rstrip("\r"), symbolizer.arch)
             except Exception as exc:  # the disassembler is another module: never lose the log for it

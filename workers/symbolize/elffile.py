@@ -7,20 +7,18 @@ truncation, a crafted header) becomes a `SymbolizeError` with a message a person
 
 from __future__ import annotations
 
-import bz2
 import contextlib
-import gzip
-import lzma
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
+# pyelftools and the decompressors are imported where used: `triage decode` with a ready index needs
+# SymbolizeError from here and none of them.
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
 
 BANNER = re.compile(rb"Linux version (\S+) \([^\x00\n]*")
 
@@ -43,10 +41,28 @@ def _zstd_open(path: Path) -> BinaryIO:
     return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # noqa: SIM115
 
 
+def _xz_open(path: Path) -> BinaryIO:
+    import lzma
+
+    return lzma.open(path)  # type: ignore[return-value]
+
+
+def _gzip_open(path: Path) -> BinaryIO:
+    import gzip
+
+    return gzip.open(path)  # type: ignore[return-value]
+
+
+def _bz2_open(path: Path) -> BinaryIO:
+    import bz2
+
+    return bz2.open(path)  # type: ignore[return-value]
+
+
 # chosen by content, not by name: uploads are checked by content, so the name proves nothing
 MAGICS: list[tuple[bytes, Callable[[Path], BinaryIO]]] = [
-    (b"\xfd7zXZ\x00", lzma.open), (b"\x1f\x8b", gzip.open), (b"\x28\xb5\x2f\xfd", _zstd_open),
-    (b"BZh", bz2.open),
+    (b"\xfd7zXZ\x00", _xz_open), (b"\x1f\x8b", _gzip_open), (b"\x28\xb5\x2f\xfd", _zstd_open),
+    (b"BZh", _bz2_open),
 ]
 MAX_VMLINUX_ENV, DEFAULT_MAX_VMLINUX = "TRIAGE_MAX_VMLINUX_BYTES", 8 << 30
 MAX_MODULE_ENV, DEFAULT_MAX_MODULE = "TRIAGE_MAX_MODULE_BYTES", 512 << 20
@@ -101,6 +117,9 @@ def uncompressed(path: str | os.PathLike[str], tmpdir: str | None = None,
 
     The copy stops with a SymbolizeError past `max_bytes` (default: max_vmlinux_bytes()): a few MB of
     xz can hold terabytes of zeros, which must not fill the shared storage."""
+    import lzma
+    import tempfile
+
     path = Path(path)
     limit = max_vmlinux_bytes() if max_bytes is None else max_bytes
     opener = _opener(path)
@@ -132,6 +151,9 @@ def uncompressed(path: str | os.PathLike[str], tmpdir: str | None = None,
 
 def open_elf(stream: BinaryIO, name: str = "file") -> ELFFile:
     """ELFFile over `stream`, with sanity checks that make crafted headers fail early and clearly."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
     try:
         elf = ELFFile(stream)
         stream.seek(0, os.SEEK_END)

@@ -7,19 +7,71 @@ and the DW_AT_call_file:DW_AT_call_line of the inlined callee), ending with the 
 
 from __future__ import annotations
 
+import bisect
 import json
+import mmap
+import sys
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .elffile import SymbolizeError
-from .index import FORMAT_VERSION
-from .symbols import KIND_TEXT
+from .layout import ARRAYS_FILE, FORMAT_VERSION, KIND_TEXT, STRING_TABLES, TYPECODES
 
-ARRAYS = ("line_addr", "line_file", "line_no", "line_disc", "seg_addr", "seg_node", "node_name", "node_parent",
-          "node_call_file", "node_call_line", "sym_addr", "sym_size", "sym_kind", "cu_start", "cu_end", "sym_file")
+# numpy is deliberately not imported here: a `triage decode` process loads this module, and numpy
+# alone costs more than the whole decode. Arrays are memoryviews over one mmap (or over numpy arrays
+# handed in by the lazy reader), searched with bisect.
+
+
+class StringTable:
+    """A read-only sequence of strings stored as a UTF-8 blob and offsets (decoded on access)."""
+
+    def __init__(self, blob: memoryview, offsets: memoryview) -> None:
+        self.blob, self.offsets = blob, offsets
+        self._cache: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return max(len(self.offsets) - 1, 0)
+
+    def raw(self, i: int) -> bytes:
+        return self.blob[self.offsets[i]:self.offsets[i + 1]].tobytes()
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        got = self._cache.get(i)
+        if got is None:
+            got = self._cache[i] = self.raw(i).decode("utf-8", "surrogateescape")
+        return got
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
+def _map_arrays(path: Path, meta: dict[str, Any]) -> dict[str, memoryview]:
+    where = meta.get("arrays")
+    if not isinstance(where, dict) or meta.get("byteorder") != sys.byteorder:
+        raise SymbolizeError(f"{path}: index written for another byte order or incomplete")
+    with open(path / ARRAYS_FILE, "rb") as f:
+        size = f.seek(0, 2)
+        whole = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b"")
+    out = {}
+    for name, typecode in TYPECODES.items():
+        try:
+            code, offset, count = where[name]
+            itemsize = array(code).itemsize
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SymbolizeError(f"{path}: index has no valid {name} array") from exc
+        if code != typecode or offset % 8 or offset + count * itemsize > size:
+            raise SymbolizeError(f"{path}: index array {name} is damaged")
+        out[name] = whole[offset:offset + count * itemsize].cast(code)
+    return out
 
 
 @dataclass(frozen=True)
@@ -36,55 +88,59 @@ class Location:
 
 
 class Index:
-    """A loaded index (see index.py for the layout)."""
+    """A loaded index (see index.py for the arrays and layout.py for the files)."""
 
     def __init__(self, path: str | Path) -> None:
         path = Path(path)
-        meta_path = path / "meta.json"
-        if not meta_path.exists():
-            raise SymbolizeError(f"{path}: no complete symbol index here")
-        meta = json.loads(meta_path.read_text())
-        if meta.get("format") != FORMAT_VERSION:
-            raise SymbolizeError(f"{path}: index format {meta.get('format')}, expected {FORMAT_VERSION}")
-        arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
-        self._setup(arrays, json.loads((path / "strings.json").read_text()), meta)
+        try:
+            meta = json.loads((path / "meta.json").read_text())
+        except FileNotFoundError:
+            raise SymbolizeError(f"{path}: no complete symbol index here") from None
+        except (OSError, ValueError) as exc:
+            raise SymbolizeError(f"{path}: unreadable index: {exc}") from exc
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+            found = meta.get("format") if isinstance(meta, dict) else None
+            raise SymbolizeError(f"{path}: index format {found}, expected {FORMAT_VERSION}")
+        self._setup(_map_arrays(path, meta), meta)
         self.path: Path | None = path
 
     @classmethod
-    def in_memory(cls, arrays: dict[str, Any], strings: dict[str, list[str]], meta: dict[str, Any]) -> Index:
-        """An index that was never written to disk (lazy per-CU answers)."""
+    def in_memory(cls, arrays: dict[str, Any], meta: dict[str, Any]) -> Index:
+        """An index that was never written to disk (lazy answers); `arrays` as index.as_views gives."""
         self = cls.__new__(cls)
-        self._setup(arrays, strings, meta)
+        self._setup(arrays, meta)
         self.path = None
         return self
 
-    def _setup(self, arrays: dict[str, Any], strings: dict[str, list[str]], meta: dict[str, Any]) -> None:
+    def _setup(self, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
         self.meta: dict[str, Any] = meta
-        for name in ARRAYS:
+        self.arrays = arrays
+        for name in TYPECODES:
             setattr(self, name, arrays[name])
-        self.files: list[str] = strings["files"]
-        self.names: list[str] = strings["names"]
-        self.symbol_names: list[str] = strings["symbols"]
-        self.symbol_files: list[str] = strings.get("symbol_files", [])
+        tables = {t: StringTable(arrays[f"{t}_blob"], arrays[f"{t}_off"]) for t in STRING_TABLES}
+        self.files: StringTable = tables["files"]
+        self.names: StringTable = tables["names"]
+        self.symbol_names: StringTable = tables["symbols"]
+        self.symbol_files: StringTable = tables["symbol_files"]
         self.basepath: str = meta.get("basepath", "")
-        self._by_name: dict[str, list[int]] | None = None
-        self._sym_sorted: np.ndarray | None = None
-        self._distinct: np.ndarray | None = None
 
     # --- names -> addresses (what `nm` answers for decode_stacktrace.sh) ---
 
-    def _name_table(self) -> dict[str, list[int]]:
-        if self._by_name is None:
-            table: dict[str, list[int]] = {}
-            for i, name in enumerate(self.symbol_names):
-                table.setdefault(name, []).append(i)
-            self._by_name = table
-        return self._by_name
+    def _named(self, name: str) -> range:
+        """Positions in sym_by_name of the symbols called `name` (in symbol-table order)."""
+        key = name.encode("utf-8", "surrogateescape")
+        raw = self.symbol_names.raw
+        lo = bisect.bisect_left(self.sym_by_name, key, key=raw)
+        hi = bisect.bisect_right(self.sym_by_name, key, lo=lo, key=raw)
+        return range(lo, hi)
 
     def symbols_named(self, name: str) -> list[tuple[int, int, bool]]:
         """(address, size, is nm t/T) of every code symbol called `name`, in symbol-table order."""
-        return [(int(self.sym_addr[i]), int(self.sym_size[i]), int(self.sym_kind[i]) == KIND_TEXT)
-                for i in self._name_table().get(name, [])]
+        out = []
+        for j in self._named(name):
+            i = self.sym_by_name[j]
+            out.append((self.sym_addr[i], self.sym_size[i], self.sym_kind[i] == KIND_TEXT))
+        return out
 
     def symbol_address(self, name: str) -> int | None:
         """The address decode_stacktrace.sh uses: the first t/T symbol of that name."""
@@ -93,29 +149,30 @@ class Index:
                 return addr
         return None
 
-    def _distinct_addrs(self) -> np.ndarray:
-        if self._distinct is None:
-            self._distinct = np.unique(np.asarray(self.sym_addr))
-        return self._distinct
+    @staticmethod
+    def _next_after(addrs: Any, addr: int) -> int | None:
+        i = bisect.bisect_right(addrs, addr)
+        return addrs[i] - addr if i < len(addrs) else None
 
     def kallsyms_size(self, addr: int) -> int | None:
-        """The size the kernel prints for a symbol at `addr`: the distance to the next symbol."""
-        distinct = self._distinct_addrs()
-        i = int(np.searchsorted(distinct, addr, side="right"))
-        return int(distinct[i]) - addr if i < len(distinct) else None
+        """The size the kernel prints for a function at `addr`: the distance to the next symbol kallsyms
+        has (ELF mapping symbols, local labels and the other names scripts/mksysmap drops are none)."""
+        return self._next_after(self.ks_code_addr, addr)
+
+    def kallsyms_sizes(self, addr: int) -> set[int]:
+        """Every size the kernel may print: up to the next code symbol, or (CONFIG_KALLSYMS_ALL, the
+        last function of a section) up to the next symbol of any kind."""
+        return {s for s in (self._next_after(self.ks_code_addr, addr), self._next_after(self.ks_addr, addr))
+                if s is not None}
 
     def symbol_at(self, addr: int) -> tuple[str, int, int] | None:
         """(name, start, size) of the sized code symbol containing `addr`, if any."""
-        if self._sym_sorted is None:
-            # sized symbols first at equal addresses so they win over aliases/labels
-            self._sym_sorted = np.lexsort((self.sym_size == 0, np.asarray(self.sym_addr)))
-        order = self._sym_sorted
-        addrs = np.asarray(self.sym_addr)[order]
-        i = int(np.searchsorted(addrs, addr, side="right")) - 1
+        order, addrs = self.sym_order, self.sym_order_addr
+        i = bisect.bisect_right(addrs, addr) - 1
         # a few symbols back at most: nested/alias symbols share or precede the start
         for j in range(i, max(i - 16, -1), -1):
-            k = int(order[j])
-            start, size = int(self.sym_addr[k]), int(self.sym_size[k])
+            k = order[j]
+            start, size = self.sym_addr[k], self.sym_size[k]
             if size and start <= addr < start + size:
                 return self.symbol_names[k], start, size
         return None
@@ -123,39 +180,35 @@ class Index:
     def no_line_answer(self, addr: int) -> str | None:
         """What addr2line prints when DWARF has no line for a code address: `file.c:?` with the STT_FILE
         of the closest symbol at or before it (binutils' symbol-table fallback), `??:?` without one."""
-        if self._sym_sorted is None:
-            self.symbol_at(addr)
-        order = self._sym_sorted
-        addrs = np.asarray(self.sym_addr)[order]
-        i = int(np.searchsorted(addrs, addr, side="right")) - 1
+        order, addrs = self.sym_order, self.sym_order_addr
+        i = bisect.bisect_right(addrs, addr) - 1
         if i < 0:
             return None
         # among symbols at that address binutils keeps the last one in symbol-table order
-        same = [int(order[j]) for j in range(i, max(i - 16, -1), -1) if int(addrs[j]) == int(addrs[i])]
-        k = max(same)
-        f = int(self.sym_file[k])
+        k = max(order[j] for j in range(i, max(i - 16, -1), -1) if addrs[j] == addrs[i])
+        f = self.sym_file[k]
         return f"{self.symbol_files[f] if 0 <= f < len(self.symbol_files) else '??'}:?"
 
     # --- addresses -> source ---
 
     def covered(self, addr: int) -> bool:
-        i = int(np.searchsorted(self.cu_start, addr, side="right")) - 1
-        return i >= 0 and addr < int(self.cu_end[i])
+        i = bisect.bisect_right(self.cu_start, addr) - 1
+        return i >= 0 and addr < self.cu_end[i]
 
     def line_at(self, addr: int) -> tuple[int, int, int] | None:
         if not self.covered(addr):
             return None
-        i = int(np.searchsorted(self.line_addr, addr, side="right")) - 1
+        i = bisect.bisect_right(self.line_addr, addr) - 1
         if i < 0:
             return None
-        f = int(self.line_file[i])
+        f = self.line_file[i]
         if f < 0:
-            return None if f == -1 else (-1, int(self.line_no[i]), int(self.line_disc[i]))
-        return f, int(self.line_no[i]), int(self.line_disc[i])
+            return None if f == -1 else (-1, self.line_no[i], self.line_disc[i])
+        return f, self.line_no[i], self.line_disc[i]
 
     def node_at(self, addr: int) -> int:
-        i = int(np.searchsorted(self.seg_addr, addr, side="right")) - 1
-        return int(self.seg_node[i]) if i >= 0 else -1
+        i = bisect.bisect_right(self.seg_addr, addr) - 1
+        return self.seg_node[i] if i >= 0 else -1
 
     def lookup(self, addr: int) -> list[Location]:
         """The inline chain at `addr`, innermost first; [] when the line table has nothing there."""
@@ -167,15 +220,15 @@ class Index:
         node = self.node_at(addr)
         if node < 0:
             return [Location(None, file, line, disc)]
-        chain = [Location(self.names[int(self.node_name[node])], file, line, disc)]
+        chain = [Location(self.names[self.node_name[node]], file, line, disc)]
         seen = 0
         while seen < 256:
-            parent = int(self.node_parent[node])
+            parent = self.node_parent[node]
             if parent < 0:
                 break
-            cf = int(self.node_call_file[node])
-            chain.append(Location(self.names[int(self.node_name[parent])], self.files[cf] if cf >= 0 else "??",
-                                  int(self.node_call_line[node])))
+            cf = self.node_call_file[node]
+            chain.append(Location(self.names[self.node_name[parent]], self.files[cf] if cf >= 0 else "??",
+                                  self.node_call_line[node]))
             node = parent
             seen += 1
         return chain
