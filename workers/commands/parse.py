@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"triage parse: {path}: {exc.strerror}\n")
             status = 1
             continue
-        parsed = parse_log(data)
+        parsed = parse_log(data, name=path)
         if symbolizer is not None:
             add_guilty_files(parsed, data, symbolizer)
         if args.format == "jsonl":
