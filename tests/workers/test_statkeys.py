@@ -368,7 +368,7 @@ def test_a_port_bug_is_logged_and_gives_no_keys(monkeypatch, caplog):
 
     def broken(*_args: object) -> list[str]:
         raise ValueError("port bug")
-    monkeypatch.setattr(statkeys, "read_lines", broken)
+    monkeypatch.setattr(statkeys, "read", broken)
     assert stat_keys("[ 1.0] Kernel panic - not syncing: Fatal exception\n") == ([], "dmesg")
     assert "port bug" in caplog.text
 

@@ -22,7 +22,7 @@ import re
 
 from workers.statkeys import dmesg, kmsg
 from workers.statkeys.emit import Aborted, emit
-from workers.statkeys.reading import read_lines
+from workers.statkeys.reading import read
 
 _log = logging.getLogger(__name__)
 
@@ -55,8 +55,7 @@ def kmsg_keys(lines: list[str], text: str | None = None) -> list[str]:
 
 def stat_keys_strict(text: str, name: str | None = None) -> tuple[list[str], str]:
     """`stat_keys` letting any exception through (a bug of the port)."""
-    lines = read_lines(text)
-    joined = "\n".join(lines)
+    lines, joined = read(text)
     if name and _KMSG_NAME.search(name):
         return kmsg_keys(lines, joined), "kmsg"
     keys = dmesg_keys(lines, joined)
