@@ -88,12 +88,13 @@ def _selected(line: str, f: int) -> tuple[bool, re.Match[str] | None]:
 
 
 def grep_dropped(lines: list[str], flags: dict[int, int]) -> set[int]:
-    """§3.2: the selected lines that the second grep (without `-a`) drops when the log holds NULs
-    or invalid UTF-8 (every `+0x` line is selected, so this is the slow path)."""
-    selected = [i for i in sorted(flags.keys() | {i for i, line in enumerate(lines) if "+0x" in line})
-                if _selected(lines[i], flags.get(i, 0))[0]]
-    kept = set(binary_cut([lines[i] for i in selected]))
-    return {i for k, i in enumerate(selected) if k not in kept}
+    """§3.2: the lines that the second grep (without `-a`) drops when the log holds NULs or invalid
+    UTF-8 (every `+0x` line is selected, so this is the slow path)."""
+    # The second grep reads the first one's output: `+0x` and OOPS lines, ignored ones included.
+    first = [i for i in sorted(flags.keys() | {i for i, line in enumerate(lines) if "+0x" in line})
+             if "+0x" in lines[i] or flags[i] & _OOPS and OOPS.search(lines[i])]
+    kept = set(binary_cut([lines[i] for i in first]))
+    return {i for k, i in enumerate(first) if k not in kept}
 
 
 def lockdep_line(line: str, lines: list[str], same: dict[str, list[int]]) -> str | None:
@@ -192,9 +193,11 @@ def candidates(lines: list[str], text: str | None = None) -> dict[str, str]:
         walk.line(2 * i, line, m)
         if flags[i] & _LOCKDEP:
             if same is None:
+                # The lookup grep has no `-a` either: a NUL hides the lines from its chunk on.
+                visible = set(binary_cut(lines)) if "\x00" in text else None
                 same = {}
                 for n, other in enumerate(lines):
-                    if any(h in other for h in _LOCKDEP_HEADS):
+                    if any(h in other for h in _LOCKDEP_HEADS) and (visible is None or n in visible):
                         same.setdefault(other, []).append(n)
             enriched = lockdep_line(line, lines, same)
             if enriched is not None:
