@@ -10,6 +10,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from triage import listing
 from triage.forms import LogUploadForm
 from triage.ingest import RejectedUpload, body_too_large, queue_analysis, read_lines, store_log
 from triage.models import Log
@@ -21,14 +22,25 @@ QUEUED_LATER = ("Stored. The task queue cannot be reached right now: the analysi
 SHOWN_LINES = 20000  # of a log on its page; the rest is behind "raw"
 
 
+def log_filters() -> list[listing.Filter]:
+    return [
+        listing.Filter("status", "status", lambda qs, v: qs.filter(status=v), choices=lambda: Log.Status.choices,
+                       select=True),
+        *[listing.field_filter(f, f, f) for f in ("tree", "branch", "config", "arch", "test", "machine")],
+        listing.commit_filter(),
+        listing.Filter("run_id", "run", lambda qs, v: qs.filter(run_id=v)),
+        listing.Filter("stat_key", "stat key", lambda qs, v: qs.filter(stat_keys__key=v)),
+        listing.since_filter("since", "since", "created"),
+        listing.before_filter("before", "before", "created"),
+    ]
+
+
+LOG_SORTS = {"uploaded": "created", "crashes": "crash_count", "name": "filename"}
+
+
 def log_list(request: HttpRequest) -> HttpResponse:
-    logs = Log.objects.all()
-    for field in Log.METADATA + ("status",):
-        if request.GET.get(field):
-            logs = logs.filter(**{field: request.GET[field]})
-    if request.GET.get("stat_key"):
-        logs = logs.filter(stat_keys__key=request.GET["stat_key"])
-    return render(request, "logs.html", {"page": page(request, logs)})
+    logs, shown = listing.apply(request.GET, Log.objects.all(), log_filters(), LOG_SORTS, "-uploaded")
+    return render(request, "logs.html", {"page": page(request, logs), "listing": shown})
 
 
 @login_required
