@@ -200,6 +200,10 @@ TRIAGE_API_ANON_RATE = os.environ.get("TRIAGE_API_ANON_RATE", "120/min")
 # Private by default: pages, raw logs, builds and the API need a login or a token (crash logs show
 # addresses, configs and test machines of unreleased kernels). 1 = anyone may read, as syzbot's dashboard.
 TRIAGE_PUBLIC_READ = env_bool("TRIAGE_PUBLIC_READ", False)
+# KCIDB: our origin name in exported ids, and how imported log_urls are fetched (size cap: TRIAGE_MAX_LOG_BYTES).
+TRIAGE_KCIDB_ORIGIN = os.environ.get("TRIAGE_KCIDB_ORIGIN", "triage")
+TRIAGE_KCIDB_FETCH_TIMEOUT = float(os.environ.get("TRIAGE_KCIDB_FETCH_TIMEOUT", "30"))
+TRIAGE_KCIDB_MAX_TESTS = int(os.environ.get("TRIAGE_KCIDB_MAX_TESTS", "200"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "triage API",
     "DESCRIPTION": "Linux kernel crash triage for CI bots: upload logs and builds, read runs, crashes and "
@@ -211,6 +215,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN, works offline
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"LogStatusEnum": "triage.models.Log.Status",
+                            "ClusterStatusEnum": "triage.models.Cluster.Status"},
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
