@@ -305,6 +305,8 @@ if TRIAGE_HTTPS:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:  # joining browsers' preload list is the operator's choice, not ours
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # Pages load only the app's own scripts and styles; no inline <script> (style attributes are
 # allowed: a few templates use them). Anything that needs an inline script must move it to static/.
 TRIAGE_CSP = os.environ.get("TRIAGE_CSP", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -315,3 +317,5 @@ TRIAGE_CSP = os.environ.get("TRIAGE_CSP", "default-src 'self'; script-src 'self'
 AUTHENTICATION_BACKENDS = ["triage.accounts.ThrottleBackend"]  # Django's ModelBackend, throttled
 TRIAGE_LOGIN_FAILURES = int(os.environ.get("TRIAGE_LOGIN_FAILURES", "5"))
 TRIAGE_LOGIN_LOCKOUT = int(os.environ.get("TRIAGE_LOGIN_LOCKOUT", "900"))
+# Crash reports stored per log; the rest are counted (Log.reports_dropped), as syzkaller keeps the first.
+TRIAGE_MAX_REPORTS_PER_LOG = int(os.environ.get("TRIAGE_MAX_REPORTS_PER_LOG", "1000"))

@@ -41,9 +41,9 @@ def crash_detail(request: HttpRequest, pk: int) -> HttpResponse:
         gone = get_object_or_404(VanishedCrash.objects.select_related("log"), pk=pk)
         return render(request, "crash_gone.html", {"gone": gone}, status=410)
     try:
-        lines, _ = read_lines(crash.log, crash.end_line + 1)
+        lines, _ = read_lines(crash.log, crash.end_line + 1, start=crash.start_line)
     except OSError:
         lines = []
-    text = "\n".join(lines[crash.start_line:crash.end_line + 1])
+    text = "\n".join(lines)
     return render(request, "crash.html", {"crash": crash, "text": text, "report": crash.report,
                                           "frames": frame_rows(crash.report, crash.decoded)})
