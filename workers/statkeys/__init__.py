@@ -12,7 +12,8 @@ source is "dmesg" or "kmsg"), in order of first appearance.
 The robot runs its parser in dmesg mode on the serial console file `RESULT_ROOT/dmesg` and in
 kmsg mode on the kmsg dump `RESULT_ROOT/kmsg` (§1, §A.1). The app gets one log: a `name` (path or
 file name) holding the word `dmesg` or `kmsg` decides like the robot's file names do; otherwise
-the log is keyed in dmesg mode, and if that finds nothing, as a kmsg dump.
+the log is keyed in dmesg mode, and if that finds nothing and the log reads like a kmsg dump,
+in kmsg mode.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ import re
 
 from workers.statkeys import dmesg, kmsg
 from workers.statkeys.emit import Aborted, emit
-from workers.statkeys.reading import read_lines
+from workers.statkeys.reading import read
 
 _log = logging.getLogger(__name__)
 
 # §4.2: `kmsg` as a whole word (`_` is a word character): kmsg, kmsg.txt, logs/kmsg/x; not my_kmsg.
 _KMSG_NAME = re.compile(r"\bkmsg\b")
 _DMESG_NAME = re.compile(r"\bdmesg\b")
+_KMSG_RECORD = re.compile(r"<[0-9]>|(?:kern  |user  |daemon):.{6}: ")
+_KMSG_SNIFF = 200
 
 
 def _dump_stat(ids: list[str]) -> list[str]:
@@ -55,15 +58,21 @@ def kmsg_keys(lines: list[str], text: str | None = None) -> list[str]:
 
 def stat_keys_strict(text: str, name: str | None = None) -> tuple[list[str], str]:
     """`stat_keys` letting any exception through (a bug of the port)."""
-    lines = read_lines(text)
-    joined = "\n".join(lines)
+    lines, joined = read(text)
     if name and _KMSG_NAME.search(name):
         return kmsg_keys(lines, joined), "kmsg"
     keys = dmesg_keys(lines, joined)
-    if keys or (name and _DMESG_NAME.search(name)):
+    if keys or (name and _DMESG_NAME.search(name)) or not _looks_like_kmsg_dump(lines):
         return keys, "dmesg"
     keys = kmsg_keys(lines, joined)
     return keys, "kmsg" if keys else "dmesg"
+
+
+def _looks_like_kmsg_dump(lines: list[str]) -> bool:
+    """Whether an unnamed log reads like the kmsg monitor's output (§A.1: `<3>` levels or
+    `kern  :err   : ` prefixes). A serial console is not one: the robot's kmsg mode keys nothing in
+    it without a list generated from the kernel source (§4.3), and neither does the port."""
+    return any(_KMSG_RECORD.match(line) for line in lines[:_KMSG_SNIFF])
 
 
 def stat_keys(text: str, name: str | None = None) -> tuple[list[str], str]:

@@ -53,20 +53,28 @@ def is_printable(line: str) -> bool:
 
 def read_lines(text: str) -> list[str]:
     """The rewritten file of §A.2-A.3: one element per output line (split lines are two)."""
-    text = text.replace("\r\n", "\n")  # A.2-2: chomp every LF-ended line
+    return read(text)[0]
+
+
+def read(text: str) -> tuple[list[str], str]:
+    """(`read_lines(text)`, the same lines joined with LF)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")  # A.2-2: chomp every LF-ended line
     if text.endswith("\n"):
         text = text[:-1]
     elif text.endswith("\r"):
         text = text[:-1]  # A.2-3: a last line without LF is chomped the same way
-    if len(text) > MAX_LINE and max(map(len, text.split("\n"))) > MAX_LINE:
-        text = "\n".join(line[:MAX_LINE] for line in text.split("\n"))
     if "/kbuild/src/" in text:
         text = "\n".join(_TMP_KBUILD.sub("", _KBUILD.sub("", line, count=1), count=1) for line in text.split("\n"))
     if "+0x" in text and ("isra." in text or "constprop." in text or "part." in text):
         text = _first_suffix_per_line(text)
     if "] " in text:
         text = _split_mixed(text)
-    return text.split("\n") if text else []
+    lines = text.split("\n") if text else []
+    if len(text) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
+        lines = [line[:MAX_LINE] for line in lines]
+        text = "\n".join(lines)
+    return lines, text
 
 
 def _first_suffix_per_line(text: str) -> str:
