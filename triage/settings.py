@@ -217,7 +217,7 @@ TRIAGE_DIGEST_RECIPIENTS = [a for a in os.environ.get("TRIAGE_DIGEST_RECIPIENTS"
 SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 # Regressions (issue 9): seconds between a job's analysed run and its check (a burst of runs, one check)
 TRIAGE_REGRESSION_DELAY = int(os.environ.get("TRIAGE_REGRESSION_DELAY", "30"))
-TRIAGE_REPORTER = os.environ.get("TRIAGE_REPORTER", f"triage <{DEFAULT_FROM_EMAIL}>")  # Reported-by: of reports
+TRIAGE_REPORTER = os.environ.get("TRIAGE_REPORTER") or f"triage <{DEFAULT_FROM_EMAIL}>"  # Reported-by: of reports
 
 LOGGING = {
     "version": 1,
