@@ -156,6 +156,7 @@ CELERY_BEAT_SCHEDULE = {
         hour=TRIAGE_DIGEST_TIME.split(":")[0], minute=TRIAGE_DIGEST_TIME.split(":")[1])},
 }
 CELERY_TIMEZONE = TRIAGE_TIMEZONE  # what the crontab's hour means
+CELERY_BEAT_SCHEDULE["regression-checks"] = {"task": "workers.tasks.requeue_regression_checks", "schedule": 300.0}
 
 AUTH_PASSWORD_VALIDATORS = [{"NAME": f"django.contrib.auth.password_validation.{v}"} for v in (
     "UserAttributeSimilarityValidator", "MinimumLengthValidator", "CommonPasswordValidator",
