@@ -1,31 +1,41 @@
 #!/usr/bin/env python3
-"""Benchmark the symbolizer: index build (time, max RSS) and 200 frames vs addr2line / llvm-symbolizer.
+"""Benchmark the symbolizer as people use it: whole processes on the same trace, against the other tools.
 
   .venv/bin/python bench/symbolize.py                       # the lab vmlinux (../shared/corpus/lab)
-  .venv/bin/python bench/symbolize.py --vmlinux path/to/vmlinux --index /tmp/idx --reuse
+  .venv/bin/python bench/symbolize.py --vmlinux path/to/vmlinux --work /tmp/symbench [--reuse]
 
-A distribution kernel (the issue's target; nothing is committed):
-  apt-get download linux-image-6.12.117+deb12-cloud-amd64-dbg
-  dpkg-deb --fsys-tarfile linux-image-*-dbg_*.deb | tar -x --occurrence=1 ./usr/lib/debug/boot/vmlinux-<release>
-  .venv/bin/python bench/symbolize.py --vmlinux usr/lib/debug/boot/vmlinux-<release>
+A distribution kernel (the issue's target; never commit it):
+  apt-get update && apt-get download linux-image-6.12.118+deb12-amd64-dbg
+  dpkg-deb --fsys-tarfile linux-image-*-dbg_*.deb | tar -x --wildcards './usr/lib/debug/boot/vmlinux-*'
+  (arm64: dpkg --add-architecture arm64 && apt-get update && apt-get download linux-image-...-arm64-dbg:arm64)
 
-Frames are `func+off` picked at random (seeded) among addresses with inlined code, resolved like
-decode_stacktrace.sh does (symbol address + offset, then the inline chain). "warm" = index loaded, second
-pass; addr2line and llvm-symbolizer get the 200 addresses in one call each (as a batch decoder would).
-Agreement = same file:line chain (innermost first) as the tool.
+What it prints, with the load average beside each figure (the machine is shared: run when it is quiet):
+- index build: wall time, peak RSS of the builder and of its reader processes (summed, sampled), CUs;
+- lazy decode before any index (`triage decode --lazy`, fresh process) of a 30- and a 200-frame trace:
+  first run (CUs parsed) and second run (CUs read back from the store), as % of the build time;
+- warm whole-process decode (`triage decode --vmlinux INDEX`, median of N) of both traces, and
+  `llvm-symbolizer --inlining`, `eu-addr2line -i` and `addr2line -i` on the same addresses (stdin, one
+  process each, median of M), with the ratios tool / triage; agreement = same file:line chain;
+- the in-process figure (index mapped, frames resolved, no process start), labelled as such.
+
+Traces are `func+off/size` frames picked at random (seeded) among functions with line information, with
+the size the kernel would print. Tools and triage run with bytecode caching on (PYTHONDONTWRITEBYTECODE
+removed), as an installed command runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import lzma
 import os
 import random
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +43,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from workers.symbolize import Index  # noqa: E402
+
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+TRIAGE = [str(Path(sys.executable).with_name("triage"))]
+if not Path(TRIAGE[0]).exists():
+    TRIAGE = [sys.executable, "-m", "workers.cli"]
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def lab_vmlinux() -> Path:
@@ -44,123 +63,188 @@ def lab_vmlinux() -> Path:
     return out
 
 
-def build_in_child(vmlinux: Path, index_dir: Path) -> tuple[float, float]:
-    """Build in a child process so that its max RSS is measured alone (RUSAGE_CHILDREN)."""
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from workers.symbolize import build_index; "
-            "build_index(sys.argv[1], sys.argv[2])")
+def tree_rss_kib(pid: int) -> int:
+    """RSS of a process and its descendants (shared pages counted in each: an upper bound)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def build(vmlinux: Path, index_dir: Path) -> dict:
+    code = ("import sys, json, resource; from workers.symbolize import build_index; "
+            "i = build_index(sys.argv[1], sys.argv[2]); "
+            "print(json.dumps(dict(i.to_dict(), children_max_rss_mib="
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)))")
+    before = load()
     start = time.monotonic()
-    subprocess.run([sys.executable, "-c", code, str(vmlinux), str(index_dir)], check=True)
+    proc = subprocess.Popen([sys.executable, "-c", code, str(vmlinux), str(index_dir)], stdout=subprocess.PIPE,
+                            text=True, cwd=ROOT, env=ENV)
+    peak = [0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], tree_rss_kib(proc.pid))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
     seconds = time.monotonic() - start
-    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    sampler.join()
+    info = json.loads(out.strip().splitlines()[-1])
+    info.update(wall=seconds, tree_peak_mib=peak[0] / 1024, load_before=before, load_after=load())
+    return info
 
 
-def pick_frames(index: Index, count: int, seed: int, inline: bool = True) -> list[tuple[str, int, int]]:
-    """(name, offset, address) of `count` frames inside functions (with inline chains if `inline`)."""
+def pick_trace(index: Index, count: int, seed: int) -> tuple[str, list[int], list[tuple[str, int]]]:
+    """A `Call Trace:` of `count` frames, the looked-up addresses, and (name, offset) pairs."""
     rng = random.Random(seed)
-    sized = [i for i in range(len(index.symbol_names)) if int(index.sym_size[i]) > 8
-             and int(index.sym_kind[i]) == 0]
-    frames: list[tuple[str, int, int]] = []
-    tries = 0
-    while len(frames) < count and tries < count * 200:
-        tries += 1
+    sized = [i for i in range(len(index.symbol_names)) if index.sym_size[i] > 8 and index.sym_kind[i] == 0]
+    lines, addrs, pairs = ["Call Trace:"], [], []
+    while len(addrs) < count:
         i = rng.choice(sized)
         name = index.symbol_names[i]
         base = index.symbol_address(name)
-        if base is None:
+        if base != index.sym_addr[i] or not index.lookup(base):
             continue
-        off = rng.randrange(int(index.sym_size[i]))
-        chain = index.lookup(base + off)
-        if (len(chain) >= 2 or not inline) and chain or (chain and tries > count * 100):
-            frames.append((name, off, base + off))
-    return frames
+        off = rng.randrange(1, index.sym_size[i])
+        size = index.kallsyms_size(base) or index.sym_size[i]
+        lines.append(f"[   12.345678]  {name}+{off:#x}/{size:#x}")
+        addrs.append(base + off)
+        pairs.append((name, off))
+    return "\n".join(lines) + "\n", addrs, pairs
 
 
-def ours(index: Index, frames: list[tuple[str, int, int]]) -> list[list[str]]:
-    out = []
-    for name, off, _addr in frames:
-        base = index.symbol_address(name)
-        out.append([f"{loc.file}:{loc.line}" for loc in index.lookup((base or 0) + off)])
-    return out
+def timed(cmd: list[str], runs: int, stdin: str | None = None) -> tuple[float, str]:
+    """Median wall seconds of `runs` runs (after one warm-up run), and the output of the last."""
+    out = ""
+    times = []
+    for k in range(runs + 1):
+        start = time.monotonic()
+        proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=ENV, cwd=ROOT)
+        if k:
+            times.append(time.monotonic() - start)
+        out = proc.stdout
+        if proc.returncode != 0:
+            raise SystemExit(f"{cmd[0]} failed: {proc.stderr[-500:]}")
+    return statistics.median(times), out
 
 
-def run_tool(cmd: list[str], addrs: list[int]) -> tuple[float, list[list[str]]]:
-    start = time.monotonic()
-    proc = subprocess.run(cmd, input="\n".join(hex(a) for a in addrs) + "\n", capture_output=True, text=True)
-    seconds = time.monotonic() - start
+def norm(loc: str) -> str:
+    """file:line without discriminator or column, path normalized (tools join directories differently)."""
+    loc = loc.split(" (discriminator")[0].strip()
+    parts = loc.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():  # eu-addr2line: file:line:column
+        loc = f"{parts[0]}:{parts[1]}"
+    path, _, line = loc.rpartition(":")
+    return f"{os.path.normpath(path)}:{line}"
+
+
+def tool_chains(out: str) -> list[list[str]]:
+    """Per address (lines starting with 0x), the file:line entries that follow (innermost first)."""
     blocks: list[list[str]] = []
-    for line in proc.stdout.splitlines():
+    for line in out.splitlines():
         if line.startswith("0x"):
             blocks.append([])
-        elif blocks and ":" in line and not line.startswith("??:0"):
-            loc = line.split(" (discriminator")[0]
-            blocks[-1].append(loc)
-    return seconds, blocks
+        elif blocks and ":" in line and not line.startswith("??"):
+            blocks[-1].append(norm(line))
+    return blocks
+
+
+def our_chains(index: Index, addrs: list[int]) -> list[list[str]]:
+    return [[norm(f"{loc.file}:{loc.line}") for loc in index.lookup(a)] for a in addrs]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--vmlinux", help="default: the lab vmlinux (unpacked once to the temp dir)")
-    ap.add_argument("--index", help="index folder (default: a temp folder)")
-    ap.add_argument("--reuse", action="store_true", help="use an existing index in --index")
-    ap.add_argument("--frames", type=int, default=200)
+    ap.add_argument("--work", help="folder for the index, caches and traces (default: a temp folder)")
+    ap.add_argument("--reuse", action="store_true", help="keep an existing index in WORK/index")
+    ap.add_argument("--runs", type=int, default=7, help="whole-process runs of triage per figure (median)")
+    ap.add_argument("--tool-runs", type=int, default=3, help="runs of each other tool per figure (median)")
     ap.add_argument("--seed", type=int, default=4)
     args = ap.parse_args()
     vmlinux = Path(args.vmlinux) if args.vmlinux else lab_vmlinux()
-    index_dir = Path(args.index) if args.index else Path(tempfile.mkdtemp(prefix="triage-bench-")) / "index"
-    print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
-          f"(1/5/15 min), {os.cpu_count()} CPUs")
-    print(f"vmlinux: {vmlinux} ({vmlinux.stat().st_size / 2**20:.0f} MiB)")
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="triage-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    index_dir = work / "index"
+    print(f"load (1/5/15 min) {load()}, {os.cpu_count()} CPUs; vmlinux {vmlinux} "
+          f"({vmlinux.stat().st_size / 2**20:.0f} MiB)")
+
     if not (args.reuse and (index_dir / "meta.json").exists()):
-        seconds, rss = build_in_child(vmlinux, index_dir)
+        shutil.rmtree(index_dir, ignore_errors=True)
+        b = build(vmlinux, index_dir)
+        build_s = b["wall"]
         size = sum(p.stat().st_size for p in index_dir.iterdir()) / 2**20
-        print(f"index build: {seconds:.1f} s, max RSS {rss:.0f} MiB, index {size:.0f} MiB on disk")
-    start = time.monotonic()
+        print(f"index build: {b['wall']:.1f} s wall ({b['seconds']} s inside), {b['cus']} CUs, "
+              f"{b['line_rows']} line rows; peak RSS builder {b['max_rss_mib']:.0f} MiB, largest reader "
+              f"{b['children_max_rss_mib']:.0f} MiB, whole process tree {b['tree_peak_mib']:.0f} MiB (sampled, "
+              f"shared pages counted per process); index {size:.0f} MiB; load {b['load_before']} -> {b['load_after']}")
+    else:
+        build_s = json.loads((index_dir / "meta.json").read_text())["seconds"]
+        print(f"index reused (its build took {build_s} s)")
     index = Index(index_dir)
-    index.symbol_address("schedule")  # builds the name table
-    print(f"index load (+ name table): {(time.monotonic() - start) * 1000:.1f} ms")
-    frames = pick_frames(index, args.frames, args.seed)
-    addrs = [a for _n, _o, a in frames]
-    start = time.monotonic()
-    first = ours(index, frames)
-    cold = time.monotonic() - start
-    runs = []
-    for _ in range(5):  # median of 5: the machine is shared
+
+    traces = {}
+    for n in (30, 200):
+        text, addrs, pairs = pick_trace(index, n, args.seed + n)
+        path = work / f"trace{n}.log"
+        path.write_text(text)
+        traces[n] = (path, addrs, pairs)
+
+    # lazy: no index yet, a fresh cache; the first run parses CUs, the second reads the ones kept
+    for n, (path, _addrs, _pairs) in traces.items():
+        cache = work / f"lazy-cache-{n}"
+        shutil.rmtree(cache, ignore_errors=True)
+        cmd = [*TRIAGE, "decode", "--lazy", "--cache", str(cache), "--vmlinux", str(vmlinux), str(path)]
+        for label in ("first", "second"):
+            before = load()
+            start = time.monotonic()
+            subprocess.run(cmd, capture_output=True, env=ENV, cwd=ROOT, check=True)
+            took = time.monotonic() - start
+            print(f"lazy {n} frames, {label} run (whole process): {took:.2f} s = {100 * took / build_s:.0f}% of "
+                  f"the build; load {before}")
+
+    # warm whole processes on the same addresses
+    tools = {
+        "llvm-symbolizer --inlining": ["llvm-symbolizer", "--inlining", "--output-style=GNU", "-f",
+                                       "--print-address", "-e", str(vmlinux)],
+        "eu-addr2line -i": ["eu-addr2line", "-a", "-f", "-i", "-e", str(vmlinux)],
+        "addr2line -f -i": ["addr2line", "-a", "-f", "-i", "-e", str(vmlinux)],
+    }
+    for n, (path, addrs, pairs) in traces.items():
+        before = load()
+        ours_s, out = timed([*TRIAGE, "decode", "--vmlinux", str(index_dir), str(path)], args.runs)
+        decoded = sum(1 for line in out.splitlines() if " (" in line and ":" in line)
         start = time.monotonic()
-        mine = ours(index, frames)
-        runs.append(time.monotonic() - start)
-    warm = sorted(runs)[2]
-    inl = sum(len(c) >= 2 for c in mine)
-    print(f"{len(frames)} frames ({inl} with inline chains): first pass {cold * 1000:.1f} ms, "
-          f"warm {warm * 1000:.2f} ms (median of 5)")
-    assert first == mine
-    for label, cmd in (("addr2line -f -i", ["addr2line", "-f", "-i", "-a", "-e", str(vmlinux)]),
-                       ("llvm-symbolizer --inlining", ["llvm-symbolizer", "--inlining", "--output-style=GNU",
-                                                       "-f", "--print-address", "-e", str(vmlinux)])):
-        if shutil.which(cmd[0]) is None:
-            print(f"{label}: not installed")
-            continue
-        seconds, theirs = run_tool(cmd, addrs)
-        same = sum(a == b for a, b in zip(mine, theirs, strict=False))
-        print(f"{label}: {seconds * 1000:.0f} ms for the same {len(addrs)} frames = {seconds / warm:.0f}x the "
-              f"warm index; agreement {same}/{len(addrs)} ({100.0 * same / len(addrs):.1f}%)")
-    # before any index exists: a 30-frame trace answered CU by CU straight from the vmlinux
-    trace = pick_frames(index, 30, args.seed + 1)
-    code = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); t = time.monotonic(); "
-            "from workers.symbolize import LazyIndex; lz = LazyIndex(sys.argv[1]); "
-            "[lz.lookup(lz.symbol_address(n) + o) for n, o in zip(sys.argv[2::2], map(int, sys.argv[3::2]))]; "
-            "print(time.monotonic() - t)")
-    argv = [x for n, o, _a in trace for x in (n, str(o))]
-    start = time.monotonic()
-    out = subprocess.run([sys.executable, "-c", code, str(vmlinux), *argv], capture_output=True, text=True)
-    total = time.monotonic() - start
-    print(f"no index yet (lazy, fresh process): 30-frame trace in {total:.2f} s "
-          f"(inside: {out.stdout.strip() or out.stderr.strip()[-200:]} s)")
-    any_frames = pick_frames(index, args.frames, args.seed + 2, inline=False)
-    mine = ours(index, any_frames)
-    _s, theirs = run_tool(["addr2line", "-f", "-i", "-a", "-e", str(vmlinux)], [a for _n, _o, a in any_frames])
-    same = sum(a == b for a, b in zip(mine, theirs, strict=False))
-    print(f"{len(any_frames)} random frames (inlined or not) agreement with addr2line: {same}/{len(any_frames)}")
-    print(f"load after: {os.getloadavg()[0]:.2f}")
+        Index(index_dir)  # in process: map + resolve, no interpreter start
+        inproc = [index.lookup(index.symbol_address(name) + off) for name, off in pairs]
+        inproc_s = time.monotonic() - start
+        mine = our_chains(index, addrs)
+        print(f"{n} frames: triage decode (whole process, warm, median of {args.runs}) {ours_s * 1000:.0f} ms, "
+              f"{decoded}/{n} frames decoded; in process (no start-up) {inproc_s * 1000:.1f} ms; load {before}")
+        assert all(inproc)
+        stdin = "\n".join(hex(a) for a in addrs) + "\n"
+        for label, cmd in tools.items():
+            if shutil.which(cmd[0]) is None:
+                print(f"  {label}: not installed")
+                continue
+            before = load()
+            secs, out = timed(cmd, args.tool_runs, stdin)
+            theirs = tool_chains(out)
+            same = sum(a == b for a, b in zip(mine, theirs, strict=False))
+            print(f"  {label}: {secs * 1000:.0f} ms = {secs / ours_s:.1f}x triage's time; same file:line chain "
+                  f"{same}/{n}; load {before}")
+    print(f"load after: {load()}")
     return 0
 
 

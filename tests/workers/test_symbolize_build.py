@@ -164,3 +164,24 @@ def test_decoding_with_an_index_loads_neither_numpy_nor_pyelftools_nor_capstone(
     assert proc.returncode == 0, proc.stderr
     assert "work_1 (" in proc.stdout and "unit1.c:" in proc.stdout
     assert "HEAVY []" in proc.stdout
+
+
+def test_a_lazy_reader_reads_the_units_of_many_frames_in_several_processes(tmp_path: Path, monkeypatch) -> None:
+    from workers.symbolize import lazy as lazy_module
+
+    binary = program(tmp_path)
+    build_index(binary, tmp_path / "full")
+    full = Index(tmp_path / "full")
+    monkeypatch.setattr(lazy_module, "PREFETCH_PER_WORKER", 1)
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    lazy = LazyIndex(binary, tmp_path / "store")
+    try:
+        addrs = [lazy.symbol_address(f"work_{n}") + 8 for n in range(14)]
+        lazy.prefetch(addrs, workers=3)
+        assert len(forks) == 3 and len(list((tmp_path / "store").glob("*.cu"))) >= 14
+        assert [lazy.lookup(a) for a in addrs] == [full.lookup(a) for a in addrs]
+        assert lazy.parsed_cus >= 14 and lazy.stored_cus == 0  # parsed by its children, not found from before
+    finally:
+        lazy.close()

@@ -212,12 +212,30 @@ def decode_frames(text: str, symbolizer: Symbolizer) -> list[DecodedFrame]:
     """Every line decode_stacktrace.sh would rewrite, decoded, in log order."""
     lines = log_lines(text)
     symbolizer.kaslr = _derive_kaslr(lines, symbolizer)
+    prefetch = getattr(symbolizer.index, "prefetch", None)
+    if prefetch is not None:  # a lazy index: read the CUs of every frame at once, on every core
+        prefetch(_vmlinux_addresses(lines, symbolizer))
     frames = []
     for i, raw in enumerate(lines):
         line = raw.rstrip("\r")
         if is_frame_line(line) or is_raw_frame_line(line):
             frames.append(_decode_line(i, line, symbolizer))
     return frames
+
+
+def _vmlinux_addresses(lines: list[str], symbolizer: Symbolizer) -> list[int]:
+    """The vmlinux addresses the frame lines will look up (`func+off` outside modules)."""
+    out = []
+    for line in lines:
+        if not is_frame_line(line):
+            continue
+        split = split_line(line.rstrip("\r"))
+        parsed = parse_symbol(split.symbol) if split.symbol and not split.module else None
+        if parsed is not None:
+            base = symbolizer.index.symbol_address(parsed[1])
+            if base is not None:
+                out.append(base + (parsed[2] or 0))
+    return out
 
 
 def _decode_line(i: int, line: str, symbolizer: Symbolizer) -> DecodedFrame:

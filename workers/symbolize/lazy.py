@@ -11,6 +11,7 @@ line tables (CUs without ranges), which it skips.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import struct
 from collections import Counter
@@ -34,6 +35,8 @@ from .index import (
 )
 from .lookup import Index, Location
 from .symbols import read_code_symbols
+
+PREFETCH_PER_WORKER = 8  # CUs per forked reader below which forking costs more than it saves
 
 
 class LazyIndex:
@@ -68,6 +71,7 @@ class LazyIndex:
         self._cus: dict[int, Any] = {}  # CU offset -> CURows (None when unreadable)
         self._by_cus: dict[tuple[int, ...], Index] = {}
         self._comp_dirs: Counter[str] = Counter()
+        self._prefetched: set[int] = set()
 
     def _cu_ranges(self) -> list[tuple[int, int, int]]:
         """(low, high, CU offset) sorted, from .debug_aranges (else from each CU's top DIE)."""
@@ -133,7 +137,9 @@ class LazyIndex:
         if off in self._cus:
             return self._cus[off]
         cu = self.store.get(off) if self.store is not None else None
-        if cu is not None:
+        if cu is not None and off in self._prefetched:
+            self.parsed_cus += 1  # parsed by this reader's children, handed over through the store
+        elif cu is not None:
             self.stored_cus += 1
         else:
             try:
@@ -147,6 +153,35 @@ class LazyIndex:
             self._comp_dirs[cu.comp_dir] += 1
         self._cus[off] = cu
         return cu
+
+    def prefetch(self, addrs: list[int], workers: int | None = None) -> None:
+        """Read the CUs these addresses need before they are asked for, several processes at once when
+        there are many: each child parses its share into the store, the parent reads them back from it."""
+        from .index import index_workers
+
+        wanted = sorted({off for a in addrs for off in self._cus_for(a)} - set(self._cus))
+        if self.store is not None and self.store.usable:
+            wanted = [off for off in wanted if off not in self.store.offsets()] if wanted else []
+        n = min(index_workers(workers), len(wanted) // PREFETCH_PER_WORKER)
+        if self.store is None or not self.store.usable or n < 2:
+            return  # few CUs, or nowhere to hand them over: read them one by one when asked
+        children = []
+        for k in range(n):
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    for off in wanted[k::n]:
+                        with contextlib.suppress(Corrupt, Unsupported, IndexError, ValueError, KeyError,
+                                                 struct.error):
+                            self.store.put(off, self.fast.read(off))
+                    code = 0
+                finally:
+                    os._exit(code)
+            children.append(pid)
+        for pid in children:
+            os.waitpid(pid, 0)
+        self._prefetched.update(wanted)
 
     def _index_for(self, addr: int) -> Index:
         """An index of just the CUs that claim `addr` (usually one), as addr2line consults them."""

@@ -77,28 +77,30 @@ def read_code_symbols(elf: ELFFile, section_base: dict[int, int] | None = None) 
     files, file_names = _file_of_symbols(raw, strings, stype, bind, set(idx.tolist()))
     return SymbolArrays(names, addr, raw["size"][idx].astype(np.uint64), kind.astype(np.uint8),
                         np.array([files.get(i, -1) for i in idx.tolist()], dtype=np.int32), file_names,
-                        kallsyms_addresses(elf, section_base), kallsyms_addresses(elf, section_base, code_only=True))
+                        *kallsyms_addresses(elf, section_base))
 
 
-def kallsyms_addresses(elf: ELFFile, section_base: dict[int, int] | None = None,
-                       code_only: bool = False) -> np.ndarray:
-    """Distinct sorted addresses of the symbols kallsyms knows: defined in an allocated section (or only
-    in code sections), not section/file symbols, and kept by scripts/mksysmap (`kallsyms_visible`).
-
-    The kernel prints a function's size as the distance to the next of these (aliases share an address)."""
+def kallsyms_addresses(elf: ELFFile, section_base: dict[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct sorted addresses of the symbols kallsyms knows, in all allocated sections and in the code
+    sections only: defined there, not section/file symbols, and kept by scripts/mksysmap
+    (`kallsyms_visible`). The kernel prints a function's size as the distance to the next of these
+    (aliases share an address)."""
+    empty = np.zeros(0, np.uint64)
     symtab = elf.get_section_by_name(".symtab")
     if symtab is None or symtab["sh_entsize"] == 0:
-        return np.zeros(0, np.uint64)
+        return empty, empty
     strings = elf.get_section(symtab["sh_link"]).data()
     raw = np.frombuffer(symtab.data(), dtype=_sym_dtype(elf))
-    wanted_sections = np.zeros(max(elf.num_sections(), 1), dtype=bool)
+    alloc = np.zeros(max(elf.num_sections(), 1), dtype=bool)
+    code = np.zeros(max(elf.num_sections(), 1), dtype=bool)
     for i, section in enumerate(elf.iter_sections()):
         flags = section["sh_flags"]
-        wanted_sections[i] = bool(flags & SHF_ALLOC and (flags & SHF_EXECINSTR or not code_only))
+        alloc[i] = bool(flags & SHF_ALLOC)
+        code[i] = bool(flags & SHF_ALLOC and flags & SHF_EXECINSTR)
     shndx = raw["shndx"].astype(np.int64)
     stype = raw["info"] & 0xF
-    ok = (shndx > 0) & (shndx < len(wanted_sections))
-    ok[ok] = wanted_sections[shndx[ok]]
+    ok = (shndx > 0) & (shndx < len(alloc))
+    ok[ok] = alloc[shndx[ok]]
     ok &= (stype != STT_SECTION) & (stype != STT_FILE) & (raw["name"] != 0)
     idx = np.nonzero(ok)[0]
     find = strings.find
@@ -108,7 +110,8 @@ def kallsyms_addresses(elf: ELFFile, section_base: dict[int, int] | None = None,
     addr = raw["value"][idx].astype(np.uint64)
     if section_base:
         addr = addr + np.array([section_base.get(int(s), 0) for s in shndx[idx].tolist()], dtype=np.uint64)
-    return np.unique(addr)
+    in_code = code[shndx[idx]] if len(idx) else np.zeros(0, dtype=bool)
+    return np.unique(addr), np.unique(addr[in_code])
 
 
 def _file_of_symbols(raw: np.ndarray, strings: bytes, stype: np.ndarray, bind: np.ndarray,
