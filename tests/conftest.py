@@ -28,3 +28,23 @@ def shared_path(*parts: str) -> Path:
 def _storage(settings, tmp_path):
     """Every test stores uploads in its own folder."""
     settings.MEDIA_ROOT = tmp_path / "storage"
+
+
+@pytest.fixture
+def anon_client():
+    """A browser that has not logged in."""
+    from django.test import Client
+
+    return Client()
+
+
+@pytest.fixture
+def client(db):
+    """A browser logged in as a plain user ("reader"): the instance is private by default, so every
+    page needs a login (tests of what anonymous visitors get use `anon_client`)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(get_user_model().objects.get_or_create(username="reader")[0])
+    return browser

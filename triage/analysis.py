@@ -9,6 +9,7 @@ from django.utils import timezone
 from triage.clusters import file_crash
 from triage.models import Build, Cluster, Crash, Log, StatKey, VanishedCrash
 from triage.queueing import send_on_commit
+from triage.search import crash_search_text
 from workers.report import ParsedLog
 
 INDEX_SHIFT = 1_000_000  # above any report count (the parser caps reports per log far lower)
@@ -36,7 +37,7 @@ def refresh_clusters(pks: set[int]) -> None:
 
 
 CRASH_FIELDS = ["index", "title", "alt_titles", "kind", "corrupted", "guilty_function", "report", "start_line",
-                "end_line", "decode_status", "decode_error", "decoded"]
+                "end_line", "decode_status", "decode_error", "decoded", "search_text"]
 
 
 def save_crashes(log: Log, parsed: ParsedLog, earlier: dict[int, Crash]) -> None:
@@ -51,7 +52,8 @@ def save_crashes(log: Log, parsed: ParsedLog, earlier: dict[int, Crash]) -> None
             kind=report.kind[:64], corrupted=report.corrupted,
             guilty_function=((guilty.function if guilty else "") or "")[:200], report=report.to_dict(),
             start_line=report.start_line, end_line=report.end_line,
-            decode_status=Crash.Decode.WAITING, decode_error="", decoded=None)
+            decode_status=Crash.Decode.WAITING, decode_error="", decoded=None,
+            search_text=crash_search_text(report.to_dict()))
         crash = earlier.pop(report.start_line, None)
         if crash is None:
             new.append(Crash(log=log, **fields))

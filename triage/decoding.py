@@ -17,6 +17,7 @@ from triage.builds import build_root
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
 from triage.queueing import send_on_commit
+from triage.search import crash_search_text
 from workers.codedecode import decode_code_line
 from workers.report import log_lines
 from workers.symbolize import Index, Symbolizer, build_index, decode_frames, identify, store_dir_for
@@ -151,5 +152,6 @@ def _decode(log: Log, build: Build | None) -> int:
         crash.decoded = {"text": "\n".join(out), "frames": [f.to_dict() for f in mine], "mismatch": mismatched,
                          "errors": dict(symbolizer.errors), "lazy": isinstance(symbolizer.index, LazyIndex)}
         crash.decode_status, crash.decode_error = Crash.Decode.DONE, ""
-    Crash.objects.bulk_update(crashes, ["decoded", "decode_status", "decode_error"])
+        crash.search_text = crash_search_text(crash.report, crash.decoded)
+    Crash.objects.bulk_update(crashes, ["decoded", "decode_status", "decode_error", "search_text"])
     return len(crashes)

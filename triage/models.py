@@ -259,6 +259,9 @@ class Crash(models.Model):
     decode_status = models.CharField(max_length=16, choices=Decode.choices, default=Decode.WAITING)
     decode_error = models.TextField(blank=True)
     decoded = models.JSONField(null=True, blank=True)  # symbolized frames and Code: blocks
+    # Function names and source files of the frames, printed and decoded: what the search box matches
+    # (triage.search.crash_search_text; trigram-indexed on PostgreSQL).
+    search_text = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-log__created", "index"]

@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "triage.middleware.RefuseAnonymousUploads",
     "triage.middleware.RefuseNulBytes",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "triage.access.PrivateInstanceMiddleware",  # login for every page unless TRIAGE_PUBLIC_READ
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -183,16 +184,23 @@ LOGOUT_REDIRECT_URL = "home"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "triage.api.auth.ScopedTokenAuthentication",  # `Authorization: Token <key>`, hashed and scoped
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["triage.api.permissions.ScopedPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["triage.api.throttling.TokenRateThrottle"],
     # API (issue 10): strict filters and pagination, one error shape, the OpenAPI schema.
     "DEFAULT_PAGINATION_CLASS": "triage.api.pagination.StrictLimitOffsetPagination",
     "DEFAULT_FILTER_BACKENDS": ["triage.api.filters.StrictFilterBackend"],
     "EXCEPTION_HANDLER": "triage.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "triage.api.schema.TriageAutoSchema",
 }
+# Requests per token (or signed-in user) and per anonymous address; counted in the shared cache.
+TRIAGE_API_RATE = os.environ.get("TRIAGE_API_RATE", "1200/min")
+TRIAGE_API_ANON_RATE = os.environ.get("TRIAGE_API_ANON_RATE", "120/min")
+# Private by default: pages, raw logs, builds and the API need a login or a token (crash logs show
+# addresses, configs and test machines of unreleased kernels). 1 = anyone may read, as syzbot's dashboard.
+TRIAGE_PUBLIC_READ = env_bool("TRIAGE_PUBLIC_READ", False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "triage API",
     "DESCRIPTION": "Linux kernel crash triage for CI bots: upload logs and builds, read runs, crashes and "

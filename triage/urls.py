@@ -23,7 +23,9 @@ from triage.views import (
     home,
     logs,
     regressions,
+    search,
     subscriptions,
+    tokens,
 )
 
 router = DefaultRouter()
@@ -62,6 +64,8 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", subscriptions.unsubscribe, name="unsubscribe"),
     path("regressions/", regressions.regression_list, name="regressions"),
     path("regressions/<int:pk>/", regressions.regression_detail, name="regression"),
+    path("search/", search.search_page, name="search"),
+    path("favicon.ico", home.favicon, name="favicon"),
     path("builds/", builds.build_list, name="builds"),
     path("builds/upload/", builds.build_upload, name="build-upload"),
     path("builds/<int:pk>/", builds.build_detail, name="build"),
@@ -70,6 +74,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
+    path("settings/tokens/", tokens.token_list, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke", tokens.token_revoke, name="token-revoke"),
     path("login/", auth_views.LoginView.as_view(authentication_form=login_form()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 
 from triage.clusters import file_crash
 from triage.ingest import store_log
 from triage.models import Crash, Log, StatKey
+from triage.search import crash_search_text
 from workers.report import Frame, Report
 
 
@@ -21,17 +21,25 @@ def make_user(username: str = "bot"):
 
 def make_triager(username: str = "triager"):
     """A user in the "triagers" group, as the admin grants it (see triage.permissions)."""
-    from django.contrib.auth.models import Group
+    from django.contrib.auth.models import Group, Permission
 
-    from triage.permissions import TRIAGERS_GROUP
+    from triage.permissions import TRIAGE_PERMISSION, TRIAGERS_GROUP
 
     user = make_user(username)
-    user.groups.add(Group.objects.get(name=TRIAGERS_GROUP))
+    # The migration makes the group; transactional tests (live server, real workers) flush it away.
+    group, created = Group.objects.get_or_create(name=TRIAGERS_GROUP)
+    if created:
+        app_label, codename = TRIAGE_PERMISSION.split(".")
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    user.groups.add(group)
     return user
 
 
-def make_token(username: str = "bot") -> str:
-    return Token.objects.get_or_create(user=make_user(username))[0].key
+def make_token(username: str = "bot", scopes: Iterable[str] = ("upload", "read", "triage"), name: str = "ci") -> str:
+    """The key of a new API token of `username` with these scopes (as the settings page makes it)."""
+    from triage.tokens import create_token
+
+    return create_token(make_user(username), name, scopes)[1]
 
 
 def make_log(data: bytes, filename: str = "dmesg.txt", **metadata: str) -> Log:
@@ -53,7 +61,7 @@ def make_crash(log: Log, report: Report, index: int = 0) -> Crash:
     crash = Crash.objects.create(
         log=log, index=index, title=report.title, alt_titles=report.alt_titles, kind=report.kind,
         corrupted=report.corrupted, guilty_function=(guilty.function if guilty else "") or "",
-        report=report.to_dict())
+        report=report.to_dict(), search_text=crash_search_text(report.to_dict()))
     file_crash(crash).refresh_stats()
     return crash
 

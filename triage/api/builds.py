@@ -7,22 +7,14 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from triage.api.errors import api_error
 from triage.api.filters import BuildFilter
+from triage.api.permissions import TriageScope
 from triage.builds import queue_index, reindex_refusal, store_build
 from triage.ingest import RejectedUpload, body_too_large
-from triage.models import Build
-from triage.permissions import can_triage
-
-
-class CanTriage(BasePermission):
-    """The triage permission (triage.permissions): re-indexing costs a worker minutes."""
-
-    def has_permission(self, request, view) -> bool:
-        return can_triage(request.user)
+from triage.models import ApiToken, Build
 
 
 class BuildSerializer(serializers.ModelSerializer):
@@ -67,9 +59,11 @@ class BuildViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             build = store_build(request.FILES.get("vmlinux"), request.FILES.getlist("modules"), metadata)
         except RejectedUpload as exc:
             return api_error(str(exc), "rejected")
+        if isinstance(request.auth, ApiToken):  # which token made it
+            Build.objects.filter(pk=build.pk).update(uploaded_token=request.auth)
         return Response(self.get_serializer(build).data, status=status.HTTP_201_CREATED)
 
-    @action(detail=True, methods=["post"], permission_classes=[CanTriage])
+    @action(detail=True, methods=["post"], permission_classes=[TriageScope])  # re-indexing costs a worker minutes
     def reindex(self, request, pk=None):
         """`POST /api/builds/ID/reindex/`: index the build again (after a failure or a lost worker)."""
         build = self.get_object()

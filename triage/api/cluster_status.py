@@ -7,21 +7,15 @@ of a user who may triage (triage.permissions.can_triage); they answer with the c
 
 from __future__ import annotations
 
-from rest_framework import permissions, status
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from triage import cluster_status
+from triage.api.errors import api_error
+from triage.api.permissions import TriageScope
 from triage.clusters import ClusterEditError
 from triage.models import Cluster
-from triage.permissions import can_triage
-
-
-class CanTriage(permissions.BasePermission):
-    message = "triaging needs the triage permission (the 'triagers' group)"
-
-    def has_permission(self, request, view) -> bool:
-        return can_triage(request.user)
 
 
 def state(cluster: Cluster) -> dict:
@@ -33,16 +27,16 @@ def state(cluster: Cluster) -> dict:
 
 
 class _Edit(APIView):
-    permission_classes = [CanTriage]
+    permission_classes = [TriageScope]  # a token's triage scope, and the user's triage permission
 
     def post(self, request, pk: int):
         cluster = Cluster.objects.filter(pk=pk).first()
         if cluster is None:
-            return Response({"error": "no such cluster"}, status=status.HTTP_404_NOT_FOUND)
+            return api_error("no such cluster", "not_found", status.HTTP_404_NOT_FOUND)
         try:
             self.edit(request, pk)
         except ClusterEditError as exc:
-            return Response({"error": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            return api_error(str(exc))
         return Response(state(cluster))
 
 

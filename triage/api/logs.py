@@ -12,17 +12,20 @@ from triage.api.errors import api_error
 from triage.api.filters import LogFilter
 from triage.api.pagination import StrictCursorPagination
 from triage.ingest import RejectedUpload, body_too_large, store_log
-from triage.models import Log
+from triage.models import ApiToken, Log
 
 
 class LogSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     stat_keys = serializers.SerializerMethodField()
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    uploaded_token = serializers.SlugRelatedField(slug_field="name", read_only=True,
+                                                  help_text="the name of the API token that uploaded it")
 
     class Meta:
         model = Log
         fields = ["id", "url", "filename", "sha256", "size", *Log.METADATA, "status", "error", "created",
-                  "processed", "release", "buildid", "crash_count", "stat_keys"]
+                  "processed", "release", "buildid", "crash_count", "stat_keys", "uploaded_by", "uploaded_token"]
 
     def get_url(self, obj: Log) -> str:
         request = self.context.get("request")
@@ -64,7 +67,7 @@ class LogUploadSerializer(serializers.Serializer):
                                         "arch": "x86_64", "test": "boot", "machine": "qemu-1"})]),
 )
 class LogViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    queryset = Log.objects.prefetch_related("stat_keys")
+    queryset = Log.objects.select_related("uploaded_by", "uploaded_token").prefetch_related("stat_keys")
     serializer_class = LogSerializer
     parser_classes = [MultiPartParser, FormParser]
     filterset_class = LogFilter
@@ -83,6 +86,9 @@ class LogViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             log, created = store_log(upload.chunks(), upload.name, metadata, request.user)
         except RejectedUpload as exc:
             return api_error(str(exc), "rejected", fields={"file": [str(exc)]})
+        if created and isinstance(request.auth, ApiToken):  # which token made it
+            Log.objects.filter(pk=log.pk).update(uploaded_token=request.auth)
+            log.uploaded_token = request.auth
         data = self.get_serializer(log).data
         data["queued"] = queue_state(log)
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -23,6 +23,8 @@ def build_list(request: HttpRequest) -> HttpResponse:
 
 def build_detail(request: HttpRequest, pk: int) -> HttpResponse:
     build = get_object_or_404(Build, pk=pk)
+    if request.GET.get("part") == "live":  # the index status alone, polled by the page while indexing
+        return render(request, "_build_live.html", {"build": build})
     return render(request, "build.html", {"build": build, "files": build.files.all(),
                                           "logs": build.logs.all()[:50], "can_triage": can_triage(request.user)})
 

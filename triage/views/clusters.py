@@ -58,7 +58,7 @@ def timeline(cluster: Cluster) -> list[dict]:
                  .order_by("-last")[:TIMELINE_COMMITS])
     runs = dict(Log.objects.filter(status=Log.Status.DONE, commit__in=[f["commit"] for f in fails])
                 .values("commit").annotate(n=Count("id")).order_by().values_list("commit", "n"))
-    for row, older in zip(fails, [*fails[1:], None], strict=True):
+    for row, older in zip(fails, [*fails[1:], None][:len(fails)], strict=True):  # none when no run is done
         row["previous"] = older["commit"] if older else None  # for a "compare with the previous" link
         row["runs"] = runs.get(row["commit"], row["fail"])
         row["rate"] = 100.0 * row["fail"] / row["runs"] if row["runs"] else 0.0

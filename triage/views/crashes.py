@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from triage.frames import frame_rows
 from triage.ingest import read_lines
 from triage.models import Crash, VanishedCrash
 from triage.views.common import page
@@ -28,4 +29,5 @@ def crash_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except OSError:
         lines = []
     text = "\n".join(lines[crash.start_line:crash.end_line + 1])
-    return render(request, "crash.html", {"crash": crash, "text": text, "report": crash.report})
+    return render(request, "crash.html", {"crash": crash, "text": text, "report": crash.report,
+                                          "frames": frame_rows(crash.report, crash.decoded)})

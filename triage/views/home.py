@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from triage.models import Cluster, Crash, Log
 
@@ -19,7 +21,13 @@ def home(request: HttpRequest) -> HttpResponse:
     })
 
 
+@login_not_required  # load balancers and compose healthchecks have no login
 def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"ok": True})
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page says: send them to the static SVG."""
+    return redirect(static("favicon.svg"), permanent=True)

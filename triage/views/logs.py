@@ -27,6 +27,8 @@ def log_list(request: HttpRequest) -> HttpResponse:
     for field in Log.METADATA + ("status",):
         if request.GET.get(field):
             logs = logs.filter(**{field: request.GET[field]})
+    if request.GET.get("stat_key"):
+        logs = logs.filter(stat_keys__key=request.GET["stat_key"])
     return render(request, "logs.html", {"page": page(request, logs)})
 
 
@@ -46,14 +48,20 @@ def log_upload(request: HttpRequest) -> HttpResponse:
             return render(request, "upload.html", {"form": form}, status=400)
         if not created:
             messages.info(request, "This log was uploaded before with the same metadata: here it is.")
-        if log.queued is not None and log.queued.sent is False:
+        elif log.queued is not None and log.queued.sent is False:
             messages.warning(request, QUEUED_LATER)
+        else:
+            messages.success(request, f"Uploaded {log} ({log.size:,} bytes): queued for analysis.")
         return redirect(log)
     return render(request, "upload.html", {"form": form}, status=400 if form.errors else 200)
 
 
 def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     log = get_object_or_404(Log, pk=pk)
+    live = {"log": log, "can_requeue": can_triage(request.user)}
+    if request.GET.get("part") == "live":  # the status block alone, polled by the page while analysed
+        crashes = list(log.crashes.select_related("cluster"))
+        return render(request, "_log_live.html", live | {"crashes": crashes, "fresh": True})
     try:
         lines, truncated = read_lines(log, SHOWN_LINES)
     except OSError:
@@ -64,9 +72,9 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for n in range(crash.start_line, crash.end_line + 1):
             marks.setdefault(n, crash)
     numbered = [(n + 1, line, marks.get(n)) for n, line in enumerate(lines)]
-    return render(request, "log.html", {
-        "log": log, "crashes": crashes, "lines": numbered, "truncated": truncated,
-        "stat_keys": [k.key for k in log.stat_keys.all()], "can_triage": can_triage(request.user),
+    return render(request, "log.html", live | {
+        "crashes": crashes, "lines": numbered, "truncated": truncated,
+        "stat_keys": [k.key for k in log.stat_keys.all()],
     })
 
 

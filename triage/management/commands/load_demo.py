@@ -9,12 +9,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files import File
 from django.core.management.base import BaseCommand
-from rest_framework.authtoken.models import Token
 
 from triage.builds import store_build
 from triage.ingest import store_log
-from triage.models import BuildFile
+from triage.models import ApiToken, BuildFile
 from triage.permissions import TRIAGERS_GROUP
+from triage.tokens import ALL_SCOPES, create_token, hash_key
 
 DEMO_DIR = Path(settings.BASE_DIR) / "demo" / "logs"
 # The lab kernels' binaries are not in the repository (size); use them when ../shared is beside it.
@@ -22,6 +22,20 @@ LAB_KERNELS = [Path(settings.BASE_DIR).parent / "shared" / "corpus" / lab / "ker
 # Two made-up commits: the base boots clean, the target crashes, so a comparison has rows.
 BASE_COMMIT = "cb588b24f0fcf515"
 TARGET_COMMIT = "eaf065b089545219e27e529e3d6"
+
+
+def demo_key(user) -> str:
+    """The demo user's API key, the same on every start: only its hash is in the database, so the key
+    itself is kept in var/ (readable by its owner only) to be printed again."""
+    path = Path(settings.VAR_DIR) / "demo-api-token"
+    key = path.read_text().strip() if path.exists() else ""
+    if key and ApiToken.objects.filter(user=user, key_hash=hash_key(key)).exists():
+        return key
+    _token, key = create_token(user, "demo", ALL_SCOPES)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return key
 
 
 class Command(BaseCommand):
@@ -37,8 +51,7 @@ class Command(BaseCommand):
             user.set_password("demo")
             user.save()
         user.groups.add(Group.objects.get(name=TRIAGERS_GROUP))  # the demo user may triage
-        token, _ = Token.objects.get_or_create(user=user)
-        self.stdout.write(f"demo login: user 'demo', password 'demo'; API token {token.key}")
+        self.stdout.write(f"demo login: user 'demo', password 'demo'; API token {demo_key(user)}")
         if no_logs:
             return
         new = 0

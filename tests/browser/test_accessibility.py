@@ -1,0 +1,56 @@
+"""Every page, as Chromium renders it, passes axe-core (no critical or serious violation) and fits 390 px."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import check_page, log_in
+from tests.conftest import fixture_log
+from tests.triage.factories import make_log, make_triager
+from triage.models import Crash
+from workers.tasks import analyze_log
+
+
+@pytest.fixture
+def stored(transactional_db):
+    base = make_log(fixture_log("x86_64-boot.log"), "boot.log", commit="aaaa000011112222", arch="x86_64",
+                    tree="linux-next", branch="master", config="x86_64-kasan", test="boot")
+    log = make_log(fixture_log("x86_64-READ_AFTER_FREE.log"), "uaf.log", commit="bbbb000011112222",
+                   arch="x86_64", tree="linux-next", branch="master", config="x86_64-kasan", test="boot")
+    for one in (base, log):
+        analyze_log(one.pk)
+    crash = Crash.objects.filter(log=log).first()
+    return {"log": log, "crash": crash, "cluster": crash.cluster}
+
+
+def pages(stored) -> dict[str, str]:
+    return {
+        "home": "/", "clusters": "/clusters/", "cluster": f"/clusters/{stored['cluster'].pk}/",
+        "crashes": "/crashes/", "crash": f"/crashes/{stored['crash'].pk}/", "logs": "/logs/",
+        "log": f"/logs/{stored['log'].pk}/", "builds": "/builds/", "upload": "/logs/upload/",
+        "build-upload": "/builds/upload/",
+        "compare": "/compare/?base_commit=aaaa000011112222&target_commit=bbbb000011112222",
+        "compare-empty": "/compare/", "login": "/login/",
+    }
+
+
+def test_every_page_passes_axe(page, live_server, stored):
+    log_in(page, make_triager(), live_server)
+    for name, path in pages(stored).items():
+        response = page.goto(path)
+        assert response.status == 200, f"{name} {path}: {response.status}"
+        check_page(page, name)
+
+
+def test_navigation_fits_a_phone(browser, live_server, stored):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
+    phone = context.new_page()
+    phone.goto("/")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    nav = phone.locator("header a", has_text="Compare")
+    box = nav.bounding_box()
+    phone.screenshot(path=str(__import__("tests.browser.conftest", fromlist=["SCREENSHOTS"]).SCREENSHOTS
+                              / "home-390.png"), full_page=True)
+    assert box and box["x"] + box["width"] <= 390, "the navigation is cut at 390 px"
+    assert width <= 400, f"the page scrolls sideways at 390 px ({width} px wide)"
+    context.close()

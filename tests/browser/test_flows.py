@@ -1,0 +1,84 @@
+"""What a kernel developer does in the browser, end to end against the live server and a real worker."""
+
+from __future__ import annotations
+
+from celery.contrib.testing.worker import start_worker
+
+from tests.browser.conftest import FIXTURES_LOGS, check_page, log_in
+from tests.triage.factories import make_crash, make_log, make_report, make_triager
+from triage.models import Cluster, Crash, Log
+from workers.celery_app import app
+
+
+def test_log_in_upload_and_watch_the_analysis_without_reloading(page, live_server, transactional_db):
+    user = make_triager("kdev")
+    user.set_password("pw-kdev-1234")
+    user.save()
+    page.goto("/login/")
+    page.get_by_label("Username").fill("kdev")
+    page.get_by_label("Password").fill("pw-kdev-1234")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_selector("text=kdev")
+    page.goto("/logs/upload/")
+    page.set_input_files("input[type=file]", str(FIXTURES_LOGS / "x86_64-READ_AFTER_FREE.log"))
+    page.fill("input[name=commit]", "feedc0de")
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        page.get_by_role("button", name="Upload").click()
+        page.wait_for_url("**/logs/*/")
+        assert "queued for analysis" in page.inner_text("main")
+        page.evaluate("window.__same_page = true")  # gone if the page reloads
+        page.wait_for_selector("#log-live.done", timeout=60000)
+    assert page.evaluate("window.__same_page === true"), "the page reloaded"
+    live = page.inner_text("#log-live")
+    assert "1 crash report found" in live
+    crash = Crash.objects.get(log=Log.objects.get(commit="feedc0de"), index=0)
+    page.click(f"#log-live a[href='/crashes/{crash.pk}/']")
+    page.wait_for_url(f"**/crashes/{crash.pk}/")
+    assert "lkdtm_READ_AFTER_FREE+0x1c6/0x230" in page.inner_text("table.frames")
+    assert "None" not in page.inner_text("table.frames")
+    check_page(page, "flow-crash")
+
+
+def test_search_from_the_navigation_bar_by_a_frame_function(page, live_server, transactional_db):
+    log = make_log(b"x", commit="c0ffee")
+    crash = make_crash(log, make_report("BUG: unable to handle page fault in foo_bar",
+                                        functions=["foo_bar", "ksys_write", "vfs_write"]))
+    page.goto("/")
+    box = page.get_by_role("searchbox", name="Search crashes, clusters and logs")
+    box.fill("vfs_write")
+    box.press("Enter")
+    page.wait_for_url("**/search/?q=vfs_write")
+    page.click(f"a[href='/crashes/{crash.pk}/']")
+    page.wait_for_url(f"**/crashes/{crash.pk}/")
+    check_page(page, "flow-search-crash")
+    page.goto("/search/?q=nothing_here")
+    assert "No results for nothing_here" in page.inner_text("main")
+    check_page(page, "search-empty")
+
+
+def test_merge_and_split_clusters_in_the_browser(page, live_server, transactional_db):
+    log = make_log(b"x", commit="c1")
+    one = make_crash(log, make_report("WARNING in alpha_fn", ["alpha_fn"])).cluster
+    two = make_crash(log, make_report("WARNING in beta_fn", ["beta_fn"]), index=1).cluster
+    log_in(page, make_triager(), live_server)
+    page.goto(f"/clusters/{two.pk}/")
+    page.get_by_label("Merge into #").fill(str(one.pk))
+    page.get_by_role("button", name="Merge this cluster into it").click()
+    page.wait_for_url(f"**/clusters/{one.pk}/")
+    assert Cluster.objects.get(pk=two.pk).merged_into_id == one.pk
+    check_page(page, "cluster-merged")
+    page.get_by_label("warning in beta_fn", exact=False).check()
+    page.get_by_role("button", name="Split").click()
+    page.wait_for_load_state()
+    moved = Crash.objects.get(title="WARNING in beta_fn").cluster
+    assert moved.pk != one.pk and moved.merged_into_id is None
+
+
+def test_copy_and_wrap_buttons_work(page, live_server, transactional_db):
+    crash = make_crash(make_log(b"x"), make_report("BUG in gamma", ["gamma"]))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(f"/crashes/{crash.pk}/")
+    page.get_by_role("button", name="wrap long lines").click()
+    assert page.evaluate("document.body.classList.contains('wrap-lines')")
+    page.locator("button.copy").first.click()
+    page.wait_for_selector("button.copy:has-text('copied')")
