@@ -26,8 +26,9 @@ def shared_path(*parts: str) -> Path:
 
 @pytest.fixture(autouse=True)
 def _storage(settings, tmp_path):
-    """Every test stores uploads in its own folder."""
+    """Every test stores uploads in its own folder, and caches builds in its own folder."""
     settings.MEDIA_ROOT = tmp_path / "storage"
+    settings.TRIAGE_CACHE_DIR = tmp_path / "buildcache"
 
 
 @pytest.fixture

@@ -236,6 +236,35 @@ LOGGING = {
 }
 WHITENOISE_USE_FINDERS = True  # serve static/ without collectstatic on the embedded setup
 
+# --- Scale-out (issue 14): shared storage, each worker's local cache, queues. See README "Scale-out". ---
+# Raw logs, vmlinux, modules and indexes go through Django's storage API: the local folder MEDIA_ROOT by
+# default, any S3-compatible object store when TRIAGE_S3_BUCKET is set (credentials: boto3's usual
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_DEFAULT_REGION), so workers on other machines read it.
+TRIAGE_S3_BUCKET = os.environ.get("TRIAGE_S3_BUCKET", "")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if TRIAGE_S3_BUCKET:
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": TRIAGE_S3_BUCKET,
+        "endpoint_url": os.environ.get("TRIAGE_S3_ENDPOINT_URL") or None,  # MinIO, Ceph, any S3 endpoint
+        "location": os.environ.get("TRIAGE_S3_PREFIX", ""),
+        "addressing_style": os.environ.get("TRIAGE_S3_ADDRESSING_STYLE", "path"),
+        "file_overwrite": True,  # names are content hashes or build folders: same name, same bytes
+        "max_memory_size": 8 * 1024 * 1024,  # reads spill to a temporary file past this
+        "default_acl": None,
+    }}
+# Each worker's cache of decompressed vmlinux files, indexes and modules, by build-id; LRU past the limit.
+TRIAGE_CACHE_DIR = Path(os.environ.get("TRIAGE_CACHE_DIR", VAR_DIR / "buildcache"))
+TRIAGE_CACHE_BYTES = int(os.environ.get("TRIAGE_CACHE_BYTES", str(20 * 1024 ** 3)))
+# Queues: index builds (few slots, much memory), log analysis and decoding (many slots), periodic work
+# (every task in CELERY_BEAT_SCHEDULE: digests, sweeps). workers.celery_app.route_task picks one; a
+# worker started without -Q serves all three (tests, `./run worker`).
+CELERY_TASK_DEFAULT_QUEUE = "analysis"
+CELERY_TASK_QUEUES = {name: {} for name in ("analysis", "index", "periodic")}
+CELERY_TASK_ROUTES = ("workers.celery_app.route_task",)
+
 # --- Reliability (issue 12; triage/queueing.py) ---
 # Recovery from a dead worker is the sweeper's job (beat, every TRIAGE_SWEEP_INTERVAL s): a running
 # row whose heartbeat (every TRIAGE_HEARTBEAT_INTERVAL s) is older than TRIAGE_STALE_AFTER s goes back

@@ -132,3 +132,23 @@ def test_names_scripts_mksysmap_drops_are_no_kallsyms_boundary(name: str) -> Non
                                   "_stext", "__x64_sys_read", "L0_handler", "veneer_setup", ".schedule"])
 def test_function_padding_cfi_and_ordinary_names_are_kallsyms_boundaries(name: str) -> None:
     assert kallsyms_visible(name)
+
+
+def test_the_whole_table_scan_agrees_with_the_rule_per_name() -> None:
+    """symbols.visible_names scans a string table at once, including names that share the tail of a
+    longer one (the linker stores `foo` inside `__pfx_foo`)."""
+    import numpy as np
+
+    from workers.symbolize.symbols import visible_names
+
+    names = ["schedule", "__pfx_schedule", "$x", "$d.1", ".LBB0_1", "foo_veneer", "L0", "L0x", "__kstrtab_bar",
+             "x.long_branch.y", "_from_arm_not", "a_from_thumb", "__crc_z", ""]
+    strings = b"\0" + b"\0".join(n.encode() for n in names) + b"\0"
+    offsets = [strings.index(b"\0" + n.encode() + b"\0") + 1 for n in names if n]
+    tails = {"schedule": strings.index(b"__pfx_schedule") + len("__pfx_"),  # `schedule` inside `__pfx_schedule`
+             "veneer": strings.index(b"foo_veneer") + 4, "$d.1": strings.index(b"$d.1"),
+             "Thunk_x": None}
+    offsets += [o for o in tails.values() if o is not None]
+    expected = [kallsyms_visible(strings[o:strings.index(b"\0", o)].decode()) for o in offsets]
+    assert visible_names(strings, np.array(offsets)).tolist() == expected
+    assert expected.count(False) >= 8 and expected.count(True) >= 4

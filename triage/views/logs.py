@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -80,7 +79,7 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def log_raw(request: HttpRequest, pk: int) -> FileResponse:
     log = get_object_or_404(Log, pk=pk)
-    return FileResponse(open(Path(settings.MEDIA_ROOT) / log.raw, "rb"), content_type="text/plain; charset=utf-8")
+    return FileResponse(default_storage.open(log.raw, "rb"), content_type="text/plain; charset=utf-8")
 
 
 @triage_required

@@ -37,6 +37,9 @@ F_REF_SUP4, F_STRP_SUP, F_DATA16, F_LINE_STRP, F_REF_SIG8, F_IMPLICIT_CONST = 0x
 F_LOCLISTX, F_RNGLISTX, F_REF_SUP8 = 0x22, 0x23, 0x24
 F_STRX1, F_STRX2, F_STRX3, F_STRX4, F_ADDRX1, F_ADDRX2, F_ADDRX3, F_ADDRX4 = range(0x25, 0x2D)
 F_GNU_ADDR_INDEX, F_GNU_STR_INDEX, F_GNU_REF_ALT, F_GNU_STRP_ALT = 0x1F01, 0x1F02, 0x1F20, 0x1F21
+# how to step over an attribute without decoding it (a positive number: that many bytes)
+SKIP_ULEB, SKIP_STRING, SKIP_BLOCK, SKIP_BLOCK1, SKIP_BLOCK2, SKIP_BLOCK4, SKIP_SIBLING, SKIP_SLOW = range(-1, -9, -1)
+LEB_FORMS = {0xF, 0xD, 0x15, 0x1A, 0x1B, 0x1F01, 0x1F02, 0x23, 0x22}  # udata sdata ref_udata strx addrx ...
 CONSTANT_FORMS = {F_DATA1, F_DATA2, F_DATA4, F_DATA8, F_UDATA, F_SDATA, F_IMPLICIT_CONST}
 REF_FORMS = {F_REF1, F_REF2, F_REF4, F_REF8, F_REF_UDATA}
 
@@ -210,6 +213,7 @@ class _CU:
         self.addr_base = 8
         self.rnglists_base = 12 if off_size == 4 else 20
         self.names: dict[int, str] = {}
+        self._plans: dict[int, tuple[int, bool, tuple[tuple[int, int], ...]]] = {}
 
     # --- attribute values ---
 
@@ -312,19 +316,116 @@ class _CU:
         while depth:
             if pos >= self.end:
                 raise Corrupt("children run past the unit")
-            d = self.die(pos)
+            d = self.skip(pos)
             if d is None:
                 depth -= 1
                 pos += 1
                 continue
-            _tag, children, attrs, pos = d
+            _tag, children, sib, pos = d
             if children:
-                sib = _sibling(attrs, pos, self.end)
                 if sib is not None:
                     pos = sib
                 else:
                     depth += 1
         return pos
+
+    def _fixed_size(self, form: int) -> int | None:
+        if form in (F_DATA1, F_REF1, F_FLAG, F_STRX1, F_ADDRX1):
+            return 1
+        if form in (F_DATA2, F_REF2, F_STRX2, F_ADDRX2):
+            return 2
+        if form in (F_STRX3, F_ADDRX3):
+            return 3
+        if form in (F_DATA4, F_REF4, F_REF_SUP4, F_STRX4, F_ADDRX4):
+            return 4
+        if form in (F_DATA8, F_REF8, F_REF_SIG8, F_REF_SUP8):
+            return 8
+        if form == F_DATA16:
+            return 16
+        if form == F_ADDR:
+            return self.addr_size
+        if form in (F_STRP, F_SEC_OFFSET, F_LINE_STRP, F_STRP_SUP, F_GNU_REF_ALT, F_GNU_STRP_ALT):
+            return self.off_size
+        if form == F_REF_ADDR:
+            return self.off_size if self.version >= 3 else self.addr_size
+        if form in (F_FLAG_PRESENT, F_IMPLICIT_CONST):
+            return 0
+        return None
+
+    def _plan(self, code: int) -> tuple[int, bool, tuple[tuple[int, int], ...]]:
+        """How to step over a DIE of this abbrev: (tag, has_children, ops), fixed-size runs merged."""
+        entry = self.abbrevs.get(code)
+        if entry is None:
+            raise Corrupt(f"abbrev code {code}")
+        tag, children, specs = entry
+        ops: list[tuple[int, int]] = []
+        fixed = 0
+        for attr, form, _ic in specs:
+            size = self._fixed_size(form)
+            if attr == AT_SIBLING and form in REF_FORMS:
+                op = SKIP_SIBLING
+            elif size is not None:
+                fixed += size
+                continue
+            elif form in LEB_FORMS:
+                op = SKIP_ULEB
+            elif form == F_STRING:
+                op = SKIP_STRING
+            elif form in (F_EXPRLOC, F_BLOCK):
+                op = SKIP_BLOCK
+            elif form in (F_BLOCK1, F_BLOCK2, F_BLOCK4):
+                op = {F_BLOCK1: SKIP_BLOCK1, F_BLOCK2: SKIP_BLOCK2, F_BLOCK4: SKIP_BLOCK4}[form]
+            else:  # indirect or unknown: decode the DIE the slow way (which refuses unknown forms)
+                op = SKIP_SLOW
+            if fixed:
+                ops.append((fixed, 0))
+                fixed = 0
+            ops.append((op, form))
+        if fixed:
+            ops.append((fixed, 0))
+        plan = (tag, children, tuple(ops))
+        self._plans[code] = plan
+        return plan
+
+    def skip(self, pos: int) -> tuple[int, bool, int | None, int] | None:
+        """(tag, has_children, DW_AT_sibling target or None, offset after the DIE) without decoding its
+        attributes; None for a null entry. Most DIEs of a CU are only stepped over."""
+        data = self.data
+        start = pos
+        code, pos = uleb(data, pos)
+        if code == 0:
+            return None
+        plan = self._plans.get(code) or self._plan(code)
+        tag, children, ops = plan
+        sib = None
+        for op, form in ops:
+            if op > 0:
+                pos += op
+            elif op == SKIP_ULEB:
+                while data[pos] & 0x80:
+                    pos += 1
+                pos += 1
+            elif op == SKIP_SIBLING:
+                value, pos = self._value(form, pos, 0)
+                sib = value + self.offset
+            elif op == SKIP_STRING:
+                pos = data.index(b"\0", pos) + 1
+            elif op == SKIP_BLOCK:
+                n, pos = uleb(data, pos)
+                pos += n
+            elif op == SKIP_BLOCK1:
+                pos += 1 + data[pos]
+            elif op == SKIP_BLOCK2:
+                pos += 2 + self.fd._uint(data, pos, 2)
+            elif op == SKIP_BLOCK4:
+                pos += 4 + self.fd._uint(data, pos, 4)
+            else:
+                d = self.die(start)
+                assert d is not None
+                return d[0], d[1], _sibling(d[2], d[3], self.end), d[3]
+        if pos > self.end:
+            raise Corrupt("DIE runs past the unit")
+        return tag, children, sib if sib is not None and pos <= sib <= self.end else None, pos
 
     def _str(self, value: Any) -> str:
         if isinstance(value, str):
@@ -499,18 +600,21 @@ class _CU:
         # explicit stack of (parent node, depth) per open DIE with children
         stack: list[tuple[int, int]] = [(-1, 0)]
         while stack and pos < self.end:
-            d = self.die(pos)
-            if d is None:
+            stepped = self.skip(pos)
+            if stepped is None:
                 stack.pop()
                 pos += 1
                 continue
-            tag, children, attrs, pos = d
-            parent, depth = stack[-1]
-            if tag not in WALK_INTO:
+            tag, children, sib, after = stepped
+            if tag not in WALK_INTO:  # types, variables, parameters, call sites: stepped over
+                pos = after
                 if children:
-                    sib = _sibling(attrs, pos, self.end)
                     pos = sib if sib is not None else self._skip_children(pos)
                 continue
+            d = self.die(pos)
+            assert d is not None
+            tag, children, attrs, pos = d
+            parent, depth = stack[-1]
             node = parent
             if tag in (TAG_SUBPROGRAM, TAG_INLINED):
                 ranges = self._ranges(attrs, cu_base)

@@ -37,19 +37,22 @@ for _t in STRING_TABLES:
 
 # scripts/mksysmap (the sed script that turns `nm -n vmlinux` into what scripts/kallsyms reads): symbols
 # dropped there never appear in kallsyms, so they are no boundary for the size the kernel prints.
-_MKSYSMAP_DROPPED = re.compile(
-    r"^(?:\$"  # ELF mapping symbols of arm, arm64, riscv, ...: $x, $d, $a, $t, $x.12
+_PREFIXES = (
+    r"\$"  # ELF mapping symbols of arm, arm64, riscv, ...: $x, $d, $a, $t, $x.12
     r"|\.L"  # assembler local labels: .LBB, .Ltmp, .L__unnamed, .L0 (riscv)
     r"|__efistub_|__pi_\$|__pi_\.L|__kvm_nvhe_\$|__kvm_nvhe_\.L"  # arm64 namespaces
     r"|__[A-Za-z0-9]*Thunk_"  # lld thunks
     r"|__kcfi_typeid_|__kvm_nvhe___kcfi_typeid_|__pi___kcfi_typeid_"  # CFI type ids
     r"|__crc_|__kstrtab_|__kstrtabns_"  # modversions, EXPORT_SYMBOL
-    r"|L0$|_SDA_BASE_$|_SDA2_BASE_$)"  # loongarch, ppc
-    r"|(?:_from_arm|_from_thumb|_veneer)$"  # arm stubs
-    r"|\.long_branch\.|\.plt_branch\."  # ppc stubs
 )
-
-
+_EXACT = r"L0|_SDA_BASE_|_SDA2_BASE_"  # loongarch, ppc
+_SUFFIXES = r"_from_arm|_from_thumb|_veneer"  # arm stubs
+_CONTAINS = r"\.long_branch\.|\.plt_branch\."  # ppc stubs
+_MKSYSMAP_DROPPED = re.compile(rf"^(?:{_PREFIXES}|(?:{_EXACT})$)|(?:{_SUFFIXES})$|{_CONTAINS}")
+# the same rules over a whole NUL-separated string table at once (symbols.py): a dropped name starts after
+# the NUL this matches; the suffix and infix rules are plain strings, found with bytes.find
+TABLE_STARTS = re.compile(rf"\0(?:{_PREFIXES}|(?:{_EXACT})(?=\0))".encode())
+TABLE_INSIDE = (b"_from_arm\0", b"_from_thumb\0", b"_veneer\0", b".long_branch.", b".plt_branch.")
 _MKSYSMAP_DROPPED_BYTES = re.compile(_MKSYSMAP_DROPPED.pattern.encode())
 
 

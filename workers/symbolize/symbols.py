@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from elftools.elf.elffile import ELFFile
 
-from .layout import KIND_TEXT, KIND_WEAK_TEXT, kallsyms_visible_bytes
+from .layout import KIND_TEXT, KIND_WEAK_TEXT, TABLE_INSIDE, TABLE_STARTS
 
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
 STT_SECTION, STT_FILE = 3, 4
@@ -80,6 +80,42 @@ def read_code_symbols(elf: ELFFile, section_base: dict[int, int] | None = None) 
                         *kallsyms_addresses(elf, section_base))
 
 
+def _dropped(table: bytes) -> set[int]:
+    """Positions of the NUL before each name of `table` (NUL-separated, starting with a NUL) that
+    scripts/mksysmap drops."""
+    out = {m.start() for m in TABLE_STARTS.finditer(table)}
+    for needle in TABLE_INSIDE:
+        pos = table.find(needle)
+        while pos >= 0:
+            out.add(table.rfind(b"\0", 0, pos))
+            pos = table.find(needle, pos + 1)
+    return out
+
+
+def visible_names(strings: bytes, offsets: np.ndarray) -> np.ndarray:
+    """Which names (string table offsets) kallsyms keeps (layout.kallsyms_visible), searched over the
+    whole table at once: a regex per name over a distribution kernel's 200,000 symbols costs a second."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    n = len(strings)
+    table = b"\0" + strings  # the name at offset o starts at o + 1, after the NUL at o
+    raw = np.frombuffer(table, dtype=np.uint8)
+    inside = offsets < n
+    where = np.minimum(offsets, n)
+    ok = inside & (raw[np.minimum(where + 1, n)] != 0)  # not empty
+    at_start = raw[where] == 0  # names that share the tail of a longer one (the linker merges them) are not
+    dropped = _dropped(table)
+    ok &= ~(at_start & np.isin(offsets, np.fromiter(dropped, dtype=np.int64, count=len(dropped))))
+    tails = np.nonzero(ok & ~at_start)[0]
+    if len(tails):  # e.g. `foo` inside `__pfx_foo`: a table of their own, scanned the same way
+        names = [strings[o:strings.find(b"\0", o)] for o in offsets[tails].tolist()]
+        starts = np.zeros(len(names), dtype=np.int64)
+        if len(names) > 1:
+            np.cumsum([len(x) + 1 for x in names[:-1]], out=starts[1:])
+        gone = _dropped(b"\0" + b"\0".join(names) + b"\0")
+        ok[tails[np.isin(starts, np.fromiter(gone, dtype=np.int64, count=len(gone)))]] = False
+    return ok
+
+
 def kallsyms_addresses(elf: ELFFile, section_base: dict[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Distinct sorted addresses of the symbols kallsyms knows, in all allocated sections and in the code
     sections only: defined there, not section/file symbols, and kept by scripts/mksysmap
@@ -103,10 +139,7 @@ def kallsyms_addresses(elf: ELFFile, section_base: dict[int, int] | None = None)
     ok[ok] = alloc[shndx[ok]]
     ok &= (stype != STT_SECTION) & (stype != STT_FILE) & (raw["name"] != 0)
     idx = np.nonzero(ok)[0]
-    find = strings.find
-    visible = [kallsyms_visible_bytes(strings[off:find(b"\0", off) % (len(strings) + 1)])
-               for off in raw["name"][idx].tolist()]
-    idx = idx[np.array(visible, dtype=bool)] if len(idx) else idx
+    idx = idx[visible_names(strings, raw["name"][idx])] if len(idx) else idx
     addr = raw["value"][idx].astype(np.uint64)
     if section_base:
         addr = addr + np.array([section_base.get(int(s), 0) for s in shndx[idx].tolist()], dtype=np.uint64)
