@@ -49,3 +49,11 @@ def client(db):
     browser = Client()
     browser.force_login(get_user_model().objects.get_or_create(username="reader")[0])
     return browser
+
+
+@pytest.fixture(autouse=True)
+def _fresh_suggestions():
+    """List filters cache the values they suggest per process: each test sees its own rows."""
+    from triage.listing import forget_cached
+
+    forget_cached()

@@ -40,6 +40,27 @@ def test_servers_have_healthchecks_and_volumes():
     assert (ROOT / "Dockerfile").exists()
 
 
+def test_app_services_are_restarted_when_they_die():
+    services = compose()["services"]
+    for name in ("web", "worker", "beat", "nginx", "redis", "postgres"):
+        assert services[name]["restart"] in ("unless-stopped", "always"), name
+
+
+def test_web_recycles_workers_with_jitter_behind_a_buffering_nginx():
+    services = compose()["services"]
+    command = services["web"]["command"]
+    assert int(command[command.index("--max-requests") + 1]) > 0
+    assert int(command[command.index("--max-requests-jitter") + 1]) > 0
+    assert "ports" not in services["web"], "clients must reach gunicorn through nginx only"
+    nginx = services["nginx"]
+    assert nginx["image"].startswith("nginx:") and any(p.endswith(":80") for p in nginx["ports"])
+    conf_path = nginx["volumes"][0].split(":")[0]
+    conf = (ROOT / conf_path).read_text()
+    for directive in ("client_max_body_size", "client_body_timeout", "client_header_timeout",
+                      "proxy_request_buffering on", "proxy_pass http://web:8000", "X-Forwarded-Proto"):
+        assert directive in conf, directive
+
+
 def queues_of(service: dict) -> set[str]:
     command = service["command"]
     return set(command[command.index("-Q") + 1].split(",")) if "-Q" in command else set()

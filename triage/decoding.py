@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from triage import storage
+from triage.analysis import without_nul
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
 from triage.queueing import send_on_commit
@@ -294,7 +295,7 @@ def _decode_with(log: Log, raw: bytes, symbolizer: Symbolizer) -> int:
     # and the errors said then, so each crash reports only its own.
     symbolizer.errors.clear()
     symbolizer._modules = {name: ix for name, ix in symbolizer._modules.items() if ix is not None}
-    lines = log_lines(raw.decode("utf-8", "replace"))
+    lines = log_lines(raw.decode("utf-8", "replace").replace("\x00", ""))  # NUL: see analysis.without_nul
     frames = {f.line: f for f in decode_frames("\n".join(lines), symbolizer)}  # KASLR from the whole log
     crashes = list(log.crashes.all())
     for crash in crashes:
@@ -309,8 +310,9 @@ def _decode_with(log: Log, raw: bytes, symbolizer: Symbolizer) -> int:
                 if block:
                     out.append(block.rstrip("\n"))
         mismatched = sorted({f.function for f in mine if f.mismatch and f.function})
-        crash.decoded = {"text": "\n".join(out), "frames": [f.to_dict() for f in mine], "mismatch": mismatched,
-                         "errors": dict(symbolizer.errors), "lazy": isinstance(symbolizer.index, LazyIndex)}
+        crash.decoded = without_nul({"text": "\n".join(out), "frames": [f.to_dict() for f in mine],
+                                     "mismatch": mismatched, "errors": dict(symbolizer.errors),
+                                     "lazy": isinstance(symbolizer.index, LazyIndex)})
         crash.decode_status, crash.decode_error = Crash.Decode.DONE, ""
         crash.search_text = crash_search_text(crash.report, crash.decoded)
     Crash.objects.bulk_update(crashes, ["decoded", "decode_status", "decode_error", "search_text"])

@@ -155,22 +155,33 @@ def read_raw(log: Log) -> bytes:
     return storage.read_bytes(log.raw)
 
 
-def read_lines(log: Log, stop: int) -> tuple[list[str], bool]:
-    """The log's first `stop` lines (numbered as workers.report.log_lines does) and whether there
-    are more: pages show a window of a log without reading all of a large one."""
+MAX_SHOWN_LINE = 4096  # bytes of one line on a page; the raw file has all of it
+
+
+def read_lines(log: Log, stop: int, start: int = 0) -> tuple[list[str], bool]:
+    """The log's lines start..stop-1 (numbered as workers.report.log_lines does) and whether there
+    are more: pages show a window of a log without reading all of a large one, and a line without end
+    (a binary blob, a console that never sent a newline) costs at most MAX_SHOWN_LINE bytes."""
     lines: list[str] = []
-    pending: list[bytes] = []  # the line being read, in pieces (a line may span many chunks)
+    n = 0
+    pending = b""  # the start of the line being read (a line may span many chunks)
+
+    def text(raw: bytes) -> str:
+        return raw[:MAX_SHOWN_LINE].decode("utf-8", "replace").removesuffix("\r").replace("\x00", "")
+
     for chunk in storage.iter_chunks(log.raw):  # split on b"\n" only, like log_lines
         *whole, rest = chunk.split(b"\n")
         for piece in whole:
-            if len(lines) == stop:
+            if n == stop:
                 return lines, True
-            raw, pending = b"".join([*pending, piece]), []
-            lines.append(raw.decode("utf-8", "replace").removesuffix("\r"))
-        if rest:
-            pending.append(rest)
+            if n >= start:
+                lines.append(text(pending + piece[:MAX_SHOWN_LINE]))
+            pending, n = b"", n + 1
+        if rest and len(pending) < MAX_SHOWN_LINE:
+            pending += rest[:MAX_SHOWN_LINE]
     if pending:
-        if len(lines) == stop:
+        if n == stop:
             return lines, True
-        lines.append(b"".join(pending).decode("utf-8", "replace").removesuffix("\r"))
+        if n >= start:
+            lines.append(text(pending))
     return lines, False

@@ -201,6 +201,10 @@ TRIAGE_API_ANON_RATE = os.environ.get("TRIAGE_API_ANON_RATE", "120/min")
 # Private by default: pages, raw logs, builds and the API need a login or a token (crash logs show
 # addresses, configs and test machines of unreleased kernels). 1 = anyone may read, as syzbot's dashboard.
 TRIAGE_PUBLIC_READ = env_bool("TRIAGE_PUBLIC_READ", False)
+# KCIDB: our origin name in exported ids, and how imported log_urls are fetched (size cap: TRIAGE_MAX_LOG_BYTES).
+TRIAGE_KCIDB_ORIGIN = os.environ.get("TRIAGE_KCIDB_ORIGIN", "triage")
+TRIAGE_KCIDB_FETCH_TIMEOUT = float(os.environ.get("TRIAGE_KCIDB_FETCH_TIMEOUT", "30"))
+TRIAGE_KCIDB_MAX_TESTS = int(os.environ.get("TRIAGE_KCIDB_MAX_TESTS", "200"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "triage API",
     "DESCRIPTION": "Linux kernel crash triage for CI bots: upload logs and builds, read runs, crashes and "
@@ -212,6 +216,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN, works offline
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"LogStatusEnum": "triage.models.Log.Status",
+                            "ClusterStatusEnum": "triage.models.Cluster.Status"},
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -300,6 +306,8 @@ if TRIAGE_HTTPS:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:  # joining browsers' preload list is the operator's choice, not ours
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # Pages load only the app's own scripts and styles; no inline <script> (style attributes are
 # allowed: a few templates use them). Anything that needs an inline script must move it to static/.
 TRIAGE_CSP = os.environ.get("TRIAGE_CSP", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -310,3 +318,5 @@ TRIAGE_CSP = os.environ.get("TRIAGE_CSP", "default-src 'self'; script-src 'self'
 AUTHENTICATION_BACKENDS = ["triage.accounts.ThrottleBackend"]  # Django's ModelBackend, throttled
 TRIAGE_LOGIN_FAILURES = int(os.environ.get("TRIAGE_LOGIN_FAILURES", "5"))
 TRIAGE_LOGIN_LOCKOUT = int(os.environ.get("TRIAGE_LOGIN_LOCKOUT", "900"))
+# Crash reports stored per log; the rest are counted (Log.reports_dropped), as syzkaller keeps the first.
+TRIAGE_MAX_REPORTS_PER_LOG = int(os.environ.get("TRIAGE_MAX_REPORTS_PER_LOG", "1000"))
