@@ -10,8 +10,8 @@ COPY workers workers
 RUN pip install --no-cache-dir .
 COPY . .
 RUN DEBUG=0 SECRET_KEY=build python manage.py collectstatic --noinput -v 0
-# The storage volume mounts over /data/storage: it must exist, owned by the app's user, in the image.
-RUN useradd --system --home /data triage && mkdir -p /data/storage && chown -R triage /data
+# Volumes mount over /data/storage and /data/cache: they must exist, owned by the app's user, in the image.
+RUN useradd --system --home /data triage && mkdir -p /data/storage /data/cache && chown -R triage /data
 USER triage
 EXPOSE 8000
 CMD ["gunicorn", "triage.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--timeout", "120"]

@@ -26,8 +26,9 @@ def shared_path(*parts: str) -> Path:
 
 @pytest.fixture(autouse=True)
 def _storage(settings, tmp_path):
-    """Every test stores uploads in its own folder."""
+    """Every test stores uploads in its own folder, and caches builds in its own folder."""
     settings.MEDIA_ROOT = tmp_path / "storage"
+    settings.TRIAGE_CACHE_DIR = tmp_path / "buildcache"
 
 
 @pytest.fixture
@@ -48,3 +49,11 @@ def client(db):
     browser = Client()
     browser.force_login(get_user_model().objects.get_or_create(username="reader")[0])
     return browser
+
+
+@pytest.fixture(autouse=True)
+def _fresh_suggestions():
+    """List filters cache the values they suggest per process: each test sees its own rows."""
+    from triage.listing import forget_cached
+
+    forget_cached()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass, replace
+
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -13,6 +16,20 @@ from triage.search import crash_search_text
 from workers.report import ParsedLog
 
 INDEX_SHIFT = 1_000_000  # above any report count (the parser caps reports per log far lower)
+
+
+def without_nul(value):
+    """The value with NUL characters dropped from every string, however deep: PostgreSQL's text and
+    JSON columns refuse them (the raw bytes of the log keep them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, list | tuple):
+        return type(value)(without_nul(v) for v in value)
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: without_nul(getattr(value, f.name)) for f in fields(value) if f.init})
+    return value
 
 
 def match_build(log: Log) -> Build | None:
@@ -50,7 +67,7 @@ def save_crashes(log: Log, parsed: ParsedLog, earlier: dict[int, Crash]) -> None
         fields = dict(
             index=i, title=report.title[:500], alt_titles=[t[:500] for t in report.alt_titles],
             kind=report.kind[:64], corrupted=report.corrupted,
-            guilty_function=((guilty.function if guilty else "") or "")[:200], report=report.to_dict(),
+            guilty_function=((guilty.function if guilty else "") or "")[:200], report=without_nul(report.to_dict()),
             start_line=report.start_line, end_line=report.end_line,
             decode_status=Crash.Decode.WAITING, decode_error="", decoded=None,
             search_text=crash_search_text(report.to_dict()))
@@ -84,6 +101,11 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
         earlier = {c.start_line: c for c in log.crashes.order_by("index")}
         previous = {start: c.cluster_id for start, c in earlier.items() if c.cluster_id}
         log.stat_keys.all().delete()
+        # Reports past the cap are counted, not stored (syzkaller keeps the first reports too): a log
+        # of 250,000 one-line WARNINGs costs a bounded number of rows, and its page a bounded size.
+        limit = settings.TRIAGE_MAX_REPORTS_PER_LOG
+        log.reports_dropped = max(0, len(parsed.reports) - limit)
+        parsed = without_nul(replace(parsed, reports=parsed.reports[:limit], notices=parsed.notices[:limit]))
         log.release = (parsed.release or "")[:200]
         log.buildid = (parsed.build_id or "")[:80]
         if parsed.arch and not log.arch:

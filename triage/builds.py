@@ -1,7 +1,8 @@
 """Storing kernel builds (a vmlinux, module .ko files or a tarball of them) and queueing their index.
 
-Files are streamed to disk under the build's own folder (never held in memory whole); what the files
-are (build-id, release, arch) is read by the indexing task, since a compressed vmlinux must be
+Files are streamed to a local spool folder (never held in memory whole), checked, then stored under
+the build's own folder in storage (triage.storage: local or object storage); what the files are
+(build-id, release, arch) is read by the indexing task, since a compressed vmlinux must be
 decompressed first and that can take a while.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tarfile
+import tempfile
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from triage import storage
 from triage.ingest import RejectedUpload
 from triage.models import Build, BuildFile
 from triage.queueing import Queued, queue
@@ -98,9 +101,10 @@ def store_build(vmlinux, modules: list, metadata: dict[str, str]) -> Build:
     if vmlinux is None and not modules:
         raise RejectedUpload("no files: send a vmlinux and/or module .ko files (or a tarball of them)")
     folder = f"builds/{uuid.uuid4().hex}"
-    root = Path(settings.MEDIA_ROOT) / folder
+    root = Path(tempfile.mkdtemp(prefix="build-", dir=storage.spool_dir()))
     budget = Budget()
     files: list[BuildFile] = []
+    stored = False
     try:
         if vmlinux is not None:
             name = Path(vmlinux.name).name or "vmlinux"
@@ -109,10 +113,10 @@ def store_build(vmlinux, modules: list, metadata: dict[str, str]) -> Build:
             if kind is None:
                 raise RejectedUpload(f"{name}: not an ELF file nor a .xz/.gz/.zst compressed one")
             # Named for what the bytes are, whatever the uploader called it: decompression goes by it.
-            stored = "vmlinux" if kind == ".elf" else f"vmlinux{kind}"
-            part.rename(root / "upload" / stored)
-            files.append(BuildFile(kind=BuildFile.Kind.VMLINUX, name=name, path=f"{folder}/upload/{stored}",
-                                   size=(root / "upload" / stored).stat().st_size))
+            plain = "vmlinux" if kind == ".elf" else f"vmlinux{kind}"
+            part.rename(root / "upload" / plain)
+            files.append(BuildFile(kind=BuildFile.Kind.VMLINUX, name=name, path=f"{folder}/upload/{plain}",
+                                   size=(root / "upload" / plain).stat().st_size))
         modules_dir = root / "modules"
         for upload in modules:
             name = Path(upload.name).name
@@ -130,6 +134,9 @@ def store_build(vmlinux, modules: list, metadata: dict[str, str]) -> Build:
                 raise RejectedUpload(f"{name}: not a kernel module (.ko, .ko.xz, .ko.gz, .ko.zst) nor a tarball")
             files.append(BuildFile(kind=BuildFile.Kind.MODULE, name=name, path=f"{folder}/modules/{name}",
                                    size=dest.stat().st_size))
+        stored = True
+        for f in files:  # into storage before any row names them
+            storage.put_file(f.path, root / f.path.removeprefix(folder + "/"))
         with transaction.atomic():
             build = Build.objects.create(index_status=Build.Index.QUEUED if vmlinux else Build.Index.NONE,
                                          index_dir=folder, **{k: str(metadata.get(k) or "")[: Build._meta.get_field(k).max_length]
@@ -138,8 +145,11 @@ def store_build(vmlinux, modules: list, metadata: dict[str, str]) -> Build:
                 f.build = build
             BuildFile.objects.bulk_create(files)
     except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
+        if stored:
+            storage.delete_tree(folder)
         raise
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     if vmlinux is not None:
         queue_index(build)
     return build
@@ -160,6 +170,3 @@ def reindex_refusal(build: Build) -> str | None:
         return "this build has no files to index"
     return None
 
-
-def build_root(build: Build) -> Path:
-    return Path(settings.MEDIA_ROOT) / build.index_dir

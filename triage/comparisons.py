@@ -11,6 +11,7 @@ divides both sides by the base's runs, which `robot=True` reproduces to check a 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +19,10 @@ from typing import Any
 from django.db.models import Count, Max, Q
 
 from triage.models import Cluster, Crash, Log, StatKey
-from workers.compare import ALPHA, BUCKET_ORDER, Comparison, KeyChange, compare_counts, fail_runs_table
+from workers.compare import ALPHA, Comparison, KeyChange, compare_counts, fail_runs_table
 
+VERDICT_ORDER = ("regression", "possible regression", "fixed", "possible fix", "still failing", "flaky",
+                 "not comparable")
 SELECTORS = ("tree", "branch", "commit", "config", "arch", "test", "machine")
 CLUSTER_PREFIX = "cluster:"  # engine keys of cluster rows: "cluster:<pk>", never a stat key's "dmesg."
 
@@ -33,6 +36,16 @@ def side_filters(params: Mapping[str, str], prefix: str) -> dict[str, str]:
         if value:
             out[name] = value
     return out
+
+
+def side_q(filters: Mapping[str, str], prefix: str = "") -> Q:
+    """The runs of a side: exact metadata, and a commit full or abbreviated (see listing.commit_q)."""
+    from triage.listing import commit_q
+
+    q = Q()
+    for name, value in filters.items():
+        q &= commit_q(value, f"{prefix}commit") if name == "commit" else Q(**{f"{prefix}{name}": value})
+    return q
 
 
 def side_label(filters: Mapping[str, str]) -> str:
@@ -53,6 +66,34 @@ class Row:
     cluster_title: str = ""
     example_crash_id: int | None = None
 
+    comparable: bool = True  # False: one side ran none of the jobs (test, config, arch) this failed in
+    missing_side: str = ""  # "base" | "target" when not comparable
+
+    @property
+    def verdict(self) -> str:
+        """What a person may conclude: regression and fixed only when Fisher's test says so."""
+        c = self.change
+        if not self.comparable:
+            return "not comparable"
+        if c.significant or c.bucket == "still failing":
+            return c.bucket  # regression | fixed | failing often on both sides
+        if c.rate1 > c.rate0:
+            return "possible regression"
+        if c.rate1 < c.rate0:
+            return "possible fix"
+        return "flaky"  # the same low rate on both sides
+
+    @property
+    def verdict_detail(self) -> str:
+        c = self.change
+        if not self.comparable:
+            return f"the {self.missing_side} ran none of the tests/configs this failed in"
+        if c.significant or self.verdict not in ("possible regression", "possible fix"):
+            return ""
+        if c.runs_to_settle is None:
+            return "more runs would not tell"
+        return f"{c.runs_to_settle} more run{'s' if c.runs_to_settle != 1 else ''} on each side to tell"
+
     @property
     def p_text(self) -> str:
         """The p-value for people: 3 decimals, or 2 significant digits when tiny (1.2e-09)."""
@@ -64,7 +105,8 @@ class Row:
         return {"kind": self.kind, "key": self.key, "cluster": self.cluster_id, "cluster_title": self.cluster_title,
                 "example_crash": self.example_crash_id, "fail0": c.fail0, "runs0": c.runs0, "fail1": c.fail1,
                 "runs1": c.runs1, "change": round(c.change, 2), "p_value": c.p_value, "bucket": c.bucket,
-                "significant": c.significant, "runs_to_settle": c.runs_to_settle}
+                "significant": c.significant, "runs_to_settle": c.runs_to_settle, "verdict": self.verdict,
+                "comparable": self.comparable}
 
 
 @dataclass
@@ -76,6 +118,17 @@ class Result:
     robot: bool
     rows: list[Row] = field(default_factory=list)
     table: str = ""
+    mix0: dict[tuple[str, str, str], int] = field(default_factory=dict)  # runs per (test, config, arch)
+    mix1: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    commits0: list[str] = field(default_factory=list)  # the commits the side's selector matched
+    commits1: list[str] = field(default_factory=list)
+
+    @property
+    def mix_differs(self) -> list[tuple[str, tuple[str, str, str], int]]:
+        """Jobs (test, config, arch) run on one side only: ("base"|"target", job, runs)."""
+        only0 = [("base", job, n) for job, n in sorted(self.mix0.items()) if job not in self.mix1]
+        only1 = [("target", job, n) for job, n in sorted(self.mix1.items()) if job not in self.mix0]
+        return only0 + only1
 
     @property
     def base_label(self) -> str:
@@ -86,33 +139,73 @@ class Result:
         return side_label(self.target)
 
     def by_bucket(self) -> list[tuple[str, list[Row]]]:
-        """Buckets in page order (regressions first), empty ones left out."""
-        groups: dict[str, list[Row]] = {b: [] for b in BUCKET_ORDER}
+        """Rows grouped by verdict in page order (regressions first), the biggest change first."""
+        groups: dict[str, list[Row]] = {b: [] for b in VERDICT_ORDER}
         for row in self.rows:
-            groups[row.change.bucket].append(row)
+            groups[row.verdict].append(row)
         for rows in groups.values():
-            rows.sort(key=lambda r: (r.change.p_value, -abs(r.change.change), r.kind, r.key))
+            rows.sort(key=lambda r: (-abs(r.change.change), r.change.p_value, r.kind, r.key))
         return [(b, rows) for b, rows in groups.items() if rows]
 
     def to_dict(self) -> dict[str, Any]:
         return {"base": self.base, "target": self.target, "runs0": self.runs0, "runs1": self.runs1,
-                "robot_arithmetic": self.robot, "rows": [r.to_dict() for r in self.rows], "table": self.table}
+                "robot_arithmetic": self.robot, "rows": [r.to_dict() for r in self.rows], "table": self.table,
+                "jobs_only_on_one_side": [{"side": side, "test": j[0], "config": j[1], "arch": j[2], "runs": n}
+                                          for side, j, n in self.mix_differs]}
 
 
-def _side_counts(filters: Mapping[str, str]) -> tuple[int, dict[str, int], dict[int, int], dict[int, int]]:
-    """(runs, runs failing per stat key, runs failing per cluster, an example crash per cluster)."""
-    runs = Log.objects.filter(status=Log.Status.DONE, **filters).count()
-    on_log = {f"log__{k}": v for k, v in filters.items()}
-    stat = dict(StatKey.objects.filter(log__status=Log.Status.DONE, **on_log)
-                .values("key").annotate(n=Count("id"))  # (log, key) is unique
-               .order_by().values_list("key", "n"))
-    clusters: dict[int, int] = {}
+Job = tuple[str, str, str]  # (test, config, arch): what a run ran
+
+
+@dataclass
+class Side:
+    runs: int
+    mix: dict[Job, int]  # runs per job
+    stat: dict[str, int]  # runs failing per stat key
+    clusters: dict[int, int]  # runs failing per cluster
+    examples: dict[int, int]  # an example crash per cluster
+    failed_in: dict[str, set[Job]]  # engine key -> jobs where it failed
+    commits: list[str]
+
+
+def _side_counts(filters: Mapping[str, str]) -> Side:
+    """Runs per job, failing runs per stat key and cluster (by job), an example crash per cluster."""
+    done = Log.objects.filter(side_q(filters), status=Log.Status.DONE)
+    mix: dict[Job, int] = defaultdict(int)
+    commits: set[str] = set()
+    for t, c, a, commit, n in (done.values("test", "config", "arch", "commit").annotate(n=Count("id"))
+                               .order_by().values_list("test", "config", "arch", "commit", "n")):
+        mix[(t, c, a)] += n
+        commits.add(commit)
+    on_log = side_q(filters, "log__")
+    stat: dict[str, int] = defaultdict(int)
+    failed_in: dict[str, set[Job]] = defaultdict(set)
+    for key, t, c, a, n in (StatKey.objects.filter(on_log, log__status=Log.Status.DONE)
+                            .values("key", "log__test", "log__config", "log__arch")
+                            .annotate(n=Count("id"))  # (log, key) is unique
+                            .order_by().values_list("key", "log__test", "log__config", "log__arch", "n")):
+        stat[key] += n
+        failed_in[key].add((t, c, a))
+    clusters: dict[int, int] = defaultdict(int)
     examples: dict[int, int] = {}
-    for cid, n, example in (Crash.objects.filter(log__status=Log.Status.DONE, cluster__isnull=False, **on_log)
-                            .values("cluster_id").annotate(n=Count("log_id", distinct=True), ex=Max("id"))
-                            .order_by().values_list("cluster_id", "n", "ex")):
-        clusters[cid], examples[cid] = n, example
-    return runs, stat, clusters, examples
+    for cid, t, c, a, n, example in (
+            Crash.objects.filter(on_log, log__status=Log.Status.DONE, cluster__isnull=False)
+            .values("cluster_id", "log__test", "log__config", "log__arch")
+            .annotate(n=Count("log_id", distinct=True), ex=Max("id"))
+            .order_by().values_list("cluster_id", "log__test", "log__config", "log__arch", "n", "ex")):
+        clusters[cid] += n  # a log has one job: per-job distinct counts add up
+        examples[cid] = max(examples.get(cid, 0), example)
+        failed_in[f"{CLUSTER_PREFIX}{cid}"].add((t, c, a))
+    return Side(sum(mix.values()), dict(mix), dict(stat), dict(clusters), examples, failed_in, sorted(commits))
+
+
+def _comparable(key: str, base: Side, target: Side) -> tuple[bool, str]:
+    """A key failed in some jobs; a side that ran none of them says nothing about it."""
+    jobs = base.failed_in.get(key, set()) | target.failed_in.get(key, set())
+    for name, side in (("base", base), ("target", target)):
+        if not any(job in side.mix for job in jobs):
+            return False, name
+    return True, ""
 
 
 def _stat_links(keys: set[str], filters: list[Mapping[str, str]]) -> dict[str, tuple[int, int]]:
@@ -125,7 +218,7 @@ def _stat_links(keys: set[str], filters: list[Mapping[str, str]]) -> dict[str, t
         return {}
     sides = Q()
     for f in filters:
-        sides |= Q(**{f"log__{k}": v for k, v in f.items()})
+        sides |= side_q(f, "log__")
     best: dict[str, tuple[int, int, int]] = {}
     pairs = (StatKey.objects.filter(sides, key__in=keys, log__status=Log.Status.DONE,
                                     log__crashes__cluster__isnull=False)
@@ -140,9 +233,11 @@ def _stat_links(keys: set[str], filters: list[Mapping[str, str]]) -> dict[str, t
 def compare_runs(base: Mapping[str, str], target: Mapping[str, str], robot: bool = False,
                  alpha: float = ALPHA) -> Result:
     """Compare the runs selected by `base` and `target` (log metadata filters) key by key."""
-    runs0, stat0, cl0, ex0 = _side_counts(base)
-    runs1, stat1, cl1, ex1 = _side_counts(target)
-    result = Result(base=dict(base), target=dict(target), runs0=runs0, runs1=runs1, robot=robot)
+    side0, side1 = _side_counts(base), _side_counts(target)
+    runs0, stat0, cl0, ex0 = side0.runs, side0.stat, side0.clusters, side0.examples
+    runs1, stat1, cl1, ex1 = side1.runs, side1.stat, side1.clusters, side1.examples
+    result = Result(base=dict(base), target=dict(target), runs0=runs0, runs1=runs1, robot=robot,
+                    mix0=side0.mix, mix1=side1.mix, commits0=side0.commits, commits1=side1.commits)
     result.table = fail_runs_table([(result.base_label, stat0, runs0), (result.target_label, stat1, runs1)],
                                    robot_arithmetic=robot)
     counts0 = dict(stat0) | {f"{CLUSTER_PREFIX}{k}": v for k, v in cl0.items()}
@@ -156,11 +251,14 @@ def compare_runs(base: Mapping[str, str], target: Mapping[str, str], robot: bool
     if link_titles:  # a stat key's cluster that failed on neither side as a cluster row: rare
         titles.update(Cluster.objects.filter(pk__in=link_titles).values_list("pk", "title"))
     for change in comparison.rows:
+        comparable, missing = _comparable(change.key, side0, side1)
         if change.key.startswith(CLUSTER_PREFIX):
             cid = int(change.key.removeprefix(CLUSTER_PREFIX))
-            result.rows.append(Row("cluster", titles.get(cid, f"cluster {cid}"), change, cid,
-                                   titles.get(cid, ""), ex1.get(cid) or ex0.get(cid)))
+            row = Row("cluster", titles.get(cid, f"cluster {cid}"), change, cid,
+                      titles.get(cid, ""), ex1.get(cid) or ex0.get(cid))
         else:
             cid, example = links.get(change.key, (None, None))
-            result.rows.append(Row("stat", change.key, change, cid, titles.get(cid, "") if cid else "", example))
+            row = Row("stat", change.key, change, cid, titles.get(cid, "") if cid else "", example)
+        row.comparable, row.missing_side = comparable, missing
+        result.rows.append(row)
     return result

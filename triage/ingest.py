@@ -1,7 +1,9 @@
-"""Storing an upload: stream to disk while hashing, check it, then one row, then queue the task.
+"""Storing an upload: stream to a local spool file while hashing, check it, store it, then one row,
+then queue the task.
 
-The raw bytes land on disk under their sha256 before any row points at them, and a rejected upload
-leaves nothing behind, so a crash or a bad file never leaves a half-stored log.
+The raw bytes land in storage (triage.storage: a local folder or object storage) under their sha256
+before any row points at them, and a rejected upload leaves nothing behind, so a crash or a bad file
+never leaves a half-stored log.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from triage import storage
 from triage.models import Log
 from triage.queueing import Queued, queue, send_on_commit
 
@@ -83,11 +87,9 @@ def store_log(chunks: Iterable[bytes], filename: str, metadata: dict[str, str], 
     """Store an uploaded log and queue its analysis; (log, created). Raises RejectedUpload.
 
     `log.queued` tells whether the task reached the broker (triage.queueing.Queued)."""
-    media = Path(settings.MEDIA_ROOT)
-    (media / "tmp").mkdir(parents=True, exist_ok=True)
     limit = settings.TRIAGE_MAX_LOG_BYTES
     digest, size, head = hashlib.sha256(), 0, b""
-    fd, tmp_name = tempfile.mkstemp(dir=media / "tmp", prefix="upload-")
+    fd, tmp_name = tempfile.mkstemp(dir=storage.spool_dir(), prefix="upload-")
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
@@ -109,14 +111,13 @@ def store_log(chunks: Iterable[bytes], filename: str, metadata: dict[str, str], 
         if existing:
             existing.queued = requeue_stuck(existing)
             return existing, False
-        final = media / raw_path(sha)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if not final.exists():
-            os.replace(tmp_name, final)  # atomic: readers see all of the file or none
+        raw = raw_path(sha)
+        if not default_storage.exists(raw):
+            raw = storage.put_file(raw, Path(tmp_name))  # all of the file or none (see put_file)
         fields = {k: str(metadata.get(k) or "")[: Log._meta.get_field(k).max_length] for k in Log.METADATA}
         try:
             with transaction.atomic():
-                log = Log.objects.create(fingerprint=fp, sha256=sha, size=size, raw=raw_path(sha),
+                log = Log.objects.create(fingerprint=fp, sha256=sha, size=size, raw=raw,
                                          filename=Path(filename or "").name[:255], uploaded_by=user, **fields)
         except IntegrityError:  # the same upload raced us from another process
             existing = Log.objects.get(fingerprint=fp)
@@ -151,16 +152,36 @@ def requeue_stuck(log: Log) -> Queued | None:
 
 
 def read_raw(log: Log) -> bytes:
-    return (Path(settings.MEDIA_ROOT) / log.raw).read_bytes()
+    return storage.read_bytes(log.raw)
 
 
-def read_lines(log: Log, stop: int) -> tuple[list[str], bool]:
-    """The log's first `stop` lines (numbered as workers.report.log_lines does) and whether there
-    are more: pages show a window of a log without reading all of a large one."""
-    lines = []
-    with open(Path(settings.MEDIA_ROOT) / log.raw, "rb") as f:
-        for raw in f:  # binary files split on b"\n" only, like log_lines
-            if len(lines) == stop:
+MAX_SHOWN_LINE = 4096  # bytes of one line on a page; the raw file has all of it
+
+
+def read_lines(log: Log, stop: int, start: int = 0) -> tuple[list[str], bool]:
+    """The log's lines start..stop-1 (numbered as workers.report.log_lines does) and whether there
+    are more: pages show a window of a log without reading all of a large one, and a line without end
+    (a binary blob, a console that never sent a newline) costs at most MAX_SHOWN_LINE bytes."""
+    lines: list[str] = []
+    n = 0
+    pending = b""  # the start of the line being read (a line may span many chunks)
+
+    def text(raw: bytes) -> str:
+        return raw[:MAX_SHOWN_LINE].decode("utf-8", "replace").removesuffix("\r").replace("\x00", "")
+
+    for chunk in storage.iter_chunks(log.raw):  # split on b"\n" only, like log_lines
+        *whole, rest = chunk.split(b"\n")
+        for piece in whole:
+            if n == stop:
                 return lines, True
-            lines.append(raw.decode("utf-8", "replace").removesuffix("\n").removesuffix("\r"))
+            if n >= start:
+                lines.append(text(pending + piece[:MAX_SHOWN_LINE]))
+            pending, n = b"", n + 1
+        if rest and len(pending) < MAX_SHOWN_LINE:
+            pending += rest[:MAX_SHOWN_LINE]
+    if pending:
+        if n == stop:
+            return lines, True
+        if n >= start:
+            lines.append(text(pending))
     return lines, False

@@ -49,11 +49,14 @@ class RefuseAnonymousUploads:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and request.path in UPLOAD_PATHS and not self.allowed(request):
             if request.path.startswith("/api/"):
-                response = api_error("authentication needed: send 'Authorization: Token ...'", "not_authenticated", 401)
+                response = api_error("invalid token: it does not exist or was revoked", "authentication_failed", 401) \
+                    if request.META.get("HTTP_AUTHORIZATION") else \
+                    api_error("authentication needed: send 'Authorization: Token ...'", "not_authenticated", 401)
                 response["WWW-Authenticate"] = "Token"
             else:
                 response = redirect_to_login(request.get_full_path())
-            response["Connection"] = "close"  # the unread body is not worth the connection
+            if not request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer"):  # wsgiref forbids it
+                response["Connection"] = "close"  # the unread body is not worth the connection
             return response
         return self.get_response(request)
 

@@ -200,6 +200,10 @@ TRIAGE_API_ANON_RATE = os.environ.get("TRIAGE_API_ANON_RATE", "120/min")
 # Private by default: pages, raw logs, builds and the API need a login or a token (crash logs show
 # addresses, configs and test machines of unreleased kernels). 1 = anyone may read, as syzbot's dashboard.
 TRIAGE_PUBLIC_READ = env_bool("TRIAGE_PUBLIC_READ", False)
+# KCIDB: our origin name in exported ids, and how imported log_urls are fetched (size cap: TRIAGE_MAX_LOG_BYTES).
+TRIAGE_KCIDB_ORIGIN = os.environ.get("TRIAGE_KCIDB_ORIGIN", "triage")
+TRIAGE_KCIDB_FETCH_TIMEOUT = float(os.environ.get("TRIAGE_KCIDB_FETCH_TIMEOUT", "30"))
+TRIAGE_KCIDB_MAX_TESTS = int(os.environ.get("TRIAGE_KCIDB_MAX_TESTS", "200"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "triage API",
     "DESCRIPTION": "Linux kernel crash triage for CI bots: upload logs and builds, read runs, crashes and "
@@ -211,6 +215,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN, works offline
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"LogStatusEnum": "triage.models.Log.Status",
+                            "ClusterStatusEnum": "triage.models.Cluster.Status"},
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -234,6 +240,35 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 WHITENOISE_USE_FINDERS = True  # serve static/ without collectstatic on the embedded setup
+
+# --- Scale-out (issue 14): shared storage, each worker's local cache, queues. See README "Scale-out". ---
+# Raw logs, vmlinux, modules and indexes go through Django's storage API: the local folder MEDIA_ROOT by
+# default, any S3-compatible object store when TRIAGE_S3_BUCKET is set (credentials: boto3's usual
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_DEFAULT_REGION), so workers on other machines read it.
+TRIAGE_S3_BUCKET = os.environ.get("TRIAGE_S3_BUCKET", "")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if TRIAGE_S3_BUCKET:
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": TRIAGE_S3_BUCKET,
+        "endpoint_url": os.environ.get("TRIAGE_S3_ENDPOINT_URL") or None,  # MinIO, Ceph, any S3 endpoint
+        "location": os.environ.get("TRIAGE_S3_PREFIX", ""),
+        "addressing_style": os.environ.get("TRIAGE_S3_ADDRESSING_STYLE", "path"),
+        "file_overwrite": True,  # names are content hashes or build folders: same name, same bytes
+        "max_memory_size": 8 * 1024 * 1024,  # reads spill to a temporary file past this
+        "default_acl": None,
+    }}
+# Each worker's cache of decompressed vmlinux files, indexes and modules, by build-id; LRU past the limit.
+TRIAGE_CACHE_DIR = Path(os.environ.get("TRIAGE_CACHE_DIR", VAR_DIR / "buildcache"))
+TRIAGE_CACHE_BYTES = int(os.environ.get("TRIAGE_CACHE_BYTES", str(20 * 1024 ** 3)))
+# Queues: index builds (few slots, much memory), log analysis and decoding (many slots), periodic work
+# (every task in CELERY_BEAT_SCHEDULE: digests, sweeps). workers.celery_app.route_task picks one; a
+# worker started without -Q serves all three (tests, `./run worker`).
+CELERY_TASK_DEFAULT_QUEUE = "analysis"
+CELERY_TASK_QUEUES = {name: {} for name in ("analysis", "index", "periodic")}
+CELERY_TASK_ROUTES = ("workers.celery_app.route_task",)
 
 # --- Reliability (issue 12; triage/queueing.py) ---
 # Recovery from a dead worker is the sweeper's job (beat, every TRIAGE_SWEEP_INTERVAL s): a running
@@ -270,6 +305,8 @@ if TRIAGE_HTTPS:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:  # joining browsers' preload list is the operator's choice, not ours
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # Pages load only the app's own scripts and styles; no inline <script> (style attributes are
 # allowed: a few templates use them). Anything that needs an inline script must move it to static/.
 TRIAGE_CSP = os.environ.get("TRIAGE_CSP", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -280,3 +317,5 @@ TRIAGE_CSP = os.environ.get("TRIAGE_CSP", "default-src 'self'; script-src 'self'
 AUTHENTICATION_BACKENDS = ["triage.accounts.ThrottleBackend"]  # Django's ModelBackend, throttled
 TRIAGE_LOGIN_FAILURES = int(os.environ.get("TRIAGE_LOGIN_FAILURES", "5"))
 TRIAGE_LOGIN_LOCKOUT = int(os.environ.get("TRIAGE_LOGIN_LOCKOUT", "900"))
+# Crash reports stored per log; the rest are counted (Log.reports_dropped), as syzkaller keeps the first.
+TRIAGE_MAX_REPORTS_PER_LOG = int(os.environ.get("TRIAGE_MAX_REPORTS_PER_LOG", "1000"))

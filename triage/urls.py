@@ -12,6 +12,7 @@ from triage.api import cluster_status as cluster_status_api
 from triage.api import clusters as clusters_api
 from triage.api import compare as compare_api
 from triage.api import crashes as crashes_api
+from triage.api import kcidb as kcidb_api
 from triage.api import logs as logs_api
 from triage.api import regressions as regressions_api
 from triage.views import (
@@ -71,6 +72,7 @@ urlpatterns = [
     path("builds/<int:pk>/", builds.build_detail, name="build"),
     path("builds/<int:pk>/reindex", builds.build_reindex, name="build-reindex"),
     path("api/compare/", compare_api.CompareView.as_view(), name="api-compare"),
+    path("api/kcidb/", kcidb_api.KcidbView.as_view(), name="api-kcidb"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),

@@ -17,3 +17,13 @@ app.autodiscover_tasks(["workers"])
 for folder in getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).values():
     if isinstance(folder, str) and folder.startswith("/"):
         os.makedirs(folder, exist_ok=True)
+
+
+def route_task(name: str, args, kwargs, options, task=None, **kw) -> dict | None:
+    """The queue of a task (settings.CELERY_TASK_QUEUES): index builds apart, periodic tasks apart,
+    everything else on the default queue ("analysis")."""
+    if name == "workers.tasks.index_build":
+        return {"queue": "index"}
+    if name in {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}:
+        return {"queue": "periodic"}
+    return None

@@ -15,6 +15,8 @@ COMMANDS = {
     "decode": "symbolize stack traces and disassemble Code: lines (like decode_stacktrace.sh)",
     "cluster": "group the reports of several logs into clusters of the same bug",
     "compare": "compare two sets of runs: fail:runs and %reproduction per stat key",
+    "upload": "send console logs or a kernel build to a triage server (for CI bots)",
+    "kcidb": "KernelCI interchange: export runs as KCIDB JSON, or submit a KCIDB file to a server",
 }
 
 

@@ -65,7 +65,7 @@ def analyze_log(log_id: int, token: str | None = None) -> str:
     entry = rows.get()
     try:
         with Heartbeat(Log, log_id):
-            parsed = parse_log(read_raw(entry))
+            parsed = parse_log(read_raw(entry), name=entry.filename)
             save_with_retries(lambda: save_analysis(entry, parsed))
         log.info("analysed log %s", log_id)
     except SoftTimeLimitExceeded:

@@ -30,7 +30,9 @@ def pages(stored) -> dict[str, str]:
         "log": f"/logs/{stored['log'].pk}/", "builds": "/builds/", "upload": "/logs/upload/",
         "build-upload": "/builds/upload/",
         "compare": "/compare/?base_commit=aaaa000011112222&target_commit=bbbb000011112222",
-        "compare-empty": "/compare/", "login": "/login/",
+        "compare-empty": "/compare/", "search": "/search/?q=lkdtm",
+        "crashes-filtered": "/crashes/?config=x86_64-kasan&sort=title", "regressions": "/regressions/",
+        "subscriptions": "/subscriptions/", "tokens": "/settings/tokens/",
     }
 
 
@@ -40,11 +42,16 @@ def test_every_page_passes_axe(page, live_server, stored):
         response = page.goto(path)
         assert response.status == 200, f"{name} {path}: {response.status}"
         check_page(page, name)
+    page.context.clear_cookies()
+    for name, path in {"login": "/login/", "not-found": "/no/such/page/"}.items():
+        page.goto(path)
+        check_page(page, name)
 
 
 def test_navigation_fits_a_phone(browser, live_server, stored):
     context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
     phone = context.new_page()
+    log_in(phone, make_triager(), live_server)
     phone.goto("/")
     width = phone.evaluate("document.documentElement.scrollWidth")
     nav = phone.locator("header a", has_text="Compare")

@@ -43,6 +43,7 @@ def test_search_from_the_navigation_bar_by_a_frame_function(page, live_server, t
     log = make_log(b"x", commit="c0ffee")
     crash = make_crash(log, make_report("BUG: unable to handle page fault in foo_bar",
                                         functions=["foo_bar", "ksys_write", "vfs_write"]))
+    log_in(page, make_triager(), live_server)  # pages are private by default
     page.goto("/")
     box = page.get_by_role("searchbox", name="Search crashes, clusters and logs")
     box.fill("vfs_write")
@@ -76,6 +77,7 @@ def test_merge_and_split_clusters_in_the_browser(page, live_server, transactiona
 
 def test_copy_and_wrap_buttons_work(page, live_server, transactional_db):
     crash = make_crash(make_log(b"x"), make_report("BUG in gamma", ["gamma"]))
+    log_in(page, make_triager(), live_server)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.goto(f"/crashes/{crash.pk}/")
     page.get_by_role("button", name="wrap long lines").click()

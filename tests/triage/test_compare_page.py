@@ -33,7 +33,7 @@ def runs(commit: str, n: int, failing: dict[str, int] | None = None, reports: di
 
 
 def pre_block(page: str) -> str:
-    return html.unescape(re.search(r'<pre class="robot">(.*?)</pre>', page, re.S).group(1))
+    return html.unescape(re.search(r'<pre class="robot"[^>]*>(.*?)</pre>', page, re.S).group(1))
 
 
 def test_0_of_300_base_runs_vs_17_of_300_target_runs_is_6_percent_and_a_regression(client):
@@ -72,7 +72,8 @@ def test_buckets_come_regressions_first_and_rows_link_their_cluster_and_an_examp
                        "WARNING in rare": "flaky", "WARNING in always": "still failing",
                        "WARNING in gone": "new pass"}
     page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
-    order = [page.index(f">{name} (") for name in ("Regression", "Fixed", "Flaky", "New pass", "Still failing")]
+    order = [page.index(f">{name} (") for name in ("Regression", "Possible regression", "Fixed", "Possible fix",
+                                                   "Still failing")]
     assert order == sorted(order)
     regressed = next(r for r in result.rows if r.key == "WARNING in regressed")
     example = Crash.objects.get(pk=regressed.example_crash_id)
@@ -133,6 +134,7 @@ def test_any_metadata_selects_a_side_and_unprefixed_selectors_apply_to_both():
 
 def test_counting_takes_the_same_few_queries_for_10_or_60_runs(client, django_assert_max_num_queries):
     url = "/compare/?base_commit=A&target_commit=B"
+    client.get(url)  # the commit picker's suggestions are cached after the first page
     counts = []
     for n in (5, 30):
         runs("A", n, {"dmesg.Oops": 1}, {"WARNING in a": 2, "WARNING in b": 1})
@@ -173,4 +175,52 @@ def test_sides_without_runs_render_an_empty_comparison(client):
         assert response.status_code == 200
         assert client.get(url.replace("/compare/", "/api/compare/")).status_code == 200
     page = client.get("/compare/?base_commit=A&target_commit=nothing").content.decode()
-    assert "3 base runs" in page and "0 target runs" in page and "New pass" in page
+    assert "3 base runs" in page and "0 target runs" in page and "Not comparable" in page
+
+
+def test_an_abbreviated_commit_compares_as_the_same_commit_as_its_full_hash(client):
+    # the README's curl example uploads a 13-character prefix; people paste the full hash
+    runs("eaf065b089545", 4, {"dmesg.Oops": 2})
+    runs("cb588b24f0fcf515", 4)
+    result = compare_runs({"commit": BASE}, {"commit": TARGET})
+    assert (result.runs0, result.runs1) == (4, 4)
+    assert compare_runs({"commit": "cb588b2"}, {"commit": "eaf065b0"}).runs1 == 4
+    page = client.get("/compare/").content.decode()
+    assert '<option value="eaf065b089545" label="-/- · 4 runs' in page
+
+
+def test_a_prefix_matching_two_commits_is_flagged(client):
+    runs("abcdef1000", 1)
+    runs("abcdef1999", 1)
+    runs("B", 1)
+    page = client.get("/compare/?base_commit=abcdef1&target_commit=B").content.decode()
+    assert "The base commit matches 2 different commits" in page
+
+
+def test_a_failure_in_a_job_the_other_side_never_ran_is_not_comparable(client):
+    runs("A", 12, test="boot")
+    runs("B", 1, {"dmesg.WARNING:at_foo": 1}, test="ltp")
+    result = compare_runs({"commit": "A"}, {"commit": "B"})
+    row = result.rows[0]
+    assert row.verdict == "not comparable" and row.missing_side == "base"
+    page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
+    assert "Not comparable (1)" in page and "Flaky" not in page
+    assert "The two sides ran different jobs" in page and "only the base ran test <b>boot</b>" in page
+
+
+def test_a_doubtful_rise_is_a_possible_regression_with_the_runs_to_tell(client):
+    runs("A", 10, test="boot")
+    runs("B", 10, {"dmesg.WARNING:at_foo": 2}, test="boot")
+    row = compare_runs({"commit": "A"}, {"commit": "B"}).rows[0]
+    assert row.verdict == "possible regression"
+    assert row.verdict_detail == f"{row.change.runs_to_settle} more runs on each side to tell"
+    page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
+    assert "Possible regression (1)" in page and "more runs on each side to tell" in page
+    assert "The two sides ran different jobs" not in page
+
+
+def test_rows_are_sorted_by_the_size_of_the_change(client):
+    runs("A", 20, test="t")
+    runs("B", 20, {"dmesg.small": 1, "dmesg.big": 4, "dmesg.mid": 2}, test="t")
+    page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
+    assert page.index("dmesg.big") < page.index("dmesg.mid") < page.index("dmesg.small")

@@ -18,10 +18,17 @@ from triage.models import ApiToken, Build
 
 
 class BuildSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
     class Meta:
         model = Build
-        fields = ["id", "release", "buildid", "arch", "tree", "branch", "commit", "config", "index_status",
+        fields = ["id", "url", "release", "buildid", "arch", "tree", "branch", "commit", "config", "index_status",
                   "index_progress", "index_error", "created"]
+
+
+    def get_url(self, obj: Build) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(obj.get_absolute_url()) if request else obj.get_absolute_url()
 
 
 class BuildUploadSerializer(serializers.Serializer):

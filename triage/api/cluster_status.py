@@ -7,7 +7,9 @@ of a user who may triage (triage.permissions.can_triage); they answer with the c
 
 from __future__ import annotations
 
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -40,6 +42,27 @@ class _Edit(APIView):
         return Response(state(cluster))
 
 
+class StatusRequest(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Cluster.Status.choices)
+    fixed_commit = serializers.CharField(required=False, allow_blank=True, help_text="with status fixed")
+    duplicate_of = serializers.IntegerField(required=False, allow_null=True, help_text="with status duplicate")
+
+
+class LinkRequest(serializers.Serializer):
+    url = serializers.URLField()
+    label = serializers.CharField(required=False, allow_blank=True)
+
+
+class NoteRequest(serializers.Serializer):
+    text = serializers.CharField()
+
+
+def documented(summary: str, request):
+    return extend_schema_view(post=extend_schema(summary=summary, request=request,
+                                                 responses={200: OpenApiTypes.OBJECT}))
+
+
+@documented("Set a cluster's triage status (open, fixed by a commit, invalid, duplicate of another)", StatusRequest)
 class ClusterStatusView(_Edit):
     def edit(self, request, pk: int) -> None:
         duplicate_of = request.data.get("duplicate_of")
@@ -51,11 +74,13 @@ class ClusterStatusView(_Edit):
                                   str(request.data.get("fixed_commit") or ""), duplicate_of)
 
 
+@documented("Add a link (bug report, patch, discussion) to a cluster", LinkRequest)
 class ClusterLinksView(_Edit):
     def edit(self, request, pk: int) -> None:
         cluster_status.add_link(pk, str(request.data.get("url", "")), str(request.data.get("label", "")), request.user)
 
 
+@documented("Add a note to a cluster's history", NoteRequest)
 class ClusterNotesView(_Edit):
     def edit(self, request, pk: int) -> None:
         cluster_status.add_note(pk, str(request.data.get("text", "")), request.user)

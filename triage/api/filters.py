@@ -76,6 +76,7 @@ class StrictFilterBackend(DjangoFilterBackend):
             names += [name for name in filterset_class.base_filters]
         paginator = getattr(view, "paginator", None)
         names += list(getattr(paginator, "query_params", ()))
+        names += list(getattr(view, "extra_query_params", ()))
         return names
 
 

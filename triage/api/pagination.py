@@ -9,7 +9,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 
-def _whole(request, name: str, default: int, low: int, high: int | None) -> int:
+def whole_number(request, name: str, default: int, low: int, high: int | None) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -32,15 +32,15 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
     query_params = ("limit", "offset", "page")
 
     def get_limit(self, request):
-        return _whole(request, self.limit_query_param, self.default_limit, 1, self.max_limit)
+        return whole_number(request, self.limit_query_param, self.default_limit, 1, self.max_limit)
 
     def get_offset(self, request):
         if request.query_params.get(self.page_query_param) not in (None, ""):
             if request.query_params.get(self.offset_query_param) not in (None, ""):
                 raise ValidationError({self.page_query_param: ["give either page or offset, not both"]})
-            number = _whole(request, self.page_query_param, 1, 1, 10 ** 9)
+            number = whole_number(request, self.page_query_param, 1, 1, 10 ** 9)
             return (number - 1) * self.get_limit(request)
-        return _whole(request, self.offset_query_param, 0, 0, None)
+        return whole_number(request, self.offset_query_param, 0, 0, None)
 
     def paginate_queryset(self, queryset, request, view=None):
         results = super().paginate_queryset(queryset, request, view)
@@ -71,7 +71,7 @@ class StrictCursorPagination(CursorPagination):
     query_params = ("limit", "cursor")
 
     def get_page_size(self, request):
-        return _whole(request, self.page_size_query_param, self.page_size, 1, self.max_page_size)
+        return whole_number(request, self.page_size_query_param, self.page_size, 1, self.max_page_size)
 
     def decode_cursor(self, request):
         try:

@@ -12,3 +12,9 @@ def query_with(request, **changes) -> str:
     for key, value in changes.items():
         query[key] = value
     return query.urlencode()
+
+
+@register.filter
+def get(mapping, key):
+    """`{{ sparks|get:c.pk }}`: a dict lookup by a variable key."""
+    return mapping.get(key) if mapping else None

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from triage import listing
 from triage.builds import queue_index, reindex_refusal, store_build
 from triage.forms import BuildUploadForm
 from triage.ingest import RejectedUpload, body_too_large
@@ -17,8 +18,20 @@ from triage.permissions import can_triage, triage_required
 from triage.views.common import page
 
 
+def build_filters() -> list[listing.Filter]:
+    return [
+        listing.Filter("index", "index", lambda qs, v: qs.filter(index_status=v), choices=lambda: Build.Index.choices,
+                       select=True),
+        *[listing.field_filter(f, f, f, model=Build) for f in ("tree", "branch", "config", "arch")],
+        listing.commit_filter(),
+        listing.Filter("release", "release", lambda qs, v: qs.filter(release__icontains=v)),
+    ]
+
+
 def build_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "builds.html", {"page": page(request, Build.objects.all())})
+    builds, shown = listing.apply(request.GET, Build.objects.all(), build_filters(),
+                                  {"uploaded": "created", "release": "release"}, "-uploaded")
+    return render(request, "builds.html", {"page": page(request, builds), "listing": shown})
 
 
 def build_detail(request: HttpRequest, pk: int) -> HttpResponse:

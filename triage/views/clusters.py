@@ -14,8 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from triage import clusters as filing
+from triage import listing
 from triage.models import Cluster, ClusterTitle, Crash, Log
 from triage.permissions import can_triage, triage_required
+from triage.sparklines import sparklines
 from triage.views.common import page
 
 TIMELINE_COMMITS = 30
@@ -23,16 +25,31 @@ SEEN_ON = (("commit", "commits"), ("config", "configs"), ("arch", "arches"), ("m
            ("test", "tests"))
 
 
+def cluster_filters() -> list[listing.Filter]:
+    def crashed_in(field: str):
+        return lambda qs, v: qs.filter(pk__in=Crash.objects.filter(**{f"log__{field}": v}).values("cluster_id"))
+    return [
+        listing.Filter("q", "title", lambda qs, v: qs.filter(filing.clusters_matching(v))),
+        listing.Filter("kind", "kind", lambda qs, v: qs.filter(kind=v),
+                       choices=lambda: listing.known_values(Cluster, "kind")),
+        listing.Filter("status", "status", lambda qs, v: qs.filter(status=v), choices=lambda: Cluster.Status.choices,
+                       select=True),
+        *[listing.Filter(f, f, crashed_in(f), choices=lambda f=f: listing.known_values(Log, f))
+          for f in ("tree", "branch", "config", "arch", "test")],
+        listing.since_filter("seen_since", "last seen since", "last_seen"),
+        listing.since_filter("first_since", "first seen since", "first_seen"),
+    ]
+
+
+CLUSTER_SORTS = {"title": "title", "crashes": "crash_count", "first_seen": "first_seen", "last_seen": "last_seen"}
+
+
 def cluster_list(request: HttpRequest) -> HttpResponse:
     clusters = Cluster.objects.filter(merged_into=None, crash_count__gt=0)
-    status = request.GET.get("status", "").strip()
-    if status:
-        clusters = clusters.filter(status=status)
-    query = request.GET.get("q", "").strip()
-    if query:
-        clusters = clusters.filter(filing.clusters_matching(query))
-    return render(request, "clusters.html", {"page": page(request, clusters.prefetch_related("links")),
-                                             "q": query, "status": status, "statuses": Cluster.Status.choices})
+    clusters, shown = listing.apply(request.GET, clusters, cluster_filters(), CLUSTER_SORTS, "-last_seen")
+    paged = page(request, clusters.prefetch_related("links"))
+    return render(request, "clusters.html", {"page": paged, "listing": shown,
+                                             "sparks": sparklines(c.pk for c in paged)})
 
 
 def seen_on(cluster: Cluster) -> dict[str, list[tuple[str, int]]]:

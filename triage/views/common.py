@@ -8,5 +8,5 @@ from django.http import HttpRequest
 PAGE = 50
 
 
-def page(request: HttpRequest, queryset, size: int = PAGE) -> Page:
-    return Paginator(queryset, size).get_page(request.GET.get("page"))
+def page(request: HttpRequest, queryset, size: int = PAGE, param: str = "page") -> Page:
+    return Paginator(queryset, size).get_page(request.GET.get(param))

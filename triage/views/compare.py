@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from triage.comparisons import SELECTORS, compare_runs, side_filters
+from triage.listing import cached, known_values
+from triage.models import Log
+
+KNOWN_COMMITS = 300
+
+
+def known_commits() -> list[dict]:
+    """Commits the app has runs of, newest first, with their tree/branch and run counts (cached)."""
+    def load() -> list[dict]:
+        return list(Log.objects.exclude(commit="").values("commit", "tree", "branch")
+                    .annotate(runs=Count("id"), last=Max("created")).order_by("-last")[:KNOWN_COMMITS])
+    return cached("known-commits", load)
+
+
+def ambiguous(commits: list[str]) -> list[str]:
+    """Distinct commits a prefix matched, abbreviations of one another counted once."""
+    full = sorted(set(commits), key=len, reverse=True)
+    distinct: list[str] = []
+    for c in full:
+        if not any(d.startswith(c) for d in distinct):
+            distinct.append(c)
+    return distinct if len(distinct) > 1 else []
 
 
 def compare(request: HttpRequest) -> HttpResponse:
@@ -13,5 +36,12 @@ def compare(request: HttpRequest) -> HttpResponse:
     base, target = side_filters(request.GET, "base"), side_filters(request.GET, "target")
     robot = request.GET.get("robot") in ("1", "true", "on", "yes")
     result = compare_runs(base, target, robot=robot) if base and target else None
-    fields = [(s, request.GET.get(f"base_{s}", ""), request.GET.get(f"target_{s}", "")) for s in SELECTORS]
-    return render(request, "compare.html", {"result": result, "fields": fields, "robot": robot})
+    commits = known_commits()
+    options = {s: [(v, v) for v in known_values(Log, s)] for s in SELECTORS if s != "commit"}
+    options["commit"] = [(c["commit"], f"{c['tree'] or '-'}/{c['branch'] or '-'} · {c['runs']} run{'s' if c['runs'] != 1 else ''}"
+                          f" · {c['last']:%Y-%m-%d}") for c in commits]
+    fields = [(s, request.GET.get(f"base_{s}", ""), request.GET.get(f"target_{s}", ""), options[s]) for s in SELECTORS]
+    return render(request, "compare.html", {
+        "result": result, "fields": fields, "robot": robot,
+        "ambiguous": {"base": ambiguous(result.commits0), "target": ambiguous(result.commits1)} if result else {},
+    })

@@ -5,17 +5,33 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from triage import listing
 from triage.frames import frame_rows
 from triage.ingest import read_lines
-from triage.models import Crash, VanishedCrash
+from triage.models import Cluster, Crash, VanishedCrash
 from triage.views.common import page
 
 
+def crash_filters() -> list[listing.Filter]:
+    return [
+        listing.Filter("kind", "kind", lambda qs, v: qs.filter(kind=v),
+                       choices=lambda: listing.known_values(Crash, "kind")),
+        *[listing.field_filter(f, f, f"log__{f}") for f in ("tree", "branch", "config", "arch", "test")],
+        listing.commit_filter("log__commit"),
+        listing.Filter("status", "cluster status", lambda qs, v: qs.filter(cluster__status=v),
+                       choices=lambda: Cluster.Status.choices, select=True),
+        listing.since_filter("since", "since", "log__created"),
+        listing.before_filter("before", "before", "log__created"),
+    ]
+
+
+CRASH_SORTS = {"when": "log__created", "title": "title", "kind": "kind"}
+
+
 def crash_list(request: HttpRequest) -> HttpResponse:
-    crashes = Crash.objects.select_related("log", "cluster")
-    if request.GET.get("kind"):
-        crashes = crashes.filter(kind=request.GET["kind"])
-    return render(request, "crashes.html", {"page": page(request, crashes)})
+    crashes, shown = listing.apply(request.GET, Crash.objects.select_related("log", "cluster"), crash_filters(),
+                                   CRASH_SORTS, "-when")
+    return render(request, "crashes.html", {"page": page(request, crashes), "listing": shown})
 
 
 def crash_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -25,9 +41,9 @@ def crash_detail(request: HttpRequest, pk: int) -> HttpResponse:
         gone = get_object_or_404(VanishedCrash.objects.select_related("log"), pk=pk)
         return render(request, "crash_gone.html", {"gone": gone}, status=410)
     try:
-        lines, _ = read_lines(crash.log, crash.end_line + 1)
+        lines, _ = read_lines(crash.log, crash.end_line + 1, start=crash.start_line)
     except OSError:
         lines = []
-    text = "\n".join(lines[crash.start_line:crash.end_line + 1])
+    text = "\n".join(lines)
     return render(request, "crash.html", {"crash": crash, "text": text, "report": crash.report,
                                           "frames": frame_rows(crash.report, crash.decoded)})

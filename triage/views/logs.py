@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from triage import listing
 from triage.forms import LogUploadForm
 from triage.ingest import RejectedUpload, body_too_large, queue_analysis, read_lines, store_log
 from triage.models import Log
@@ -19,17 +19,29 @@ from triage.views.common import page
 
 QUEUED_LATER = ("Stored. The task queue cannot be reached right now: the analysis is queued "
                 "automatically as soon as it is back.")
-SHOWN_LINES = 20000  # of a log on its page; the rest is behind "raw"
+SHOWN_LINES = 5000  # of a log on its page at a time (`?from=N` for more); all of it is behind "raw"
+CRASHES_SHOWN = 100  # crashes (and notices) listed on a log's page at a time
+
+
+def log_filters() -> list[listing.Filter]:
+    return [
+        listing.Filter("status", "status", lambda qs, v: qs.filter(status=v), choices=lambda: Log.Status.choices,
+                       select=True),
+        *[listing.field_filter(f, f, f) for f in ("tree", "branch", "config", "arch", "test", "machine")],
+        listing.commit_filter(),
+        listing.Filter("run_id", "run", lambda qs, v: qs.filter(run_id=v)),
+        listing.Filter("stat_key", "stat key", lambda qs, v: qs.filter(stat_keys__key=v)),
+        listing.since_filter("since", "since", "created"),
+        listing.before_filter("before", "before", "created"),
+    ]
+
+
+LOG_SORTS = {"uploaded": "created", "crashes": "crash_count", "name": "filename"}
 
 
 def log_list(request: HttpRequest) -> HttpResponse:
-    logs = Log.objects.all()
-    for field in Log.METADATA + ("status",):
-        if request.GET.get(field):
-            logs = logs.filter(**{field: request.GET[field]})
-    if request.GET.get("stat_key"):
-        logs = logs.filter(stat_keys__key=request.GET["stat_key"])
-    return render(request, "logs.html", {"page": page(request, logs)})
+    logs, shown = listing.apply(request.GET, Log.objects.all(), log_filters(), LOG_SORTS, "-uploaded")
+    return render(request, "logs.html", {"page": page(request, logs), "listing": shown})
 
 
 @login_required
@@ -57,30 +69,42 @@ def log_upload(request: HttpRequest) -> HttpResponse:
 
 
 def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One log: its crashes a page at a time and a window of its lines (`?from=N`), so that the page
+    of the largest allowed log costs a bounded amount of memory and HTML."""
     log = get_object_or_404(Log, pk=pk)
     live = {"log": log, "can_requeue": can_triage(request.user)}
     if request.GET.get("part") == "live":  # the status block alone, polled by the page while analysed
-        crashes = list(log.crashes.select_related("cluster"))
+        crashes = page(request, log.crashes.select_related("cluster").defer("report", "decoded", "alt_titles"),
+                       CRASHES_SHOWN, param="crashes")
         return render(request, "_log_live.html", live | {"crashes": crashes, "fresh": True})
     try:
-        lines, truncated = read_lines(log, SHOWN_LINES)
+        first = max(0, int(request.GET.get("from") or 0))
+    except ValueError:
+        first = 0
+    try:
+        lines, more = read_lines(log, first + SHOWN_LINES, start=first)
     except OSError:
-        lines, truncated = [], False
-    crashes = list(log.crashes.select_related("cluster"))
+        lines, more = [], False
+    last = first + len(lines) - 1
+    crashes = page(request, log.crashes.select_related("cluster").defer("report", "decoded", "alt_titles"),
+                   CRASHES_SHOWN, param="crashes")
     marks = {}
-    for crash in crashes:
-        for n in range(crash.start_line, crash.end_line + 1):
-            marks.setdefault(n, crash)
-    numbered = [(n + 1, line, marks.get(n)) for n, line in enumerate(lines)]
+    for start, end in log.crashes.filter(start_line__lte=last, end_line__gte=first).values_list(
+            "start_line", "end_line"):
+        for n in range(max(start, first), min(end, last) + 1):
+            marks[n] = True
+    numbered = [(first + i + 1, line, marks.get(first + i)) for i, line in enumerate(lines)]
     return render(request, "log.html", live | {
-        "crashes": crashes, "lines": numbered, "truncated": truncated,
-        "stat_keys": [k.key for k in log.stat_keys.all()],
+        "crashes": crashes, "lines": numbered, "truncated": more or first > 0,
+        "first": first, "next_from": first + SHOWN_LINES if more else None,
+        "prev_from": max(0, first - SHOWN_LINES) if first else None, "window": SHOWN_LINES,
+        "notices": log.notices[:CRASHES_SHOWN], "stat_keys": [k.key for k in log.stat_keys.all()[:CRASHES_SHOWN]],
     })
 
 
 def log_raw(request: HttpRequest, pk: int) -> FileResponse:
     log = get_object_or_404(Log, pk=pk)
-    return FileResponse(open(Path(settings.MEDIA_ROOT) / log.raw, "rb"), content_type="text/plain; charset=utf-8")
+    return FileResponse(default_storage.open(log.raw, "rb"), content_type="text/plain; charset=utf-8")
 
 
 @triage_required

@@ -103,7 +103,7 @@ def parse_paths(paths: Iterable[Path]) -> tuple[list[tuple[Path, ParsedLog]], li
     parsed, errors = [], []
     for path in paths:
         try:
-            parsed.append((path, parse_log(read_log(path))))
+            parsed.append((path, parse_log(read_log(path), name=str(path))))
         except OSError as exc:
             errors.append(f"{path}: {exc.strerror or exc}")
         except ValueError as exc:

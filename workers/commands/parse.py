@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"triage parse: {path}: {exc.strerror}\n")
             status = 1
             continue
-        parsed = parse_log(data)
+        parsed = parse_log(data, name=path)
         if args.format == "jsonl":
             sys.stdout.write(json.dumps({"path": path, **parsed.to_dict()}) + "\n")
         elif args.format == "json":

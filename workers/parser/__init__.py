@@ -27,9 +27,10 @@ _BANNER = re.compile(r"Linux version (\S+)")
 _BUILD_ID = re.compile(r"uild[ -]?[Ii][Dd]:? ([0-9a-f]{40})\b")
 
 
-def parse_log(data: bytes | str) -> ParsedLog:
+def parse_log(data: bytes | str, name: str | None = None) -> ParsedLog:
     """All crash reports of a console log (the first is the primary one), its informational
-    notices (OOM kills, NMI backtraces) and its stat keys."""
+    notices (OOM kills, NMI backtraces) and its stat keys (`name`, the log's path or file name,
+    tells a robot `dmesg` from a `kmsg` file)."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     lines = normalize(text)
     # printk lines are at most 1 KiB; longer ones are binary noise and would make the title regexes
@@ -57,7 +58,7 @@ def parse_log(data: bytes | str) -> ParsedLog:
     parsed.build_id = m.group(1) if m else None
     parsed.arch = _guess_arch(text)
     try:
-        keys, source = stat_keys(text)
+        keys, source = stat_keys(text, name)
     except Exception:  # the stat-key rules are another module's; a bug there must not lose the reports
         keys, source = [], "kmsg" if lines.kmsg else "dmesg"
     parsed.stat_keys, parsed.stat_source = keys, source

@@ -1,42 +1,76 @@
 """The 0-day robot's (lkp-tests) stat keys of a console log: `BUG:KASAN:...`, `RIP:fn`, `boot_failures`.
 
-Public API: `stat_keys(text) -> (keys, source)` (never raises; `stat_keys_strict` is the same
-without the safety net, for tests); keys have no `dmesg.`/`kmsg.` prefix, in order
-of first appearance; source is "kmsg" for /dev/kmsg dumps, else "dmesg".
+A port of ../shared/reference/lkp-stat-key-rules.md, one module per stage: `reading` (§2),
+`dmesg` / `kmsg` (§3 / §4, candidate lines), `emit` (§5, filtering), `derive` (§6, key derivation),
+with the robot's pattern files as data in `tables` and `lists` (§10). Each rule carries its
+section number.
 
-lkp runs two parsers: `dmesg/parse` on the serial console (oops heads, RIP, call-trace roots,
-plus `boot_failures` when anything is found) and `kmsg/parse` on the /dev/kmsg dump (error-level
-printk lines, segfaults, sanitizer reports). A log with crash heads is keyed like a console log;
-one without is keyed like a kmsg dump, which is what each parser would report for it.
+Public API: `stat_keys(text, name=None) -> (keys, source)` (never raises; `stat_keys_strict` is
+the same without the safety net, for tests). Keys have no `dmesg.`/`kmsg.` prefix (§8 adds it;
+source is "dmesg" or "kmsg"), in order of first appearance.
+
+The robot runs its parser in dmesg mode on the serial console file `RESULT_ROOT/dmesg` and in
+kmsg mode on the kmsg dump `RESULT_ROOT/kmsg` (§1, §A.1). The app gets one log: a `name` (path or
+file name) holding the word `dmesg` or `kmsg` decides like the robot's file names do; otherwise
+the log is keyed in dmesg mode, and if that finds nothing, as a kmsg dump.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
-from workers.statkeys.dmesg import crash_keys
-from workers.statkeys.kmsg import is_kmsg, kmsg_keys, record_level
-from workers.statkeys.lines import Log
+from workers.statkeys import dmesg, kmsg
+from workers.statkeys.emit import Aborted, emit
+from workers.statkeys.reading import read_lines
 
 _log = logging.getLogger(__name__)
 
-
-def stat_keys_strict(text: str) -> tuple[list[str], str]:
-    """`stat_keys` letting any exception through (a bug of the parser)."""
-    log = Log(text)
-    kmsg = is_kmsg(log.lines)
-    console = [record_level(line)[1] for line in log.lines] if kmsg else None
-    keys = list(dict.fromkeys(k for k in crash_keys(log, console) if k))
-    if keys:
-        return ["boot_failures", *keys], "dmesg"
-    keys = list(dict.fromkeys(k for k in kmsg_keys(log) if k))
-    return keys, "kmsg" if kmsg or keys else "dmesg"
+# §4.2: `kmsg` as a whole word (`_` is a word character): kmsg, kmsg.txt, logs/kmsg/x; not my_kmsg.
+_KMSG_NAME = re.compile(r"\bkmsg\b")
+_DMESG_NAME = re.compile(r"\bdmesg\b")
 
 
-def stat_keys(text: str) -> tuple[list[str], str]:
-    """(keys without prefix, source "dmesg" or "kmsg") for the whole log text."""
+def _dump_stat(ids: list[str]) -> list[str]:
+    """§8: an id starting with `#` reads as a comment and is lost."""
+    return [i for i in ids if not i.startswith("#")]
+
+
+def dmesg_keys(lines: list[str], text: str | None = None) -> list[str]:
+    """Keys of dmesg mode: `boot_failures` first when any id survived (§7.2)."""
     try:
-        return stat_keys_strict(text)
+        ids = _dump_stat(emit(dmesg.candidates(lines, text)))
+    except Aborted:
+        return []
+    return ["boot_failures", *ids] if ids else []
+
+
+def kmsg_keys(lines: list[str], text: str | None = None) -> list[str]:
+    """Keys of kmsg mode (no `boot_failures`, §7.2)."""
+    try:
+        return _dump_stat(emit(kmsg.candidates(lines, text)))
+    except Aborted:
+        return []
+
+
+def stat_keys_strict(text: str, name: str | None = None) -> tuple[list[str], str]:
+    """`stat_keys` letting any exception through (a bug of the port)."""
+    lines = read_lines(text)
+    joined = "\n".join(lines)
+    if name and _KMSG_NAME.search(name):
+        return kmsg_keys(lines, joined), "kmsg"
+    keys = dmesg_keys(lines, joined)
+    if keys or (name and _DMESG_NAME.search(name)):
+        return keys, "dmesg"
+    keys = kmsg_keys(lines, joined)
+    return keys, "kmsg" if keys else "dmesg"
+
+
+def stat_keys(text: str, name: str | None = None) -> tuple[list[str], str]:
+    """(keys without prefix, source "dmesg" or "kmsg") of a whole log; `name` is its path or file
+    name when known."""
+    try:
+        return stat_keys_strict(text, name)
     except Exception:  # noqa: BLE001 - a log must never make the parser fail; the bug is logged
         _log.exception("stat keys failed on a log of %d characters", len(text))
         return [], "dmesg"

@@ -1,99 +1,159 @@
-"""Select the crash lines of a serial-console log and key them (lkp's `grep_crash_head`)."""
+"""Stage B in dmesg mode: the candidate table of a serial-console log (spec §3).
+
+Selection (§3.1): lines holding `+0x` or matching an OOPS pattern, minus the ignore patterns,
+with the GNU grep artefacts of §3.2. Lockdep enrichment (§3.3). Classification (§3.4): an oops line
+records its captured text; other `+0x` lines drive the calltrace rule (§3.5) on old-format frames.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from workers.statkeys.lines import Log
-from workers.statkeys.normalize import analyze_error_id
-from workers.statkeys.patterns import ANCHORS, OOM_RE, find_head
+from workers.statkeys.lines import line_flags
+from workers.statkeys.reading import INVALID, repair
+from workers.statkeys.tables import (
+    CALLTRACE,
+    CALLTRACE_IGNORE,
+    CALLTRACE_WORDS,
+    FRAME_NAME,
+    OOM_FLAG,
+    OOPS,
+    OOPS_IGNORE,
+    OOPS_IGNORE_WORDS,
+    OOPS_WORDS,
+    P95_WORDS,
+)
 
-# A function name is only matched from its first character (the lookbehind), which keeps the
-# search linear on long runs of letters.
-_FUNC = r"(?<![a-zA-Z0-9_.])([a-zA-Z0-9_.]+)"
-# Call-trace lines keyed by lkp are those printed with an address: `[<ffffffff8123>] fn+0x1/0x2`.
-_ADDR_FRAME = re.compile(r"\[<[0-9a-f]+>\] " + _FUNC + r"\+0x")
-_ANY_FRAME = re.compile(_FUNC + r"\+0x[0-9a-f]+/0x[0-9a-f]+")
-_SYSCALL = re.compile(r"\[<[0-9a-f]+>\] ((?:compat_)?SyS_[a-zA-Z0-9_]+)\+0x")
-# The generic bottom of a stack: the frame just above one of these names the initcall, work
-# function, notifier or kernel thread that was running; lkp keys it as `calltrace:fn`.
-_ROOTS = frozenset(("do_one_initcall", "process_one_work", "kthread", "notifier_call_chain"))
-_ROOT_WORD = re.compile("|".join(r + r"\+0x" for r in sorted(_ROOTS)))
-_NOT_ROOT_CALLERS = _ROOTS | {"worker_thread"}
+# §3.2: GNU grep reads its input in chunks; once a chunk holds a NUL it prints nothing more. The
+# size is not recorded; 32 KiB is grep's smallest read (its buffer grows past it).
+GREP_CHUNK = 32 * 1024
 
-_LOCKDEP_HEAD = re.compile(r"(?:WARNING|INFO): possible (?:circular|recursive) locking(?: \S+)? detected")
-_LOCKDEP_SPAN = 40
-# lkp's pattern for `<kind>-related general protection fault` starts at the word after the dash.
-_RELATED = re.compile(r"-([a-z]+) $")
-# Modern kernels repeat the panic message in the closing marker; lkp keys each panic once.
-_END_MARK = "---[ end "
-
-
-def _find_after(lines: list[str], start: int, end: int, needle: str) -> int:
-    for j in range(start, min(end, len(lines))):
-        if needle in lines[j]:
-            return j
-    return -1
+_LOCKDEP_HEADS = ("possible recursive locking detected", "possible circular locking dependency detected")
+_LOCKDEP_WINDOW = 30
+_LOCKDEP_KEEP = 4
+_LOCKDEP_WANTED = re.compile(r"trying to acquire lock|already holding lock|at: ")
+_SHELL_SPECIAL = ('"', "$", "`", "\\")
+_ENDS_WITH_BANG = re.compile(r"!$", re.M)
 
 
-def lockdep_line(head: str, lines: list[str], i: int) -> str | None:
-    """lkp sums a lockdep report up in one line: `<head> getty/4382 is trying to acquire lock:
-    at: fn+0x.. but task is already holding lock: at: fn+0x..` (None if the report is cut)."""
-    end = i + _LOCKDEP_SPAN
-    j = _find_after(lines, i + 1, end, " is trying to acquire lock:")
-    if j < 0:
-        return None
-    who = lines[j][:lines[j].index(" is trying to acquire lock:")].rsplit(" ", 1)[-1].rsplit("]", 1)[-1]
-    k = _find_after(lines, j + 1, end, " at: ")
-    h = _find_after(lines, k + 1, end, "but task is already holding lock:") if k >= 0 else -1
-    n = _find_after(lines, h + 1, end, " at: ") if h >= 0 else -1
-    if n < 0:
-        return None
-    acquire = lines[k][lines[k].index(" at: ") + 1:]
-    held = lines[n][lines[n].index(" at: ") + 1:]
-    return (f"{head} {who} is trying to acquire lock: {acquire} "
-            f"but task is already holding lock: {held}")
+def binary_cut(lines: list[str]) -> list[int]:
+    """§3.2: the indexes of `lines` that a grep without `-a` lets through: nothing from the chunk
+    holding the first NUL on, and no line with invalid UTF-8 (we choose a UTF-8 locale)."""
+    kept = range(len(lines))
+    offset = 0
+    for n, line in enumerate(lines):
+        nul = line.find("\x00")
+        if nul >= 0:
+            limit = (offset + _size(line[:nul])) // GREP_CHUNK * GREP_CHUNK
+            end, upto = 0, 0
+            while upto < n and (end := end + _size(lines[upto]) + 1) <= limit:
+                upto += 1
+            kept = range(upto)
+            break
+        offset += _size(line) + 1
+    return [i for i in kept if INVALID not in lines[i]]
 
 
-def crash_keys(log: Log, lines: list[str] | None = None) -> Iterable[str]:
-    """Keys of the crash heads and call-trace roots, in log order (duplicates left to the caller).
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
-    `lines` may replace the log's lines by a same-length list (kmsg prefixes stripped)."""
-    lines = log.lines if lines is None else lines
-    prev: str | None = None
-    has_oom = False
-    # lkp greps the heads and `+0x` lines first: other lines never reach the loop (nor `prev`).
-    heads = set(log.lines_with(ANCHORS))
-    for i in sorted(heads.union(log.lines_containing("+0x"))):
+
+# Flags of the words found in one pass over the log (`line_flags`): which lines each test can hit.
+_OOPS, _FRAME, _IGNORE, _LOCKDEP, _COMMON = 1, 2, 4, 8, 16
+_WORDS = (*OOPS_WORDS, "+0x", *OOPS_IGNORE_WORDS, *_LOCKDEP_HEADS, *CALLTRACE_WORDS)
+_FLAGS = (*(_OOPS,) * len(OOPS_WORDS), _FRAME, *(_IGNORE,) * len(OOPS_IGNORE_WORDS),
+          *(_LOCKDEP,) * len(_LOCKDEP_HEADS), *(_COMMON,) * len(CALLTRACE_WORDS))
+
+
+def selected_lines(lines: list[str], text: str | None = None) -> list[tuple[str, re.Match[str] | None, int]]:
+    """§3.1-3.2: (line, OOPS match or None, word flags) of each selected line, in file order."""
+    text = "\n".join(lines) if text is None else text
+    flags = line_flags(text, _WORDS, _FLAGS)
+    for m in _ENDS_WITH_BANG.finditer(text):  # P95 needs a `!` at the end and `.c:`/`.h:`
+        n = text.count("\n", 0, m.start())
+        if any(w in lines[n] for w in P95_WORDS):
+            flags[n] = flags.get(n, 0) | _OOPS
+    found = []
+    for i in sorted(flags):
+        f = flags[i]
         line = lines[i]
-        m = find_head(line) if i in heads else None
-        if m and line.endswith(_END_MARK, 0, m.start()):
-            continue  # `---[ end Kernel panic - not syncing: ... ]---` closes a panic already keyed
+        m = OOPS.search(line) if f & _OOPS else None
+        if m is None and not (f & _FRAME or "+0x" in line):
+            continue
+        if f & _IGNORE and OOPS_IGNORE.search(line):
+            continue
+        found.append((line, m, f))
+    if (INVALID in text or "\x00" in text) and any(INVALID in line or "\x00" in line for line, _, _ in found):
+        found = [found[k] for k in binary_cut([line for line, _, _ in found])]
+    return found
+
+
+def lockdep_line(line: str, lines: list[str], same: dict[str, list[int]]) -> str | None:
+    """§3.3: the line plus the first 4 lock-holder lines of the 30 after each identical file line."""
+    if line.endswith("\r") or any(c in line for c in _SHELL_SPECIAL):
+        return None  # the shell lookup of the robot misbehaves on these; we choose no enrichment
+    kept: list[str] = []
+    for i in same.get(line, ()):
+        for after in lines[i:i + 1 + _LOCKDEP_WINDOW]:
+            if _LOCKDEP_WANTED.search(after):
+                kept.append(after)
+                if len(kept) == _LOCKDEP_KEEP:
+                    break
+        if len(kept) == _LOCKDEP_KEEP:
+            break
+    if not kept:
+        return None
+    cleaned = []
+    for k in kept:
+        at = k.rfind(" at:")
+        if at >= 0:
+            k = "at:" + k[at + len(" at:"):]
+        if k.startswith("["):
+            k = k[k.rfind("] ") + 2:] if "] " in k else k
+        cleaned.append(k)
+    return line + " " + " ".join(cleaned)
+
+
+def candidates(lines: list[str], text: str | None = None) -> dict[str, str]:
+    """The insertion-ordered candidate table {raw key: line} of dmesg mode (§3.6)."""
+    table: dict[str, str] = {}
+    oom = False
+    previous: str | None = None
+    same: dict[str, list[int]] | None = None
+
+    def calltrace(frame: str | None) -> None:  # §3.5
+        if frame is None or oom or CALLTRACE_IGNORE.search(frame):
+            return
+        m = FRAME_NAME.search(frame)
         if m:
-            text = line[m.start():]
-            if text.startswith("general protection fault:") and (r := _RELATED.search(line, 0, m.start())):
-                text = r.group(1) + " " + text  # `segment-related general protection fault`
-            if text.startswith("Mem-Info:") and has_oom:
-                continue  # the memory dump of an allocation failure already keyed
-            if OOM_RE.search(text):
-                has_oom = True
-            yield analyze_error_id(text)[0]
-            h = _LOCKDEP_HEAD.match(text)
-            if h:
-                joined = lockdep_line(h.group(0), lines, i)
-                if joined:
-                    yield analyze_error_id(joined)[0]
-            continue
-        if "+0x" not in line or " ? " in line:
-            continue
-        if not has_oom:
-            s = _SYSCALL.search(line) if "SyS_" in line else None
-            if s:
-                yield analyze_error_id("calltrace:" + s.group(1))[0]
-            f = _ANY_FRAME.search(line) if _ROOT_WORD.search(line) else None
-            if f and f.group(1) in _ROOTS and prev is not None:
-                p = _ADDR_FRAME.search(prev)
-                if p and p.group(1) not in _NOT_ROOT_CALLERS:
-                    yield analyze_error_id("calltrace:" + p.group(1))[0]
-        prev = line
+            table.setdefault("calltrace:" + m.group(1), frame)
+
+    repairing = INVALID in (text or "")
+    for raw_line, match, flags in selected_lines(lines, text):
+        line = repair(raw_line) if repairing else raw_line
+        if flags & _LOCKDEP:
+            if same is None:
+                same = {}
+                for i, other in enumerate(lines):
+                    if any(h in other for h in _LOCKDEP_HEADS):
+                        same.setdefault(other, []).append(i)
+            enriched = lockdep_line(line, lines, same)
+            todo = [(line, match), (enriched, OOPS.search(enriched))] if enriched is not None else [(line, match)]
+        else:
+            todo = [(line, match)]
+        for line, m in todo:
+            if m is not None:  # §3.4-1 oops line
+                table.setdefault(m.group(0), line)
+                if OOM_FLAG.search(line):
+                    oom = True
+            elif "+0x" in line:  # §3.4-2 frame line
+                if " ? " in line:
+                    continue
+                if (flags & _COMMON or line is not raw_line) and CALLTRACE.search(line):
+                    if "SyS_" not in line:
+                        calltrace(previous)
+                    calltrace(line)
+                    previous = None
+                else:
+                    previous = line
+    return table

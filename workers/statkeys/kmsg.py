@@ -1,143 +1,95 @@
-"""Keys of lkp's kmsg parser: printk errors, user-space segfaults and sanitizer reports.
+"""Stage B in kmsg mode: the candidate table of a kernel-dumped kmsg file (spec §4.2).
 
-lkp dumps /dev/kmsg with `dmesg -x`-like prefixes (`kern  :err   : [ 43.1] text`) or `<N>`
-levels; its kmsg parser keys every kernel line of level err or worse that is not already an oops
-head, plus segfault lines, the ASan/UBSan reports of user-space tools and lkp's own
-`LKP: ... Kernel tests: Boot OK!` marker (its fixtures key it in kmsg dumps).
+The extracted text O is, in order: printk lines of level err or worse (`<0>`-`<3>` or
+`kern  :err   :` ...) and `segfault at` lines at any level, without colour codes, oops lines and
+denylisted ones; the `Kernel tests: Boot OK` lines; sanitizer runtime errors; sanitizer leak
+summaries. Each line of O is both the raw key and the line (§4.4). The serial-console path (§4.3)
+needs a list generated from the kernel source that the app does not have: without it the robot
+keys nothing there, and so does this port (§4.3), so every kmsg-mode log is read as kernel-dumped.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from workers.statkeys.lines import Log
-from workers.statkeys.normalize import analyze_error_id, common_error_id
-from workers.statkeys.patterns import find_head
+from workers.statkeys.dmesg import binary_cut
+from workers.statkeys.lines import lines_with
+from workers.statkeys.lists import KMSG_DENYLIST
+from workers.statkeys.reading import repair
+from workers.statkeys.tables import is_oops
 
-_RAW_RECORD = re.compile(r"^(\d+),\d+,\d+,[^;]*;")
-_LEVEL_PREFIX = re.compile(r"^<(\d+)>")
-_FACILITY_PREFIX = re.compile(
-    r"^(kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|local\d) *: *"
-    r"(emerg|alert|crit|err|warn|notice|info|debug) *: ")
-_ERROR_LEVELS = {"emerg", "alert", "crit", "err"}
-_STARS = re.compile(r"^[\s*]+|[\s*]+$")
-_SEGFAULT = re.compile(r"(?<!\S)\S+\[\d+\]: segfault at ")
-_BOOT_OK = re.compile(r"LKP: .*Kernel tests: Boot OK!")
-_RUNTIME_ERROR = re.compile(r"(?<!\S)(\S+:\d+:\d+: runtime error: .*)")
-_LEAK_HEAD = re.compile(r"\b(Direct|Indirect) leak of \d+ byte")
-_LEAK_FRAME = re.compile(r"#(\d+) 0x[0-9a-f]+ in (\S+)")
-_LEAK_FRAMES = 6
-
-# Error-level messages lkp's kmsg-denylist drops: harmless noise of test machines.
-_DENYLIST = (
-    "genirq: Flags mismatch",
-)
+# 4.2-1: error-level printk lines.
+_ERROR_LEVEL = re.compile(r"<[0-3]>|kern  :(?:err   |crit  |alert |emerg ): ")
+_ERROR_WORDS = ("segfault at", "<0>", "<1>", "<2>", "<3>", "kern  :err   : ", "kern  :crit  : ",
+                "kern  :alert : ", "kern  :emerg : ")
+_ANSI_COLOUR = re.compile(r"\x1b\[(?:[0-9;]+m|m|K)")
+_BOOT_OK = "Kernel tests: Boot OK"  # 4.2-2
+_RUNTIME_ERROR = " runtime error:"  # 4.2-3
+# 4.2-4: leak headers and frames #0-#5 with a 12-character address.
+_LEAK = re.compile(r"(Direct|Indirect) leak of .*allocated from:|#[0-5] 0x[0-9a-z]{12} in .*")
+_LEAK_WORDS = ("leak of ", " in ")
+_SEPARATOR = "\n"
 
 
-def is_kmsg(lines: list[str]) -> bool:
-    """True for a /dev/kmsg dump: raw records, `<N>` levels or facility:level prefixes."""
-    seen = 0
-    for line in lines:
-        if not line.strip():
-            continue
-        # Every prefix starts with a digit, `<` or a letter; console lines mostly start with `[`.
-        first = line[0]
-        if (first.isalnum() or first == "<") and (
-            _RAW_RECORD.match(line) or _LEVEL_PREFIX.match(line) or _FACILITY_PREFIX.match(line)
-        ):
-            return True
-        seen += 1
-        if seen > 50:
-            break
-    return False
+def _denylisted(line: str) -> bool:
+    return any(entry in line for entry in KMSG_DENYLIST)
 
 
-def record_level(line: str) -> tuple[str | None, str]:
-    """(level name of a kernel record, or None; text without the prefix) of one kmsg line.
-
-    Records of other facilities (user space writing to /dev/kmsg) have no kernel level."""
-    m = _RAW_RECORD.match(line) or _LEVEL_PREFIX.match(line)
-    if m:
-        return _level_name(int(m.group(1))), line[m.end():]
-    m = _FACILITY_PREFIX.match(line)
-    if m:
-        return (m.group(2) if m.group(1) == "kern" else None), line[m.end():]
-    return None, line
-
-
-def _level_name(prefix: int) -> str | None:
-    """`<N>` / raw record prefix: facility * 8 + level; facility 0 is the kernel."""
-    if prefix > 7:
-        return None
-    return ("emerg", "alert", "crit", "err", "warn", "notice", "info", "debug")[prefix]
-
-
-def _sanitizer_leak(lines: list[str], i: int, kind: str) -> str | None:
-    funcs: list[str] = []
-    for line in lines[i + 1:i + 40]:
-        m = _LEAK_FRAME.search(line)
-        if m:
-            if int(m.group(1)) != len(funcs):
-                break
-            funcs.append(m.group(2))
-            if len(funcs) == _LEAK_FRAMES:
-                break
-        elif line.strip() and "#" not in line and funcs:
-            text = record_level(line)[1].strip()
-            if text and not re.fullmatch(r"\[[ \d.]+\]", text):
-                break
-    if not funcs:
-        return None
-    return f"sanitizer.{kind.lower()}_leak/" + "/".join(funcs)
-
-
-# Words that anchor the non-level rules, for `Log.lines_with`.
-_ANCHORS = ("Kernel tests: Boot OK!", "segfault at ", "runtime error: ", " leak of ")
-_ERROR_ANCHORS = (":emerg :", ":alert :", ":crit  :", ":err   :", "<0>", "<1>", "<2>", "<3>")
-
-
-def _error_level_lines(log: Log) -> list[int]:
-    """Lines that may be printk errors: found by anchor, except in raw /dev/kmsg records whose
-    level is a number at the start of the line."""
-    lines = log.lines
-    if any(_RAW_RECORD.match(line) for line in lines[:50]):
-        return list(range(len(lines)))
-    return log.lines_with(_ERROR_ANCHORS)
-
-
-def kmsg_keys(log: Log) -> Iterable[str]:
-    """Keys of lkp's kmsg parser in log order (duplicates left to the caller)."""
-    lines = log.lines
-    candidates = set(log.lines_with(_ANCHORS))
-    if is_kmsg(lines):
-        candidates.update(_error_level_lines(log))
-    for i in sorted(candidates):
+def _error_lines(lines: list[str], text: str) -> list[str]:
+    """4.2-1 (a grep with `-a`: binary data passes)."""
+    out = []
+    for i in lines_with(text, _ERROR_WORDS):
         line = lines[i]
-        level, text = record_level(line)
-        if _BOOT_OK.search(text):
-            yield analyze_error_id(text[text.index("LKP: "):])[0]
+        if not ("segfault at" in line or _ERROR_LEVEL.match(line)):
             continue
-        if _SEGFAULT.search(text):
-            yield analyze_error_id(text)[0]
+        if "\x1b" in line:
+            line = _ANSI_COLOUR.sub("", line)
+        if is_oops(line) or _denylisted(line):
             continue
-        m = _RUNTIME_ERROR.search(text)
-        if m:
-            body = re.sub(r"^\[[ \d.]+\]\s*", "", m.group(1))
-            yield "sanitizer." + common_error_id(body)
-            continue
-        m = _LEAK_HEAD.search(text)
-        if m:
-            key = _sanitizer_leak(lines, i, m.group(1))
-            if key:
-                yield key
-            continue
-        if level not in _ERROR_LEVELS:
-            continue
-        if find_head(text) or any(d in text for d in _DENYLIST):
-            continue
-        body = _STARS.sub("", re.sub(r"^(?:\[[^\]]*\]\s*)+", "", text))
-        if body:
-            key = analyze_error_id(body)[0]
-            if key:
-                yield key
+        out.append(line)
+    return out
+
+
+def _runtime_errors(lines: list[str], text: str) -> list[str]:
+    """4.2-3: `sanitizer.` + the text from the space-free token before the first ` runtime error:`."""
+    out = []
+    for i in lines_with(text, (_RUNTIME_ERROR,)):
+        line = lines[i]
+        at = line.index(_RUNTIME_ERROR)
+        start = line.rfind(" ", 0, at) + 1 if at > 0 and line[at - 1] != " " else at
+        out.append("sanitizer." + line[start:])
+    return out
+
+
+def _leaks(lines: list[str], text: str) -> list[str]:
+    """4.2-4: `sanitizer.direct_leak/f0/f1/...` per leak; frames before any header form a piece
+    without the prefix."""
+    items = []
+    for i in lines_with(text, _LEAK_WORDS):
+        for m in _LEAK.finditer(lines[i]):
+            if m.group(1):
+                items.append(_SEPARATOR + f"sanitizer.{m.group(1).lower()}_leak")
+            else:
+                after = m.group(0).split(" in ", 1)[1].split()
+                items.append(after[0] if after else "")
+    if not items:
+        return []
+    return [piece[:-1] if piece.endswith("/") else piece for piece in "/".join(items).split(_SEPARATOR)]
+
+
+def candidates(lines: list[str], text: str | None = None) -> dict[str, str]:
+    """The insertion-ordered candidate table {raw key: line} of kmsg mode (§4.2, §4.4)."""
+    text = "\n".join(lines) if text is None else text
+    extracted = _error_lines(lines, text)
+    # Items 2-4 are greps without `-a`: NULs and invalid UTF-8 hide lines (§3.2).
+    plain = lines
+    if "\x00" in text or "\ufffd" in text:
+        plain = [lines[i] for i in binary_cut(lines)]
+        text = "\n".join(plain)
+    extracted += [line for line in (plain[i] for i in lines_with(text, (_BOOT_OK,)))]
+    extracted += _runtime_errors(plain, text)
+    extracted += _leaks(plain, text)
+    table: dict[str, str] = {}
+    for line in repair("\n".join(extracted)).split("\n"):
+        table.setdefault(line, line)
+    return table

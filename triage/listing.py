@@ -1,0 +1,138 @@
+"""Filter controls and sortable columns for list pages, from the query string (shareable URLs).
+
+A page declares its filters (what a person filters by) and sortable columns; `apply()` narrows the
+queryset and returns what the template's `_filters.html` draws. Values offered for free-text
+fields (trees, configs, ...) are the distinct values stored, cached for a few minutes: a datalist, so
+any value can still be typed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+
+from triage.models import Log
+
+CHOICES_TTL = 60
+MAX_CHOICES = 300
+HEX = frozenset("0123456789abcdef")
+
+
+_CACHED: dict[str, tuple[float, Any]] = {}
+
+
+def cached(key: str, load: Callable[[], Any], ttl: float = CHOICES_TTL) -> Any:
+    """A value kept for `ttl` seconds in this process: suggestions may be a little stale, never slow."""
+    now = time.monotonic()
+    hit = _CACHED.get(key)
+    if hit and now - hit[0] < ttl:
+        return hit[1]
+    value = load()
+    _CACHED[key] = (now, value)
+    return value
+
+
+def forget_cached() -> None:
+    _CACHED.clear()
+
+
+def known_values(model, field_name: str) -> list[str]:
+    """Distinct non-empty values of a field, cached (the filter's datalist)."""
+    def load() -> list[str]:
+        return list(model.objects.exclude(**{field_name: ""}).order_by(field_name)
+                    .values_list(field_name, flat=True).distinct()[:MAX_CHOICES])
+
+    return cached(f"choices:{model._meta.label_lower}:{field_name}", load)
+
+
+def commit_q(value: str, lookup: str = "commit") -> Q:
+    """A commit as people give it, full or abbreviated (7+ hex digits), matches logs uploaded with the
+    full hash or any abbreviation of it: `eaf065b089545` and `eaf065b089545219e...` are one commit."""
+    value = value.strip()
+    q = Q(**{lookup: value})
+    lowered = value.lower()
+    if len(lowered) >= 7 and set(lowered) <= HEX:
+        q |= Q(**{f"{lookup}__startswith": lowered})
+        shorter = [lowered[:n] for n in range(7, len(lowered))]
+        if shorter:
+            q |= Q(**{f"{lookup}__in": shorter})
+    return q
+
+
+@dataclass
+class Filter:
+    name: str  # the query parameter
+    label: str
+    apply: Callable[[QuerySet, str], QuerySet]
+    choices: Callable[[], Sequence] | None = None  # values, or (value, label) pairs for a <select>
+    select: bool = False  # a closed list (<select>) rather than free text with suggestions
+    kind: str = "text"  # text | date
+    value: str = ""
+    options: list = field(default_factory=list)
+
+
+def field_filter(name: str, label: str, lookup: str, model=Log, source: str | None = None) -> Filter:
+    """Exact match on `lookup`, suggestions from the distinct values of `model.source`."""
+    return Filter(name, label, lambda qs, v: qs.filter(**{lookup: v}),
+                  choices=lambda: known_values(model, source or name))
+
+
+def commit_filter(lookup: str = "commit") -> Filter:
+    return Filter("commit", "commit", lambda qs, v: qs.filter(commit_q(v, lookup)))
+
+
+def since_filter(name: str, label: str, lookup: str) -> Filter:
+    """`YYYY-MM-DD` or a number of days back ("7")."""
+    def apply(qs: QuerySet, value: str) -> QuerySet:
+        day = parse_date(value) if "-" in value else None
+        if day is None and value.isdigit():
+            day = (timezone.now() - timedelta(days=int(value))).date()
+        return qs.filter(**{f"{lookup}__date__gte": day}) if day else qs
+    return Filter(name, label, apply, kind="date")
+
+
+def before_filter(name: str, label: str, lookup: str) -> Filter:
+    def apply(qs: QuerySet, value: str) -> QuerySet:
+        day = parse_date(value)
+        return qs.filter(**{f"{lookup}__date__lte": day}) if day else qs
+    return Filter(name, label, apply, kind="date")
+
+
+@dataclass
+class Listing:
+    filters: list[Filter]
+    sort: str
+    sorts: dict[str, str]  # parameter value -> ORM ordering (descending with a leading "-")
+    active: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def any_active(self) -> bool:
+        return bool(self.active)
+
+
+def apply(params: QueryDict, queryset: QuerySet, filters: list[Filter], sorts: dict[str, str],
+          default_sort: str) -> tuple[QuerySet, Listing]:
+    """Narrow and order `queryset` by the request's parameters; the Listing draws the controls."""
+    active = {}
+    for f in filters:
+        f.value = params.get(f.name, "").strip()[:200]
+        if f.choices is not None:
+            f.options = list(f.choices())
+        if f.value:
+            active[f.name] = f.value
+            queryset = f.apply(queryset, f.value)
+    sort = params.get("sort", default_sort)
+    if sort.lstrip("-") not in sorts:
+        sort = default_sort
+    order = sorts[sort.lstrip("-")]
+    descending = sort.startswith("-")
+    ordering = [(o[1:] if o.startswith("-") else f"-{o}") if descending else o for o in order.split(",")]
+    return queryset.order_by(*ordering, "-pk" if descending else "pk"), Listing(filters, sort, sorts, active)
