@@ -45,6 +45,8 @@ class Report:
     corrupted: bool = False
     corrupted_reason: str = ""
     type: str = ""  # syzkaller's crash type of the title: KASAN-READ, LOCKDEP, HANG, WARNING, DoS, ...
+    suppressed: bool = False  # the log says the crash is an artefact of the test setup (OOM of sshd, ...)
+    guilty_file: str | None = None  # after decoding: the source file to blame (syzkaller's rule)
     frames: list[Frame] = field(default_factory=list)
     guilty: int | None = None  # index into frames of the frame the title names
     ip: Frame | None = None  # the faulting instruction pointer (RIP/pc/NIP), when printed

@@ -207,3 +207,31 @@ def test_two_workers_that_index_the_same_vmlinux_at_once_build_it_once(workers, 
     logs = first.log() + second.log()
     assert logs.count("built in") == 1, logs[-4000:]
     assert logs.count("downloaded from storage") == 1
+
+
+@pytest.mark.django_db
+def test_an_index_stored_where_older_versions_kept_it_is_still_used(vmlinux, settings,
+                                                                     django_capture_on_commit_callbacks):
+    """Builds indexed before indexes were stored by build-id have theirs beside the build."""
+    from workers.celery_app import app
+
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api().post("/api/builds/", {"vmlinux": SimpleUploadedFile("vmlinux", vmlinux.read_bytes())},
+                                  format="multipart")
+        build = Build.objects.get(pk=response.json()["id"])
+        assert build.index_status == "ready", build.index_error
+        media = Path(settings.MEDIA_ROOT)
+        (stored,) = (media / "indexes").iterdir()
+        stored.rename(media / build.index_dir / "index")  # the old layout
+        shutil.rmtree(settings.TRIAGE_CACHE_DIR)  # a worker that never saw the build
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api().post("/api/logs/", {"file": SimpleUploadedFile("dmesg.txt", crash_log(vmlinux))},
+                                  format="multipart")
+    finally:
+        app.conf.task_always_eager = False
+    crash = Crash.objects.get(log_id=response.json()["id"], index=0)
+    assert crash.decode_status == "done", crash.decode_error
+    assert "kernel.c:" in crash.decoded["text"] and crash.decoded["lazy"] is False
+    assert not (media / "indexes").exists() or not any((media / "indexes").iterdir())  # not built again

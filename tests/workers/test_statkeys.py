@@ -102,6 +102,13 @@ def test_nul_late_in_a_large_selection_keeps_the_chunks_before_it():
 
 def test_selected_lines_with_invalid_utf8_are_dropped():
     assert dmesg("BUG: bad \ufffd utf8 here", "Kernel panic - not syncing: b") == ["Kernel_panic-not_syncing:b"]
+    log = b"[ 1.0] BUG: bad \xff\xfe utf8 here\n[ 2.0] BUG: real \xef\xbf\xbd replacement char\n"
+    assert stat_keys_strict(log)[0] == ["boot_failures", "BUG:real\ufffdreplacement_char"]
+
+
+def test_kmsg_repairs_each_invalid_sequence_into_an_underscore():
+    log = b"kern  :err   : [ 1.0] BUG-less bad \xff\xfe utf8 here\nkern  :err   : [ 1.0] cut \xe2\x82 here\n"
+    assert stat_keys_strict(log, "kmsg")[0] == ["BUG-less_bad__utf8_here", "cut_here"]
 
 
 # --- §3.3 lockdep enrichment -----------------------------------------------------------------
@@ -147,6 +154,26 @@ def test_old_bracketed_lockdep_header_adds_no_key():
     assert dmesg("[ INFO: possible circular locking dependency detected ]", "a/1 is trying to acquire lock:",
                  " (x){+.+.}, at: [<ffffffff81000000>] f+0x1/0x2") == \
         ["INFO:possible_circular_locking_dependency_detected"]
+
+
+def test_lockdep_windows_of_identical_lines_are_concatenated_before_the_first_four():
+    head = "WARNING: possible recursive locking detected"
+    got = dmesg(head, "a/1 is trying to acquire lock:", "x, at: lock_one+0x1/0x2", head,
+                "b/2 is trying to acquire lock:", "y, at: lock_two+0x1/0x2")
+    # One window per identical line, both cut to the same first four kept lines.
+    assert got[1] == "WARNING:possible_recursive_locking_detected_a_is_trying_to_acquire_lock:at:lock_one" \
+                     "_b_is_trying_to_acquire_lock:at:lock_two"
+
+
+def test_lockdep_line_with_shell_specials_is_not_enriched():
+    assert dmesg('WARNING: possible recursive locking detected "x"', "a/1 is trying to acquire lock:") == \
+        ["WARNING:possible_recursive_locking_detected~x~"]  # `~` is not in C16's set
+
+
+def test_bracketed_bug_and_info_headers_skip_their_b_and_i_words():
+    assert dmesg("[ BUG: lock held when returning to user space! ]", "[ INFO: inconsistent lock state ]",
+                 "[ INFO: suspicious RCU usage. ]") == \
+        ["BUG:lock_held_when_returning_to_user_space", "INFO:suspicious_RCU_usage"]
 
 
 # --- §3.4 classification: captured text, not the line ---------------------------------------
@@ -256,6 +283,13 @@ def test_colour_codes_kill_a_dmesg_candidate():
     assert dmesg("BUG: red \x1b[31malert\x1b[0m") == []
 
 
+def test_digit_classes_are_ascii_and_word_boundaries_unicode():
+    # \u0663 (ARABIC-INDIC THREE) is no `D` (and not `A-Z a-z 0-9` for C11, which drops the space
+    # after it); `\u00e9` is a word character for WB, so `caf\u00e95` keeps its 5.
+    assert dmesg("Kernel panic - not syncing: n\u0663 caf\u00e95 x 7") == \
+        ["Kernel_panic-not_syncing:n\u0663caf\u00e95_x"]
+
+
 def test_short_ids_and_empty_bisects_are_not_emitted():
     assert dmesg("Kernel BUG at") == ["Kernel_BUG_at"]
     assert dmesg("x: Assertion failed") == ["Assertion_failed"]
@@ -288,6 +322,9 @@ def test_without_a_name_a_log_without_crash_is_keyed_as_kmsg():
     assert stat_keys("[ 1.0] Kernel panic - not syncing: x\n")[1] == "dmesg"
     assert stat_keys("[ 1.0] all is well\n") == ([], "dmesg")
     assert stat_keys("[ 1.0] all is well\n", "boot/dmesg") == ([], "dmesg")
+    serial = "[ 1.0] app[3]: segfault at 0 ip 0000 sp 0000 error 4 in a.so\n[ 2.0] Kernel tests: Boot OK!\n"
+    assert stat_keys(serial) == ([], "dmesg")  # §4.3: a serial console gives kmsg mode nothing
+    assert stat_keys(serial, "kmsg")[0] == ["segfault_at_ip_sp_error", "Kernel_tests:Boot_OK"]
 
 
 # --- §12 worked examples (the spec's own synthetic lines) --------------------------------------
@@ -368,7 +405,7 @@ def test_a_port_bug_is_logged_and_gives_no_keys(monkeypatch, caplog):
 
     def broken(*_args: object) -> list[str]:
         raise ValueError("port bug")
-    monkeypatch.setattr(statkeys, "read_lines", broken)
+    monkeypatch.setattr(statkeys, "read", broken)
     assert stat_keys("[ 1.0] Kernel panic - not syncing: Fatal exception\n") == ([], "dmesg")
     assert "port bug" in caplog.text
 

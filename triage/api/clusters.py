@@ -49,7 +49,7 @@ class RenameSerializer(serializers.Serializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = ClusterEvent

@@ -5,8 +5,11 @@ A bot that misspells a filter (`?comit=`) must not get every row back as if it h
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters as filters
 from django import forms
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
@@ -35,6 +38,23 @@ class IdFilter(filters.NumberFilter):
     """A row id: a whole number in the database's range (not the Decimal a NumberFilter takes)."""
 
     field_class = IdField
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """ISO 8601, as UTC: PostgreSQL refuses offsets past ±15:59 that Python accepts (a 500 before)."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC) if parsed.tzinfo else parsed
+        except OverflowError:
+            raise forms.ValidationError("out of range", code="invalid") from None
+
+
+class UtcDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 class BoolField(forms.Field):
@@ -95,9 +115,9 @@ class LogFilter(filters.FilterSet):
     release = filters.CharFilter(help_text="`uname -r` found in the log")
     build = IdFilter(field_name="build_id")
     has_crashes = BoolFilter(method="filter_has_crashes", help_text="true: logs with a crash")
-    created_after = filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte",
+    created_after = UtcDateTimeFilter(field_name="created", lookup_expr="gte",
                                               help_text="uploaded at or after (ISO 8601)")
-    created_before = filters.IsoDateTimeFilter(field_name="created", lookup_expr="lt",
+    created_before = UtcDateTimeFilter(field_name="created", lookup_expr="lt",
                                                help_text="uploaded before (ISO 8601)")
 
     class Meta:
@@ -135,7 +155,7 @@ class ClusterFilter(filters.FilterSet):
     kind = filters.CharFilter()
     guilty_function = filters.CharFilter()
     corrupted = BoolFilter()
-    seen_after = filters.IsoDateTimeFilter(field_name="last_seen", lookup_expr="gte",
+    seen_after = UtcDateTimeFilter(field_name="last_seen", lookup_expr="gte",
                                            help_text="last seen at or after (ISO 8601)")
 
     class Meta:

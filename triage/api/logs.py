@@ -18,8 +18,8 @@ from triage.models import ApiToken, Log
 class LogSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     stat_keys = serializers.SerializerMethodField()
-    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    uploaded_token = serializers.SlugRelatedField(slug_field="name", read_only=True,
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    uploaded_token = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True,
                                                   help_text="the name of the API token that uploaded it")
 
     class Meta:

@@ -8,17 +8,49 @@ import sys
 from pathlib import Path
 
 from workers.parser import parse_log
-from workers.report import ParsedLog
+from workers.parser.derived import report_guilty_file
+from workers.report import ParsedLog, log_lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["text", "json", "jsonl"], default="text")
+    parser.add_argument("--vmlinux", help="decode the frames with this vmlinux (or index folder) and name each "
+                                          "report's guilty file")
+    parser.add_argument("--modules", help="folder with the build's .ko files (with --vmlinux)")
+    parser.add_argument("--cache", help="symbol index cache folder (with --vmlinux)")
     parser.add_argument("logs", nargs="+", metavar="LOG")
+
+
+def _symbolizer(args: argparse.Namespace):
+    from workers.symbolize import SymbolizeError, Symbolizer
+
+    try:
+        return Symbolizer(args.vmlinux, args.modules, args.cache)
+    except SymbolizeError as exc:
+        sys.stderr.write(f"triage parse: {exc}\n")
+        return None
+
+
+def add_guilty_files(parsed: ParsedLog, data: bytes, symbolizer) -> None:
+    """After decoding: each report's guilty file (syzkaller's rule over the symbolised report)."""
+    from workers.symbolize import decode_frames
+
+    text = data.decode("utf-8", "replace")
+    decoded = {f.line: f.text for f in decode_frames(text, symbolizer)}
+    lines = log_lines(text)
+    for report in parsed.reports:
+        report.guilty_file = report_guilty_file(report.title, lines, report.start_line, report.end_line,
+                                                decoded) or None
 
 
 def run(args: argparse.Namespace) -> int:
     status = 0
     results = []
+    symbolizer = None
+    if args.vmlinux:
+        symbolizer = _symbolizer(args)
+        if symbolizer is None:
+            return 2
     for path in args.logs:
         try:
             data = Path(path).read_bytes()
@@ -27,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
             status = 1
             continue
         parsed = parse_log(data, name=path)
+        if symbolizer is not None:
+            add_guilty_files(parsed, data, symbolizer)
         if args.format == "jsonl":
             sys.stdout.write(json.dumps({"path": path, **parsed.to_dict()}) + "\n")
         elif args.format == "json":
@@ -42,8 +76,14 @@ def run(args: argparse.Namespace) -> int:
 def render_text(path: str, parsed: ParsedLog) -> str:
     out = [f"{path}: {len(parsed.reports)} report(s)"]
     for i, report in enumerate(parsed.reports):
-        flag = " [corrupted]" if report.corrupted else ""
+        flag = f" [corrupted: {report.corrupted_reason or 'VM disconnected'}]" if report.corrupted else ""
         out.append(f"  #{i} {report.title}{flag}  (lines {report.start_line + 1}-{report.end_line + 1})")
+        facts = [f"type {report.type or 'UNKNOWN'}"]
+        if report.guilty_file:
+            facts.append(f"guilty file {report.guilty_file}")
+        if report.suppressed:
+            facts.append("suppressed")
+        out.append("      " + ", ".join(facts))
         for frame in report.frames[:12]:
             mark = "" if frame.reliable else "? "
             mod = f" [{frame.module}]" if frame.module else ""

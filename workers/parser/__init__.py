@@ -36,12 +36,13 @@ def parse_log(data: bytes | str, name: str | None = None) -> ParsedLog:
     # printk lines are at most 1 KiB; longer ones are binary noise and would make the title regexes
     # (which scan from a header to the end of its report) quadratic.
     work = lines
-    raw = lines.raw
+    raw, raw_text = lines.raw, lines.raw_text
     if max(map(len, lines), default=0) > MAX_LINE or (raw is not None and max(map(len, raw), default=0) > MAX_LINE):
         work = [line if len(line) <= MAX_LINE else line[:MAX_LINE] for line in lines]
         raw = None if raw is None else [line if len(line) <= MAX_LINE else line[:MAX_LINE] for line in raw]
+        raw_text = None
     joined = "\n".join(work)
-    reports = build_reports(work, lines.caller, joined, lines.kernel_from, raw, lines.kmsg)
+    reports = build_reports(work, lines.caller, joined, lines.kernel_from, raw, lines.kmsg, raw_text)
     notices = find_notices(work, lines.caller, joined, sorted(r.start_line for r in reports))
     for report in reports + notices:
         report.start_line = lines.origin[report.start_line]
@@ -58,7 +59,7 @@ def parse_log(data: bytes | str, name: str | None = None) -> ParsedLog:
     parsed.build_id = m.group(1) if m else None
     parsed.arch = _guess_arch(text)
     try:
-        keys, source = stat_keys(text, name)
+        keys, source = stat_keys(data, name)  # the bytes: invalid UTF-8 matters to the robot
     except Exception:  # the stat-key rules are another module's; a bug there must not lose the reports
         keys, source = [], "kmsg" if lines.kmsg else "dmesg"
     parsed.stat_keys, parsed.stat_source = keys, source

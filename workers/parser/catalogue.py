@@ -93,13 +93,82 @@ class MultiLine:
         return MultiLineMatch(first.start(), groups, positional)
 
 
-COLLECT = None  # §6.5 step: collect frames up to the next stack start (a FIND step is a regex)
+COLLECT = None  # §6.5 step: collect frames up to the next stack start (a FIND step is a `Find`)
+
+
+_META = set("\\.^$*+?{}[]()|")
+
+
+def _literal_prefix(pattern: str) -> str:
+    out = []
+    for c in pattern:
+        if c in _META:
+            break
+        out.append(c)
+    literal = "".join(out)
+    # A quantifier after the prefix may make its last character optional.
+    return literal[:-1] if len(literal) < len(pattern) and pattern[len(literal)] in "*?{" else literal
+
+
+def _top_branches(pattern: str) -> list[str]:
+    """The alternatives of a pattern at nesting depth 0 (a pattern that is one group is unwrapped)."""
+    depth, out, cur, k = 0, [], [], 0
+    while k < len(pattern):
+        c = pattern[k]
+        if c == "\\":
+            cur.append(pattern[k:k + 2])
+            k += 2
+            continue
+        depth += c in "([" and 1 or 0
+        depth -= c in ")]" and 1 or 0
+        if c == "|" and depth == 0:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        k += 1
+    out.append("".join(cur))
+    if len(out) == 1 and out[0].startswith("(") and out[0].endswith(")") and _top_branches(out[0][1:-1]) != [
+            out[0][1:-1]]:
+        return _top_branches(out[0][1:-1])
+    return out
+
+
+class Find:
+    """A FIND step (§6.5): a one-line pattern and literals one of which every match contains, so
+    that the text is scanned with str.find and the regex runs on candidate lines only."""
+
+    def __init__(self, pattern: str, hints: tuple[str, ...] = ()) -> None:
+        self.regex = rx(pattern)
+        if not hints:
+            hints = tuple(_literal_prefix(b) for b in _top_branches(self.regex.pattern))
+            assert all(hints), f"give the hints of {pattern!r}"
+        self.hints = hints
+
+    def search(self, line: str):
+        return self.regex.search(line) if any(h in line for h in self.hints) else None
+
+    def search_text(self, text: str, pos: int, end: int):
+        """The first match in text[pos:end] (whole lines; no match crosses a line end)."""
+        while pos < end:
+            at = min((a for a in (text.find(h, pos, end) for h in self.hints) if a >= 0), default=-1)
+            if at < 0:
+                return None
+            line_start = text.rfind("\n", 0, at) + 1
+            line_end = text.find("\n", at)
+            line_end = len(text) if line_end < 0 else line_end
+            m = self.regex.search(text, max(line_start, pos), line_end)
+            if m is not None:
+                return m
+            pos = line_end + 1
+        return None
 
 # §14 preamble: the RIP-line and the Call-Trace line.
 RIP_LINE = (r"(?:IP|NIP|pc |PC is at):? (?:(?:[0-9]+:)?(?:{PC} +){0,2}{FUNC}|(?:[0-9]+:)?0x[0-9a-f]+"
             r"|(?:[0-9]+:)?{PC} +\[< *\(null\)>\] +\(null\)|[0-9]+: +\(null\))")
-RIP = rx(RIP_LINE)
-CALL_TRACE = rx(r"Call Trace:|Call trace:|Backtrace:")
+RIP_HINTS = ("IP", "pc ", "PC is at")
+RIP = Find(RIP_LINE, RIP_HINTS)
+CALL_TRACE = Find(r"Call Trace:|Call trace:|Backtrace:")
 
 
 @dataclass(frozen=True)
@@ -129,8 +198,16 @@ class Format:
     corr: bool = False  # always corrupted (§10.1.3)
     kind: str = ""  # the app's class of the report (filters, clustering)
     skip_re: re.Pattern[str] | None = field(default=None, init=False)
+    # The title pattern never crosses a line end: its matches on W's first line are found there alone.
+    single_line: bool = field(default=False, init=False)
+
+    # The literal text every title match starts with (a cheap test before the regex).
+    literal: str = field(default="", init=False)
 
     def __post_init__(self) -> None:
+        self.literal = _literal_prefix(self.title.pattern)
+        self.single_line = isinstance(self.title, re.Pattern) and "\n" not in self.title.pattern \
+            and "(?s" not in self.title.pattern
         if self.stack is not None and self.stack.skip:
             self.skip_re = re.compile("|".join(f"(?:{s})" for s in self.stack.skip), re.A)
 
@@ -150,13 +227,14 @@ def F(section: str, title: str, template: str, report: str | None = None, **kw) 
 
 
 # §14 stack rules.
-WSR = Stack((rx(RIP_LINE + r"|--- interrupt: [0-9]+ at {FUNC}"), COLLECT), fallback=(CALL_TRACE, COLLECT))
+WSR = Stack((Find(RIP_LINE + r"|--- interrupt: [0-9]+ at {FUNC}", (*RIP_HINTS, "--- interrupt: ")), COLLECT),
+            fallback=(CALL_TRACE, COLLECT))
 SOR = Stack((RIP, CALL_TRACE, COLLECT))
 CTR = Stack((CALL_TRACE, COLLECT))
 RIP_ONLY = Stack((RIP,))  # 8.1, 13.1, 15.1: the first RIP-line's function, no fallback
-KFENCE_STACK = Stack((rx(r"BUG: KFENCE: [a-z\- ]+ in {FUNC}"), COLLECT))  # 1.9-1.12
-KMSAN_STACK = Stack((COLLECT, rx(r"(Local variable .* created at:|Uninit was created at:)"), COLLECT))
-LOCK_AT = rx(r"at: (?:{PC} +)?{FUNC}")
+KFENCE_STACK = Stack((Find(r"BUG: KFENCE: [a-z\- ]+ in {FUNC}"), COLLECT))  # 1.9-1.12
+KMSAN_STACK = Stack((COLLECT, Find(r"(Local variable .* created at:|Uninit was created at:)"), COLLECT))
+LOCK_AT = Find(r"at: (?:{PC} +)?{FUNC}")
 BAD_ACCESS = ("bad-access in {FRAME}",)
 INVALID_FREE = ("invalid-free in {FRAME}",)
 STALL = ("stall in {FRAME}",)
@@ -173,12 +251,12 @@ _BUG = [
     F("1.1", r"BUG: KASAN:", "KASAN: {type} {rw} in {FRAME}",
       r"BUG: KASAN: (?P<type>[a-z\-]+) in {FUNC}{LINES}.*(?P<rw>Read|Write) (?:of size|at addr) [0-9a-f]+",
       alts=BAD_ACCESS, kind="KASAN",
-      stack=Stack((rx(r"BUG: KASAN: [a-z\-]+ in {FUNC}"), CALL_TRACE, COLLECT),
+      stack=Stack((Find(r"BUG: KASAN: [a-z\-]+ in {FUNC}"), CALL_TRACE, COLLECT),
                   skip=("kernel_fault", "tag_check", "mem_abort", "^el1_", "^el1h_"))),
     F("1.2", r"BUG: KASAN:", "KASAN: invalid-free in {FRAME}",
       r"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {FUNC}",
       alts=INVALID_FREE, kind="KASAN",
-      stack=Stack((rx(r"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {FUNC}"),
+      stack=Stack((Find(r"BUG: KASAN: (?:double-free or invalid-free|double-free|invalid-free) in {FUNC}"),
                    CALL_TRACE, COLLECT), skip=("slab_", "kfree", "vunmap", "vfree"))),
     F("1.3", r"BUG: KASAN: (?P<type>[a-z\-]+) on address{LINES}.*(?P<rw>Read|Write) of size (?P<size>[0-9]+)",
       "KASAN: {type} {rw}", kind="KASAN"),
@@ -221,7 +299,7 @@ _BUG = [
       r"BUG: lock held when returning to user space{LINES}.*leaving the kernel with locks still held"
       r"{LINES}.*at: (?:{PC} +)?{FUNC:f}", nstc=True, kind="lockdep"),
     F("1.21", r"BUG: bad unlock balance detected!", "BUG: bad unlock balance in {FRAME}",
-      stack=Stack((rx(r"{PC} +{FUNC}"), CALL_TRACE, COLLECT)), kind="lockdep"),
+      stack=Stack((Find(r"{PC} +{FUNC}", ("]",)), CALL_TRACE, COLLECT)), kind="lockdep"),
     F("1.22", r"BUG: held lock freed!", "BUG: held lock freed in {f}",
       r"BUG: held lock freed!{LINES}.*{PC} +{FUNC:f}", kind="lockdep"),
     F("1.23", r"BUG: Bad rss-counter state", "BUG: Bad rss-counter state", nstc=True, kind="BUG"),
@@ -231,7 +309,7 @@ _BUG = [
       r"BUG: Dentry .* still in use \([0-9]+\) \[(?P<op>unmount) of (?P<fs>[^\]]+)\]",
       alts=("BUG: Dentry still in use [{op} of {fs}]",), kind="BUG"),
     F("1.27", r"BUG: Bad page (?P<k>state|cache)", "BUG: Bad page {k} in {FRAME}", kind="BUG",
-      stack=Stack((rx(r"page last allocated"), COLLECT),
+      stack=Stack((Find(r"page last allocated"), COLLECT),
                   skip=("(?:free|put|get|update|release)_page", "free_unref", "^_*folio", "truncate_inode_pages",
                         "page_frag_free", "alloc", "vmap", "page_owner"))),
     F("1.28", r"BUG: Bad page map", "BUG: Bad page map", kind="BUG"),
@@ -245,7 +323,7 @@ _BUG = [
       r"BUG: workqueue leaked lock or atomic{LINES}.*last function: (?P<f>[a-zA-Z0-9_]+)\n", nstc=True,
       kind="lockdep"),
     F("1.33", r"BUG: memory leak", "memory leak in {FRAME}", kind="leak",
-      stack=Stack((rx(r"backtrace:|backtrace \(crc [0-9a-f]*\):"), COLLECT),
+      stack=Stack((Find(r"backtrace:|backtrace \(crc [0-9a-f]*\):"), COLLECT),
                   skip=("kmemleak", "mmap", "kmem", "slab", "alloc", "create_object", "idr_get", "list_lru_init",
                         "kasprintf", "kvasprintf", "pcpu_create", "strdup", "strndup", "memdup"))),
     F("1.34", r"BUG: .*stack guard page was hit at", "BUG: stack guard page was hit in {FRAME}",
@@ -298,7 +376,7 @@ _WARNING = [
       r"WARNING: possible irq lock inversion dependency detected{LINES}.*just changed the state of lock"
       r"{LINES}.*at: (?:{PC} +)?{FUNC:f}", kind="lockdep"),
     F("2.19", r"WARNING: (?>.*?-safe -> ).*-unsafe lock order detected", "possible deadlock in {FRAME}",
-      stack=Stack((rx(r"which became .* at:"), COLLECT)), kind="lockdep"),
+      stack=Stack((Find(r"which became .* at:"), COLLECT)), kind="lockdep"),
     F("2.20", r"WARNING: possible recursive locking detected", "possible deadlock in {f}",
       r"WARNING: possible recursive locking detected{LINES}.*is trying to acquire lock{LINES}.*at: (?:{PC} +)?{FUNC:f}",
       kind="lockdep"),
@@ -311,7 +389,7 @@ _WARNING = [
     F("2.24", r"WARNING: kernel stack frame pointer at [0-9a-f]+ in \S* has bad value",
       "WARNING: kernel stack frame pointer has bad value", nstc=True, kind="WARNING"),
     F("2.25", r"WARNING: bad unlock balance detected!", "WARNING: bad unlock balance in {FRAME}",
-      stack=Stack((rx(r"{PC} +{FUNC}"), CALL_TRACE, COLLECT)), kind="lockdep"),
+      stack=Stack((Find(r"{PC} +{FUNC}", ("]",)), CALL_TRACE, COLLECT)), kind="lockdep"),
     F("2.26", r"WARNING: held lock freed!", "WARNING: held lock freed in {f}",
       r"WARNING: held lock freed!{LINES}.*at:(?: {PC})? +{FUNC:f}", kind="lockdep"),
     F("2.27", r"WARNING: kernel stack regs .* has bad 'bp' value", "WARNING: kernel stack regs has bad value",
@@ -339,8 +417,8 @@ _INFO = [
     _old_lockdep("3.5", "inconsistent lock state", "takes", "inconsistent lock state in {f}"),
     F("3.6", r"INFO: rcu_(?:preempt|sched|bh|tasks) (?:self-)?detected(?: expedited)? stall",
       "INFO: rcu detected stall in {FRAME}", alts=STALL, kind="stall",
-      stack=Stack((rx(r"apic_timer_interrupt"), RIP, COLLECT),
-                  fallback=(rx(r"apic_timer_interrupt|Exception stack|el1h_64_irq"), COLLECT),
+      stack=Stack((Find(r"apic_timer_interrupt"), RIP, COLLECT),
+                  fallback=(Find(r"apic_timer_interrupt|Exception stack|el1h_64_irq"), COLLECT),
                   skip=("apic_timer_interrupt", "rcu"), extractor="stall")),
     F("3.7", r"INFO: trying to register non-static key", "INFO: trying to register non-static key in {FRAME}",
       stack=CTR.with_(skip=("stack", "lock", "IRQ")), kind="lockdep"),

@@ -90,9 +90,19 @@ class ConsoleView:
 
     def _fill(self, i: int) -> str:
         raw = self.raw[i]
-        ctx, _end = context_of(raw) if not self.kmsg else ("", -1)
+        if self.kmsg:
+            ctx, end = "", -1
+        else:
+            m = _CONSOLE.match(raw) if raw[:1] == "[" else None
+            if m is not None:
+                ctx, end = (m.group(1) or "console"), m.end()
+            else:
+                ctx, end = context_of(raw)
         if ctx:
-            text, q = strip(raw)
+            if raw.find("] ") == end - 2 and " ? " not in raw and "(unreliable)" not in raw:
+                text, q = raw[end:], False  # the common case of §2.3, without the slicing below
+            else:
+                text, q = strip(raw)
         elif raw == self.message[i] and not self.kmsg:
             text, q = raw, False  # §2.3: no prefix, verbatim, never questionable
         else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from workers.parser.stack import MARKERS, RISCV_MARKER, STACK_START, is_frame_line
+from workers.parser.stack import MARKERS, RISCV_MARKER, STACK_START, is_frame_line, maybe_stack_start
 
 # §10.1 reasons (set by titles.py).
 EXTRACTED_NO_FRAMES = "extracted no frames"
@@ -37,12 +37,12 @@ def after_parse(raw_title: str, body: str, won: bool, nstc: bool) -> str:
             continue
         # §6.3: a multi-line search lets the newline stand before " backtrace:"; the line of the
         # marker starts at the match (the text before it on its line is not counted).
-        lines = body[m.start():].split("\n")
+        lines = body[m.start():].split("\n", _SCAN + 2)
         if len(lines) < 4:
             return CALL_TRACE_MISSED
         found = False
         for line in lines[1:1 + _SCAN]:
-            if STACK_START.search(line):
+            if maybe_stack_start(line) and STACK_START.search(line):
                 break
             if "(stack is not available)" in line or is_frame_line(line):
                 found = True

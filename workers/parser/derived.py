@@ -20,7 +20,14 @@ SUPPRESSIONS = re.compile("|".join([
 ]), re.A)
 
 
+# Substrings of every suppression pattern: only lines holding one are searched.
+SUPPRESSION_WORDS = ("panic: ", "fatal error: ", "signal SIGBUS: bus error", "SYZFAIL: SIGBUS", "Out of memory: Kill process ",
+                     "Killed process ", "lowmemorykiller: Killing '", "INIT: PANIC: segmentation violation!",
+                     "*** stack smashing detected ***: terminated")
+
+
 def suppressed(output: str) -> bool:
+    """§12: is a report in this console output suppressed (reported to nobody)?"""
     return SUPPRESSIONS.search(output) is not None
 
 
@@ -176,3 +183,10 @@ def _guilty_in(report: str) -> str:
             elif path.startswith(guilty.rsplit("/", 1)[0] + "/") and path.count("/") > guilty.count("/"):
                 guilty = path  # deeper under the guilty file's directory
     return guilty or first
+
+
+def report_guilty_file(title: str, lines: list[str], start: int, end: int, decoded: dict[int, str]) -> str:
+    """§16 over lines [start, end] of a log, each frame line replaced by its decoded text (`decoded`:
+    line number -> the line as decode_stacktrace.sh prints it)."""
+    body = "\n".join(decoded.get(i, lines[i]) for i in range(start, min(end, len(lines) - 1) + 1))
+    return guilty_file(title, body)

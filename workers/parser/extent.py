@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workers.parser.catalogue import NON_STARTING, STACK_NOTICES
+from workers.parser.catalogue import NON_STARTING
 from workers.parser.console import ConsoleView, is_cpu_context
 
-MAX_LINES = 3000
-TAIL_LINES = 200
+MAX_LINES = 1000
+TAIL_LINES = 50
 _SKIP_REST = ("Kernel panic - not syncing", "WARNING: possible circular locking dependency detected")
 
 
@@ -40,34 +40,40 @@ class Extent:
 def report_extent(view: ConsoleView, start: int, oops: set[int], oops_starts: set[int]) -> Extent:
     """§4.2 for the report whose oops line is `start`.
 
-    `oops`: indices of oops lines that are not replay-truncated; `oops_starts`: those
-    that may start a second report (no non-starting marker).
+    `oops`: indices of oops lines that are not replay-truncated; `oops_starts`: the lines that
+    record a second report (oops lines without a non-starting marker, and STACK_NOTICES lines).
     """
     ctx = view.context(start)
     ext = Extent(start, ctx, end=start)
+    body, index = ext.body, ext.index
     caller_ctx = ctx not in ("", "console")
     threshold = 16 if "BUG: KMSAN:" in view.raw[start] else 22  # §4.2 step 4
-    second = False
-    nmi = skip_rest = False
+    second = nmi = skip_rest = False
     text_lines = 0
-    n = len(view)
-    stop = min(n, start + MAX_LINES)
-    tail_stop = stop
-    i = start
-    while i < stop and i < tail_stop:
-        raw = view.raw[i]
+    stop = min(len(view), start + MAX_LINES)
+    raws, ctxs, texts, qs, fill = view.raw, view._ctx, view._text, view._q, view._fill
+    # The app's normalizer already read each line's caller id: another task's line is dropped
+    # without parsing its prefix again (a CPU id may still pass in NMI-traceback mode).
+    callers = view.caller
+    own = ctx.strip("[] ").replace(" ", "") if caller_ctx else None
+    for i in range(start, stop):
+        raw = raws[i]
         # 1. oops bookkeeping, in any context
-        if i != start and not second and (i in oops_starts or any(s in raw for s in STACK_NOTICES)):
+        if i in oops_starts and i != start and not second:
             second = True
             if not caller_ctx:
-                tail_stop = i + TAIL_LINES
+                stop = min(stop, i + TAIL_LINES)  # R is read on only for the §10.2 checks
         if i in oops:
             ext.end = i
-        # 2. context filter
+        # 2. context filter (S itself always passes)
         if i != start:
-            c1 = view.context(i)
-            if view.questionable(i) or (c1 != ctx and not (nmi and is_cpu_context(c1))):
-                i += 1
+            other = callers[i]
+            if other is not None and other != own and (not nmi or other[0] != "C"):
+                continue
+            c1 = ctxs[i]
+            if c1 is None:
+                c1 = fill(i)
+            if qs[i] or (c1 != ctx and not (nmi and is_cpu_context(c1))):
                 continue
         # 3.
         text_lines += 1
@@ -77,22 +83,20 @@ def report_extent(view: ConsoleView, start: int, oops: set[int], oops_starts: se
             drop = True
         elif "Sending NMI from CPU" in raw:
             nmi = True
-        elif text_lines > threshold and any(s in raw for s in _SKIP_REST):
-            skip_rest = True
-            drop = True
-        if i == start:
-            drop = False
-        if not drop:
-            # 5.
-            ext.body.append(view.text(i))
-            ext.index.append(i)
-            # 6.
-            if not second or caller_ctx:
-                ext.window = len(ext.body)
-        i += 1
+        elif text_lines > threshold and (_SKIP_REST[0] in raw or _SKIP_REST[1] in raw):
+            skip_rest = drop = True
+        if drop and i != start:
+            continue
+        # 5.
+        body.append(texts[i])
+        index.append(i)
+        # 6.
+        if not second or caller_ctx:
+            ext.window = len(body)
     return ext
 
 
 def second_starts(view: ConsoleView, oops: set[int]) -> set[int]:
-    """Oops lines that record a second report start (§4.2 step 1): not the non-starting markers."""
+    """Oops lines that record a second report start (§4.2 step 1): not the non-starting markers.
+    The caller adds the lines holding a STACK_NOTICES message (they count even if not oops lines)."""
     return {i for i in oops if not any(m in view.raw[i] for m in NON_STARTING)}

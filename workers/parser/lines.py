@@ -56,6 +56,7 @@ class NormalizedLines(list):
     kmsg: bool
     kernel_from: int
     raw: list[str] | None  # the lines as printed (prefixes kept; CR and escapes removed), not for kmsg
+    raw_text: str | None  # the same lines joined by "\n"
 
     def __init__(self, lines: list[str], origin: list[int], kmsg: bool = False,
                  caller: list[str | None] | None = None) -> None:
@@ -65,6 +66,7 @@ class NormalizedLines(list):
         self.caller = caller if caller is not None else [None] * len(lines)
         self.kernel_from = 0 if kmsg else len(lines)
         self.raw = None
+        self.raw_text = None
 
 
 def decode(data: bytes | str) -> str:
@@ -164,6 +166,7 @@ def normalize(text: str | bytes) -> NormalizedLines:
         caller.append(ctx)
     normalized = NormalizedLines(out, origin, caller=caller)
     normalized.raw = raw
+    normalized.raw_text = text
     at = text.find("Linux version ")
     banner = bisect.bisect_left(origin, text.count("\n", 0, at)) if at >= 0 else len(out)
     normalized.kernel_from = min(banner, kernel_from if kernel_from >= 0 else len(out))

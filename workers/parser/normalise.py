@@ -5,6 +5,7 @@ Spec: ../shared/reference/syzkaller-report-rules.md.
 
 from __future__ import annotations
 
+import functools
 import re
 
 MAX_TITLE_BYTES = 120
@@ -23,6 +24,7 @@ REWRITES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise(title: str) -> str:
     """§11: the rewrites to a fixpoint each, then the first 120 bytes, printable ASCII, one space."""
     for pattern, repl in REWRITES:

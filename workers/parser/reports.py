@@ -12,10 +12,12 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from workers.parser import details
+from workers.parser import derived, details
 from workers.parser.catalogue import HEADERS, STACK_NOTICES, Group
 from workers.parser.console import ConsoleView, oops_group
+from workers.parser.corruption import VM_DISCONNECTED
 from workers.parser.demangle import demangle
+from workers.parser.derived import SUPPRESSION_WORDS
 from workers.parser.extent import report_extent, second_starts
 from workers.parser.frames import parse_normalized_frame, parse_normalized_ip, title_name
 from workers.parser.stack import canonical
@@ -55,21 +57,29 @@ class Header:
 @dataclass
 class OopsLines:
     """The oops lines of a log (spec §3.3-3.5): the headers that start reports, every oops line that
-    is not replay-truncated (they end reports, §4.2) and those that start a second report."""
+    is not replay-truncated (they end reports, §4.2) and those that start a second report; whether the
+    log is suppressed (§12) and whether the VM disconnected (§10.3)."""
 
     headers: list[Header]
     oops: set[int]
     second: set[int]
+    suppressed: bool = False
+    disconnected: bool = False
 
 
 def find_oops(view: ConsoleView, raw_text: str, kernel_from: int = 0) -> OopsLines:
     headers: list[Header] = []
     oops: set[int] = set()
     notices: set[int] = set()
-    for i in lines_with(raw_text, HEADERS + STACK_NOTICES):
+    suppressed = disconnected = False
+    for i in lines_with(raw_text, _WORDS):
         line = view.raw[i]
         if any(s in line for s in STACK_NOTICES):
             notices.add(i)
+        if not suppressed and any(w in line for w in SUPPRESSION_WORDS):
+            suppressed = derived.suppressed(line)
+        if VM_DISCONNECTED in line:
+            disconnected = True
         group = oops_group(line)
         if group is None or view.replay_truncated(i):
             continue
@@ -77,7 +87,10 @@ def find_oops(view: ConsoleView, raw_text: str, kernel_from: int = 0) -> OopsLin
         if group.kind == "reboot" and i <= kernel_from:
             continue  # the decompressor's "Booting the kernel." before any kernel output: the first boot
         headers.append(Header(i, group))
-    return OopsLines(headers, oops, second_starts(view, oops) | notices)
+    return OopsLines(headers, oops, second_starts(view, oops) | notices, suppressed, disconnected)  # §4.2 step 1
+
+
+_WORDS = HEADERS + STACK_NOTICES + SUPPRESSION_WORDS + (VM_DISCONNECTED,)
 
 
 def find_headers(lines: list[str], text: str | None = None, kernel_from: int = 0) -> list[Header]:
@@ -157,7 +170,8 @@ def _extend_tail(lines: list[str], end: int, limit: int) -> int:
 
 
 def build_reports(lines: list[str], caller: list[str | None] | None = None, text: str | None = None,
-                  kernel_from: int = 0, raw: list[str] | None = None, kmsg: bool = False) -> list[Report]:
+                  kernel_from: int = 0, raw: list[str] | None = None, kmsg: bool = False,
+                  raw_text: str | None = None) -> list[Report]:
     """Reports of normalized lines; `caller[i]` is line i's printk caller id (`T123`, `C1`) if any;
     `text` is the lines joined with newlines, when the caller has it already; `kernel_from` is the
     first line known to be kernel output (an earlier "Booting the kernel." is the first boot); `raw`
@@ -167,7 +181,11 @@ def build_reports(lines: list[str], caller: list[str | None] | None = None, text
     if caller is None:
         caller = [None] * n
     view = ConsoleView(raw if raw is not None else lines, lines, caller, kmsg)
-    found = find_oops(view, text if raw is None else "\n".join(raw), kernel_from)
+    if raw is None:
+        raw_text = text
+    elif raw_text is None:
+        raw_text = "\n".join(raw)
+    found = find_oops(view, raw_text, kernel_from)
     if not found.headers:
         return []
     spans = _report_starts(lines, found.headers, text)
@@ -186,8 +204,10 @@ def build_reports(lines: list[str], caller: list[str | None] | None = None, text
         report = Report(
             title=desc.title, kind=(desc.fmt.kind if desc.fmt and desc.fmt.kind else h.oops.kind),
             alt_titles=desc.alt_titles, corrupted=desc.corrupted, corrupted_reason=desc.corrupted_reason,
-            type=desc.type, start_line=start, end_line=end - 1,
+            type=desc.type, suppressed=found.suppressed, start_line=start, end_line=end - 1,
         )
+        if found.disconnected:
+            report.corrupted = True  # §10.3: the reason stays what it was (maybe none)
         fill_report(report, lines, start, end, ctx, caller)
         report.guilty = _guilty_index(report.frames, desc.guilty_line, desc.guilty_name)
         reports.append(report)

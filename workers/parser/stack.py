@@ -8,9 +8,12 @@ failed. Spec: ../shared/reference/syzkaller-report-rules.md.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass, field
+
+import ahocorasick_rs
 
 from workers.parser.catalogue import PC, Stack
 from workers.parser.demangle import demangle
@@ -31,6 +34,7 @@ RISCV_MARKER = MARKERS[-1]
 
 # §6.4 fault-injection lines: a stack cut by should_fail() output.
 FAULT_INJECTION = re.compile(rf"(?: {PC})? should_fail(?:slab)?(?:\.[a-z0-9.]+)?\+0x", re.A)
+_FAULT_INJECTION_LINE = re.compile(rf"^(?: {PC})? should_fail(?:slab)?(?:\.[a-z0-9.]+)?\+0x", re.A | re.M)
 
 # §7.1 the generic skip list, searched in the demangled name (grouped as in the spec).
 GENERIC_SKIP = [
@@ -101,7 +105,10 @@ GENERIC_SKIP = [
     "extract_iter_to_sg", "drop_nlink", "^get_taint$", "^put_device$", "lock_timer_base", "__timer_delete_sync",
     "sk_stop_timer_sync", "__mod_timer", "fast_dput", "dput", "mark_buffer_dirty",
 ]
-GENERIC_SKIP_RE = re.compile("|".join(f"(?:{p})" for p in GENERIC_SKIP), re.A)
+_PLAIN = [p for p in GENERIC_SKIP if re.escape(p) == p.replace("_", "\\_") or re.fullmatch(r"\w+", p)]
+GENERIC_SKIP_RE = re.compile("|".join(f"(?:{p})" for p in GENERIC_SKIP if p not in _PLAIN), re.A)
+# The plain substrings (most of the list) are found by one Aho-Corasick pass over the name.
+_GENERIC_WORDS = ahocorasick_rs.AhoCorasick(_PLAIN)
 
 # §7.2 syscall prefixes, in order; each is removed once from the original name, the shortest wins.
 SYSCALL_PREFIXES = ("SYSC_", "SyS_", "sys_", "__x64_", "__ia32_", "__arm64_", "____sys_", "___sys_", "__sys_",
@@ -120,12 +127,24 @@ def canonical(name: str) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def _generic(name: str) -> bool:
+    try:
+        if _GENERIC_WORDS.find_matches_as_indexes(name):
+            return True
+    except UnicodeEncodeError:  # lone surrogates
+        if any(p in name for p in _PLAIN):
+            return True
     return GENERIC_SKIP_RE.search(name) is not None
 
 
 def skipped(name: str, extra: re.Pattern[str] | None) -> bool:
     """§6.6: is this (demangled) candidate dropped by the generic or the format's skip list?"""
     return _generic(name) or (extra is not None and extra.search(name) is not None)
+
+
+def maybe_stack_start(line: str) -> bool:
+    """A cheap necessary condition for STACK_START (substrings every marker contains)."""
+    return ("race" in line or "lloc" in line or "reed" in line or "acktrace" in line or "Uninit" in line
+            or "status: " in line)
 
 
 def frame_names(line: str) -> list[str]:
@@ -167,13 +186,18 @@ _STALL_ANCHORS = re.compile("|".join(f"(?:{p})" for p in [
 ]), re.A)
 
 
+@functools.lru_cache(maxsize=16384)
+def _stall_anchor(name: str) -> bool:
+    return _STALL_ANCHORS.search(name) is not None
+
+
 def stall_pick(names: list[str]) -> int | None:
     """§8.1: index of the candidate a stall title names (the one above the first anchor), or None."""
     if not names:
         return None
     prev = 0
     for i, name in enumerate(names):
-        if _STALL_ANCHORS.search(name):
+        if _stall_anchor(name):
             return -1 if "smp_call_function" in name else prev
         prev = i
     return None
@@ -208,10 +232,11 @@ class Extraction:
     failed: bool = False
 
 
-def _run(steps: tuple, stack: Stack, skip: re.Pattern[str] | None, lines: list[str]) -> Extraction:
+def _run(steps: tuple, stack: Stack, skip: re.Pattern[str] | None, lines: list[str], text: str,
+         starts: list[int], first: int) -> Extraction:
     out = Extraction()
     seg: list[tuple[str, int]] = []  # (demangled raw name, line index)
-    i, n = 0, len(lines)
+    i, n = first, len(lines)
     collects = 0
 
     def add(names: list[str], at: int) -> None:
@@ -260,10 +285,10 @@ def _run(steps: tuple, stack: Stack, skip: re.Pattern[str] | None, lines: list[s
             while i < n:
                 line = lines[i]
                 i += 1
-                if FAULT_INJECTION.match(line):
+                if "should_fail" in line and FAULT_INJECTION.match(line):
                     out.failed = True
                     break
-                if STACK_START.search(line):
+                if maybe_stack_start(line) and STACK_START.search(line):
                     break
                 if nxt is not None:
                     m = nxt.search(line)
@@ -271,25 +296,47 @@ def _run(steps: tuple, stack: Stack, skip: re.Pattern[str] | None, lines: list[s
                         add([g for g in m.groups() if g is not None], i - 1)
                         k += 1  # the FIND is done
                         break
+                if seg and stack.extractor is None:
+                    # The segment's frame is its first candidate: later ones change nothing. In the
+                    # last step only a fault-injection line further down still matters.
+                    if nxt is None and text.find("should_fail", starts[i]) < 0:
+                        i = n
+                        break
+                    continue
                 names = frame_names(line)
                 if names:
                     add(names, i - 1)
-        else:  # FIND
-            while i < n:
-                line = lines[i]
-                i += 1
-                m = step.search(line)
-                if m:
-                    add([g for g in m.groups() if g is not None], i - 1)
-                    break
+        elif i < n:  # FIND: no step pattern crosses a line end, so the text is searched at once
+            m = step.search_text(text, starts[i], len(text))
+            j = bisect.bisect_right(starts, m.start()) - 1 if m else n
+            end = starts[j + 1] if m else len(text)
+            fault = text.find("should_fail", starts[i], end)
+            fault = _FAULT_INJECTION_LINE.search(text, text.rfind("\n", 0, fault) + 1, end) if fault >= 0 else None
+            if fault is not None:
+                out.failed = True
+                i = bisect.bisect_right(starts, fault.start())
+            elif m is not None:
+                add([g for g in m.groups() if g is not None], j)
+                i = j + 1
+            else:
+                i = n
         k += 1
     close()
     return out
 
 
-def extract(stack: Stack, skip: re.Pattern[str] | None, lines: list[str]) -> Extraction:
-    """§6.5: run a stack rule over `lines` (the title window from the match on), with its fallback."""
-    out = _run(stack.steps, stack, skip, lines)
+def extract(stack: Stack, skip: re.Pattern[str] | None, lines: list[str], text: str | None = None,
+            starts: list[int] | None = None, first: int = 0) -> Extraction:
+    """§6.5: run a stack rule over `lines[first:]` (the title window from the match on), with its
+    fallback. `text`: the lines joined, each ended by "\n"; `starts`: the offset of each line in it
+    and of its end. Line numbers in the result count from `first`."""
+    if text is None or starts is None:
+        text = "".join(line + "\n" for line in lines)
+        starts = [0]
+        for line in lines:
+            starts.append(starts[-1] + len(line) + 1)
+    out = _run(stack.steps, stack, skip, lines, text, starts, first)
     if out.failed and stack.fallback is not None:
-        out = _run(stack.fallback, stack, skip, lines)
+        out = _run(stack.fallback, stack, skip, lines, text, starts, first)
+    out.lines = [None if k is None else k - first for k in out.lines]
     return out

@@ -75,8 +75,15 @@ def select(group: Group, w: str, index: list[int], w_lines: list[str]) -> Descri
     stale: list[str] = []  # §5.4: alternatives of formats that later lost to a match further left
     matched_title = False
     line_starts: list[int] | None = None
-    for fmt in group.formats:
-        m = fmt.title.search(w)
+    # The leftmost match is almost always on W's first line (the header): when any format matches
+    # there, no match further down can win (§5.2), so one-line patterns are tried on that line only.
+    head = w[: w.find("\n") + 1] if "\n" in w else w
+    found = [None if f.literal not in (head if f.single_line else w) else
+             f.title.search(head) if f.single_line else f.title.search(w) for f in group.formats]
+    on_head = any(m is not None and m.start() < len(head) for m in found)
+    for fmt, m in zip(group.formats, found, strict=True):
+        if fmt.single_line and not on_head and fmt.literal in w:
+            m = fmt.title.search(w)
         if m is None or m.start() > best_pos or (m.start() == best_pos and winner is not None):
             continue
         if m.start() < best_pos:
@@ -100,7 +107,7 @@ def select(group: Group, w: str, index: list[int], w_lines: list[str]) -> Descri
                 for line in w_lines:
                     line_starts.append(line_starts[-1] + len(line) + 1)
             first = _line_of(line_starts, match.start())
-            ext = extract(fmt.stack, fmt.skip_re, w_lines[first:])
+            ext = extract(fmt.stack, fmt.skip_re, w_lines, w, line_starts, first)
             if ext.failed:
                 reason = corruption.EXTRACTED_NO_FRAMES
             if ext.lines and ext.lines[0] is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from workers.statkeys.lines import line_flags
-from workers.statkeys.reading import INVALID, repair
+from workers.statkeys.reading import INVALID
 from workers.statkeys.tables import (
     CALLTRACE,
     CALLTRACE_IGNORE,
@@ -59,33 +59,42 @@ def _size(text: str) -> int:
 
 
 # Flags of the words found in one pass over the log (`line_flags`): which lines each test can hit.
-_OOPS, _FRAME, _IGNORE, _LOCKDEP, _COMMON = 1, 2, 4, 8, 16
-_WORDS = (*OOPS_WORDS, "+0x", *OOPS_IGNORE_WORDS, *_LOCKDEP_HEADS, *CALLTRACE_WORDS)
-_FLAGS = (*(_OOPS,) * len(OOPS_WORDS), _FRAME, *(_IGNORE,) * len(OOPS_IGNORE_WORDS),
+# `+0x` is not one of them: most selected lines are frames, and a frame only matters as the one
+# before a common-context frame (§3.5), which `_Walk.previous` finds by looking back from it.
+_OOPS, _IGNORE, _LOCKDEP, _COMMON = 1, 2, 4, 8
+_WORDS = (*OOPS_WORDS, *OOPS_IGNORE_WORDS, *_LOCKDEP_HEADS, *CALLTRACE_WORDS)
+_FLAGS = (*(_OOPS,) * len(OOPS_WORDS), *(_IGNORE,) * len(OOPS_IGNORE_WORDS),
           *(_LOCKDEP,) * len(_LOCKDEP_HEADS), *(_COMMON,) * len(CALLTRACE_WORDS))
 
 
-def selected_lines(lines: list[str], text: str | None = None) -> list[tuple[str, re.Match[str] | None, int]]:
-    """§3.1-3.2: (line, OOPS match or None, word flags) of each selected line, in file order."""
-    text = "\n".join(lines) if text is None else text
+def word_flags(lines: list[str], text: str) -> dict[int, int]:
+    """{line index: flags} of the lines an OOPS, ignore, lockdep or calltrace test can hit."""
     flags = line_flags(text, _WORDS, _FLAGS)
     for m in _ENDS_WITH_BANG.finditer(text):  # P95 needs a `!` at the end and `.c:`/`.h:`
         n = text.count("\n", 0, m.start())
         if any(w in lines[n] for w in P95_WORDS):
             flags[n] = flags.get(n, 0) | _OOPS
-    found = []
-    for i in sorted(flags):
-        f = flags[i]
-        line = lines[i]
-        m = OOPS.search(line) if f & _OOPS else None
-        if m is None and not (f & _FRAME or "+0x" in line):
-            continue
-        if f & _IGNORE and OOPS_IGNORE.search(line):
-            continue
-        found.append((line, m, f))
-    if (INVALID in text or "\x00" in text) and any(INVALID in line or "\x00" in line for line, _, _ in found):
-        found = [found[k] for k in binary_cut([line for line, _, _ in found])]
-    return found
+    return flags
+
+
+def _selected(line: str, f: int) -> tuple[bool, re.Match[str] | None]:
+    """§3.1 for one line: (selected, OOPS match)."""
+    m = OOPS.search(line) if f & _OOPS else None
+    if m is None and "+0x" not in line:
+        return False, None
+    if f & _IGNORE and OOPS_IGNORE.search(line):
+        return False, None
+    return True, m
+
+
+def grep_dropped(lines: list[str], flags: dict[int, int]) -> set[int]:
+    """§3.2: the lines that the second grep (without `-a`) drops when the log holds NULs or invalid
+    UTF-8 (every `+0x` line is selected, so this is the slow path)."""
+    # The second grep reads the first one's output: `+0x` and OOPS lines, ignored ones included.
+    first = [i for i in sorted(flags.keys() | {i for i, line in enumerate(lines) if "+0x" in line})
+             if "+0x" in lines[i] or flags[i] & _OOPS and OOPS.search(lines[i])]
+    kept = set(binary_cut([lines[i] for i in first]))
+    return {i for k, i in enumerate(first) if k not in kept}
 
 
 def lockdep_line(line: str, lines: list[str], same: dict[str, list[int]]) -> str | None:
@@ -114,46 +123,83 @@ def lockdep_line(line: str, lines: list[str], same: dict[str, list[int]]) -> str
     return line + " " + " ".join(cleaned)
 
 
-def candidates(lines: list[str], text: str | None = None) -> dict[str, str]:
-    """The insertion-ordered candidate table {raw key: line} of dmesg mode (§3.6)."""
-    table: dict[str, str] = {}
-    oom = False
-    previous: str | None = None
-    same: dict[str, list[int]] | None = None
+class _Walk:
+    """§3.4-3.5 over the selected lines, in file order. Positions are 2*i for line i and 2*i+1 for
+    the lockdep line made from it (§3.3), which comes right after it."""
 
-    def calltrace(frame: str | None) -> None:  # §3.5
-        if frame is None or oom or CALLTRACE_IGNORE.search(frame):
+    def __init__(self, lines: list[str], flags: dict[int, int], dropped: set[int]) -> None:
+        self.lines, self.flags, self.dropped = lines, flags, dropped
+        self.table: dict[str, str] = {}
+        self.oom = False
+        self.reset = -1  # position of the last common-context frame: no previous frame up to it
+        self.enriched_frames: dict[int, str] = {}
+
+    def is_frame(self, i: int) -> bool:
+        """Line i is a selected frame line (§3.4-2) other than a `?` one."""
+        line = self.lines[i]
+        if "+0x" not in line or " ? " in line or i in self.dropped:
+            return False
+        f = self.flags.get(i, 0)
+        return not (f & _OOPS and OOPS.search(line)) and not (f & _IGNORE and OOPS_IGNORE.search(line))
+
+    def previous(self, position: int) -> str | None:
+        """The frame that §3.4-2 remembers just before `position`."""
+        for p in range(position - 1, self.reset, -1):
+            if p % 2:
+                if p // 2 in self.enriched_frames:
+                    return self.enriched_frames[p // 2]
+            elif self.is_frame(p // 2):
+                return self.lines[p // 2]
+        return None
+
+    def calltrace(self, frame: str | None) -> None:  # §3.5
+        if frame is None or self.oom or CALLTRACE_IGNORE.search(frame):
             return
         m = FRAME_NAME.search(frame)
         if m:
-            table.setdefault("calltrace:" + m.group(1), frame)
+            self.table.setdefault("calltrace:" + m.group(1), frame)
 
-    repairing = INVALID in (text or "")
-    for raw_line, match, flags in selected_lines(lines, text):
-        line = repair(raw_line) if repairing else raw_line
-        if flags & _LOCKDEP:
+    def line(self, position: int, line: str, m: re.Match[str] | None) -> None:
+        if m is not None:  # §3.4-1 oops line
+            self.table.setdefault(m.group(0), line)
+            if OOM_FLAG.search(line):
+                self.oom = True
+        elif "+0x" in line and " ? " not in line:  # §3.4-2 frame line
+            if CALLTRACE.search(line):
+                if "SyS_" not in line:
+                    self.calltrace(self.previous(position))
+                self.calltrace(line)
+                self.reset = position
+            elif position % 2:
+                self.enriched_frames[position // 2] = line
+
+
+def candidates(lines: list[str], text: str | None = None) -> dict[str, str]:
+    """The insertion-ordered candidate table {raw key: line} of dmesg mode (§3.6).
+
+    Selected lines with invalid UTF-8 are dropped (§3.2), so the repair of §A.4 never has work here."""
+    text = "\n".join(lines) if text is None else text
+    flags = word_flags(lines, text)
+    dropped = grep_dropped(lines, flags) if INVALID in text or "\x00" in text else set()
+    walk = _Walk(lines, flags, dropped)
+    same: dict[str, list[int]] | None = None
+    for i in sorted(flags):
+        if i in dropped:
+            continue
+        line = lines[i]
+        ok, m = _selected(line, flags[i])
+        if not ok:
+            continue
+        walk.line(2 * i, line, m)
+        if flags[i] & _LOCKDEP:
             if same is None:
+                # The lookup grep has no `-a` either: a NUL hides the lines from its chunk on.
+                visible = set(binary_cut(lines)) if "\x00" in text else None
                 same = {}
-                for i, other in enumerate(lines):
-                    if any(h in other for h in _LOCKDEP_HEADS):
-                        same.setdefault(other, []).append(i)
+                for n, other in enumerate(lines):
+                    if any(h in other for h in _LOCKDEP_HEADS) and (visible is None or n in visible):
+                        same.setdefault(other, []).append(n)
             enriched = lockdep_line(line, lines, same)
-            todo = [(line, match), (enriched, OOPS.search(enriched))] if enriched is not None else [(line, match)]
-        else:
-            todo = [(line, match)]
-        for line, m in todo:
-            if m is not None:  # §3.4-1 oops line
-                table.setdefault(m.group(0), line)
-                if OOM_FLAG.search(line):
-                    oom = True
-            elif "+0x" in line:  # §3.4-2 frame line
-                if " ? " in line:
-                    continue
-                if (flags & _COMMON or line is not raw_line) and CALLTRACE.search(line):
-                    if "SyS_" not in line:
-                        calltrace(previous)
-                    calltrace(line)
-                    previous = None
-                else:
-                    previous = line
-    return table
+            if enriched is not None:
+                walk.line(2 * i + 1, enriched, OOPS.search(enriched))
+    return walk.table

@@ -16,7 +16,8 @@ import ahocorasick_rs
 
 @lru_cache(maxsize=64)
 def _automaton(words: tuple[str, ...]) -> ahocorasick_rs.AhoCorasick:
-    return ahocorasick_rs.AhoCorasick(list(words))
+    # The DFA scans twice as fast as the default NFA; its larger build is paid once per word list.
+    return ahocorasick_rs.AhoCorasick(list(words), implementation=ahocorasick_rs.Implementation.DFA)
 
 
 def lines_with(text: str, words: tuple[str, ...]) -> list[int]:

@@ -3,17 +3,35 @@
 `read_lines(text)` splits on LF only and chomps (§A.2), then applies the per-line fix-ups of §A.3
 in order: the two kbuild path removals, the first `.isra.N+0x`-style suffix, and the split of a
 line where a second printk record starts in its middle. The result is the rewritten file every
-later stage reads. Text arrives decoded (invalid UTF-8 as U+FFFD, see `INVALID`).
+later stage reads. `decode` marks each invalid UTF-8 sequence with `INVALID`.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 
-# parse_log decodes with errors="replace": U+FFFD stands for an invalid UTF-8 sequence (§0.2-10),
-# which the robot's greps drop (§3.2) and its repair turns into `_`.
-INVALID = "\ufffd"
+# One invalid UTF-8 sequence (§0.2-10), which the robot's greps drop (§3.2) and its repair turns into
+# `_`. A noncharacter rather than U+FFFD, which a log may hold as valid text (the robot keeps it).
+INVALID = "\ufdd0"
+
+
+def _mark_invalid(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return INVALID, error.end
+
+
+codecs.register_error("statkeys.invalid", _mark_invalid)
+
+
+def decode(data: bytes | str) -> str:
+    """Text of a log: bytes decode with one `INVALID` per maximal invalid sequence (like
+    errors="replace"); text that was already decoded with errors="replace" has U+FFFD there."""
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "statkeys.invalid")
+    return data.replace("\ufffd", INVALID) if "\ufffd" in data else data
 
 _KBUILD = re.compile(r"/kbuild/src/[^/]+/")  # A.3-1
 _TMP_KBUILD = re.compile(r"/tmp/kbuild/src/[^/]+/")  # A.3-2 (dead after A.3-1, kept for order)
@@ -53,20 +71,28 @@ def is_printable(line: str) -> bool:
 
 def read_lines(text: str) -> list[str]:
     """The rewritten file of §A.2-A.3: one element per output line (split lines are two)."""
-    text = text.replace("\r\n", "\n")  # A.2-2: chomp every LF-ended line
+    return read(text)[0]
+
+
+def read(text: str) -> tuple[list[str], str]:
+    """(`read_lines(text)`, the same lines joined with LF)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")  # A.2-2: chomp every LF-ended line
     if text.endswith("\n"):
         text = text[:-1]
     elif text.endswith("\r"):
         text = text[:-1]  # A.2-3: a last line without LF is chomped the same way
-    if len(text) > MAX_LINE and max(map(len, text.split("\n"))) > MAX_LINE:
-        text = "\n".join(line[:MAX_LINE] for line in text.split("\n"))
     if "/kbuild/src/" in text:
         text = "\n".join(_TMP_KBUILD.sub("", _KBUILD.sub("", line, count=1), count=1) for line in text.split("\n"))
     if "+0x" in text and ("isra." in text or "constprop." in text or "part." in text):
         text = _first_suffix_per_line(text)
     if "] " in text:
         text = _split_mixed(text)
-    return text.split("\n") if text else []
+    lines = text.split("\n") if text else []
+    if len(text) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
+        lines = [line[:MAX_LINE] for line in lines]
+        text = "\n".join(lines)
+    return lines, text
 
 
 def _first_suffix_per_line(text: str) -> str:
