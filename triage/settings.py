@@ -323,3 +323,7 @@ TRIAGE_LOGIN_FAILURES = int(os.environ.get("TRIAGE_LOGIN_FAILURES", "5"))
 TRIAGE_LOGIN_LOCKOUT = int(os.environ.get("TRIAGE_LOGIN_LOCKOUT", "900"))
 # Crash reports stored per log; the rest are counted (Log.reports_dropped), as syzkaller keeps the first.
 TRIAGE_MAX_REPORTS_PER_LOG = int(os.environ.get("TRIAGE_MAX_REPORTS_PER_LOG", "1000"))
+
+# The kernel's MAINTAINERS for subsystem/maintainer mapping when no admin upload (MaintainersFile) covers
+# a tree: a MAINTAINERS file or a kernel source tree that holds one.
+TRIAGE_MAINTAINERS = os.environ.get("TRIAGE_MAINTAINERS", "")
