@@ -157,6 +157,7 @@ CELERY_BEAT_SCHEDULE = {
         hour=TRIAGE_DIGEST_TIME.split(":")[0], minute=TRIAGE_DIGEST_TIME.split(":")[1])},
 }
 CELERY_TIMEZONE = TRIAGE_TIMEZONE  # what the crontab's hour means
+CELERY_BEAT_SCHEDULE["regression-checks"] = {"task": "workers.tasks.requeue_regression_checks", "schedule": 300.0}
 
 AUTH_PASSWORD_VALIDATORS = [{"NAME": f"django.contrib.auth.password_validation.{v}"} for v in (
     "UserAttributeSimilarityValidator", "MinimumLengthValidator", "CommonPasswordValidator",
@@ -231,7 +232,7 @@ TRIAGE_DIGEST_RECIPIENTS = [a for a in os.environ.get("TRIAGE_DIGEST_RECIPIENTS"
 SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 # Regressions (issue 9): seconds between a job's analysed run and its check (a burst of runs, one check)
 TRIAGE_REGRESSION_DELAY = int(os.environ.get("TRIAGE_REGRESSION_DELAY", "30"))
-TRIAGE_REPORTER = os.environ.get("TRIAGE_REPORTER", f"triage <{DEFAULT_FROM_EMAIL}>")  # Reported-by: of reports
+TRIAGE_REPORTER = os.environ.get("TRIAGE_REPORTER") or f"triage <{DEFAULT_FROM_EMAIL}>"  # Reported-by: of reports
 
 LOGGING = {
     "version": 1,
@@ -251,6 +252,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 if TRIAGE_S3_BUCKET:
+    from boto3.s3.transfer import TransferConfig
+
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
         "bucket_name": TRIAGE_S3_BUCKET,
         "endpoint_url": os.environ.get("TRIAGE_S3_ENDPOINT_URL") or None,  # MinIO, Ceph, any S3 endpoint
@@ -259,6 +262,8 @@ if TRIAGE_S3_BUCKET:
         "file_overwrite": True,  # names are content hashes or build folders: same name, same bytes
         "max_memory_size": 8 * 1024 * 1024,  # reads spill to a temporary file past this
         "default_acl": None,
+        # multipart transfers in 16 MiB parts, 4 at a time: at most ~64 MiB of a file in memory
+        "transfer_config": TransferConfig(multipart_chunksize=16 * 1024 * 1024, max_concurrency=4),
     }}
 # Each worker's cache of decompressed vmlinux files, indexes and modules, by build-id; LRU past the limit.
 TRIAGE_CACHE_DIR = Path(os.environ.get("TRIAGE_CACHE_DIR", VAR_DIR / "buildcache"))
