@@ -108,10 +108,64 @@ def size_text(n: int) -> str:
     return f"{n / (1 << 20):.0f} MiB" if n >= 1 << 20 else f"{n} bytes"
 
 
+class _ElfShape:
+    """What the first decompressed bytes of a vmlinux say of its size: checked as they arrive, so a
+    bomb of zeros stops after its first megabyte, and a real ELF may not grow past its own sections."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.name, self.limit = name, limit
+        self.table: tuple[int, int, int] | None = None  # (offset, count, entry size) of the section table
+        self.checked = False
+
+    def header(self, head: bytes) -> None:
+        import struct
+
+        if not head.startswith(b"\x7fELF") or len(head) < 64 or head[4] not in (1, 2) or head[5] not in (1, 2):
+            raise SymbolizeError(f"{self.name}: does not decompress to an ELF file (a vmlinux starts with "
+                                 "an ELF header)")
+        end = "<" if head[5] == 1 else ">"
+        if head[4] == 2:
+            shoff, = struct.unpack_from(end + "Q", head, 0x28)
+            shentsize, shnum = struct.unpack_from(end + "HH", head, 0x3A)
+        else:
+            shoff, = struct.unpack_from(end + "I", head, 0x20)
+            shentsize, shnum = struct.unpack_from(end + "HH", head, 0x2E)
+        self.end, self.is64 = end, head[4] == 2
+        if shoff and shnum and shentsize:
+            self.table = (shoff, shnum, shentsize)
+
+    def table_end(self) -> int:
+        shoff, shnum, shentsize = self.table
+        return shoff + shnum * shentsize
+
+    def sections(self, fd: int) -> None:
+        """Once the section table is written: the file ends where its last section or the table does."""
+        import struct
+
+        shoff, shnum, shentsize = self.table
+        table = os.pread(fd, shnum * shentsize, shoff)
+        last = shoff + shnum * shentsize
+        for i in range(shnum):
+            entry = table[i * shentsize:(i + 1) * shentsize]
+            if self.is64:
+                kind, = struct.unpack_from(self.end + "I", entry, 4)
+                offset, size = struct.unpack_from(self.end + "QQ", entry, 24)
+            else:
+                kind, = struct.unpack_from(self.end + "I", entry, 4)
+                offset, size = struct.unpack_from(self.end + "II", entry, 16)
+            if kind != 8:  # SHT_NOBITS takes no room in the file
+                last = max(last, offset + size)
+        self.limit = min(self.limit, last)
+        self.checked = True
+
+
 @contextlib.contextmanager
 def uncompressed(path: str | os.PathLike[str], tmpdir: str | None = None,
-                 max_bytes: int | None = None) -> Iterator[Path]:
+                 max_bytes: int | None = None, check_elf: bool = True) -> Iterator[Path]:
     """Yield a path to the uncompressed file: `path` itself, or a temporary copy streamed out of it.
+
+    With `check_elf` (the default: vmlinux and modules are ELF files) the first bytes must be an ELF
+    header, and once its section table is out the file may not grow past its last section.
 
     The copy stops with a SymbolizeError past `max_bytes` (default: max_vmlinux_bytes()): a few MB of
     xz can hold terabytes of zeros, which must not fill the shared storage."""
@@ -129,12 +183,21 @@ def uncompressed(path: str | os.PathLike[str], tmpdir: str | None = None,
         try:
             with opener(path) as src, os.fdopen(fd, "wb") as dst:
                 total = 0
+                shape = _ElfShape(path.name, limit) if check_elf else None
                 while chunk := src.read(1 << 20):
+                    if shape and total == 0:
+                        shape.header(chunk)  # not an ELF: stop after the first megabyte
                     total += len(chunk)
                     if total > limit:
                         raise SymbolizeError(f"{path.name}: decompresses to more than {size_text(limit)}, the limit "
                                              f"for this kind of file (a crafted or wrong upload?)")
                     dst.write(chunk)
+                    if shape and shape.table and not shape.checked and total >= shape.table_end():
+                        dst.flush()
+                        shape.sections(dst.fileno())
+                    if shape and shape.checked and total > shape.limit:
+                        raise SymbolizeError(f"{path.name}: decompresses to more than the {size_text(shape.limit)} "
+                                             "its ELF section table describes (a crafted or damaged file?)")
         except SymbolizeError:
             raise
         except (OSError, EOFError, lzma.LZMAError, ValueError) as exc:
