@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from triage import storage
@@ -89,11 +90,60 @@ def extract_modules(tar_path: Path, modules_dir: Path, budget: Budget) -> list[P
                 if dest.exists():
                     raise RejectedUpload(f"{tar_path.name}: two modules named {name}")
                 with source, open(dest, "wb") as out:
+                    head = source.read(16)
+                    if kind_of(head) is None:  # as a direct upload: an ELF file or a compressed one
+                        raise RejectedUpload(f"{tar_path.name}: {name} is not a kernel module (not ELF nor "
+                                             ".xz/.gz/.zst)")
+                    out.write(head)
                     shutil.copyfileobj(source, out, 1 << 20)
                 found.append(dest)
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise RejectedUpload(f"{tar_path.name}: not a readable tarball ({exc})") from exc
     return found
+
+
+def extract_tarballs(build: Build) -> int:
+    """The index task's first step: the modules of the build's tarballs, checked member by member (ELF
+    or compressed magic, sizes against one decompressed total, TRIAGE_MAX_BUILD_BYTES), stored as
+    modules. A refused tarball keeps nothing: neither its modules nor itself. Returns modules added."""
+    tarballs = list(build.files.filter(kind=BuildFile.Kind.TARBALL))
+    if not tarballs:
+        return 0
+    root = Path(tempfile.mkdtemp(prefix="tar-", dir=storage.spool_dir()))
+    added: list[BuildFile] = []
+    try:
+        budget = Budget()
+        modules_dir = root / "modules"
+        modules_dir.mkdir()
+        taken = set(build.files.filter(kind=BuildFile.Kind.MODULE).values_list("name", flat=True))
+        for tarball in tarballs:
+            local = root / tarball.name
+            storage.get_file(tarball.path, local)
+            for ko in extract_modules(local, modules_dir, budget):
+                if ko.name in taken:
+                    raise RejectedUpload(f"{tarball.name}: two modules named {ko.name}")
+                taken.add(ko.name)
+                path = f"{build.index_dir}/modules/{ko.name}"
+                storage.put_file(path, ko)
+                added.append(BuildFile(build=build, kind=BuildFile.Kind.MODULE, name=ko.name, path=path,
+                                       size=ko.stat().st_size, sha256=""))
+            local.unlink()
+        with transaction.atomic():
+            BuildFile.objects.bulk_create(added)
+            BuildFile.objects.filter(pk__in=[t.pk for t in tarballs]).delete()
+        for tarball in tarballs:  # its modules are stored one by one now
+            default_storage.delete(tarball.path)
+    except BaseException as exc:
+        for f in added:
+            default_storage.delete(f.path)
+        if isinstance(exc, RejectedUpload):  # refused: nothing kept of it (a transient error keeps it)
+            for tarball in tarballs:
+                default_storage.delete(tarball.path)
+            BuildFile.objects.filter(pk__in=[t.pk for t in tarballs]).delete()
+        raise
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return len(added)
 
 
 def store_build(vmlinux, modules: list, metadata: dict[str, str]) -> Build:
@@ -124,11 +174,9 @@ def store_build(vmlinux, modules: list, metadata: dict[str, str]) -> Build:
             if dest.exists():
                 raise RejectedUpload(f"two modules named {name}")
             head = write_stream(upload.chunks(), dest, budget)
-            if name.endswith(TAR_SUFFIXES):
-                for ko in extract_modules(dest, modules_dir, budget):
-                    files.append(BuildFile(kind=BuildFile.Kind.MODULE, name=ko.name,
-                                           path=f"{folder}/modules/{ko.name}", size=ko.stat().st_size))
-                dest.unlink()
+            if name.endswith(TAR_SUFFIXES):  # checked and extracted by the index task, not here
+                files.append(BuildFile(kind=BuildFile.Kind.TARBALL, name=name, path=f"{folder}/modules/{name}",
+                                       size=dest.stat().st_size))
                 continue
             if ".ko" not in name or kind_of(head) is None:
                 raise RejectedUpload(f"{name}: not a kernel module (.ko, .ko.xz, .ko.gz, .ko.zst) nor a tarball")
@@ -138,7 +186,8 @@ def store_build(vmlinux, modules: list, metadata: dict[str, str]) -> Build:
         for f in files:  # into storage before any row names them
             storage.put_file(f.path, root / f.path.removeprefix(folder + "/"))
         with transaction.atomic():
-            build = Build.objects.create(index_status=Build.Index.QUEUED if vmlinux else Build.Index.NONE,
+            work = vmlinux is not None or any(f.kind == BuildFile.Kind.TARBALL for f in files)
+            build = Build.objects.create(index_status=Build.Index.QUEUED if work else Build.Index.NONE,
                                          index_dir=folder, **{k: str(metadata.get(k) or "")[: Build._meta.get_field(k).max_length]
                                                               for k in BUILD_METADATA})
             for f in files:
@@ -150,7 +199,7 @@ def store_build(vmlinux, modules: list, metadata: dict[str, str]) -> Build:
         raise
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    if vmlinux is not None:
+    if work:
         queue_index(build)
     return build
 

@@ -102,6 +102,7 @@ def requeue_regression_checks() -> int:
 def index_build(build_id: int, token: str | None = None) -> str:
     """Index a build's vmlinux, then decode the crashes that were waiting for it (`token`: as for
     analyze_log)."""
+    from triage.builds import extract_tarballs
     from triage.decoding import index, queue_waiting_crashes
     from triage.models import Build
     from triage.queueing import Heartbeat, claim
@@ -118,6 +119,10 @@ def index_build(build_id: int, token: str | None = None) -> str:
     rows.update(index_progress=0)
     try:
         with Heartbeat(Build, build_id):
+            extract_tarballs(rows.get())  # modules tarballs: checked and extracted here, not in the upload
+            if not rows.get().files.filter(kind="vmlinux").exists():
+                rows.update(index_status=Build.Index.NONE, attempts=0)
+                return "modules"
             index(rows.get())
     except SoftTimeLimitExceeded:
         rows.update(index_status=Build.Index.FAILED, index_error="indexing took too long", attempts=0)

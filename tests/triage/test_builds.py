@@ -178,32 +178,61 @@ def upload_modules(*files: tuple[str, bytes]):
                        format="multipart")
 
 
-def test_modules_tarball_keeps_only_ko_files_flattened(settings):
+def upload_modules_and_index(capture, *files: tuple[str, bytes]):
+    """Upload, then run the index task (it checks and extracts tarballs, not the web request)."""
+    with capture(execute=True):
+        response = upload_modules(*files)
+    assert response.status_code == 201, response.content
+    return Build.objects.get(pk=response.json()["id"])
+
+
+def test_modules_tarball_keeps_only_ko_files_flattened(settings, eager_tasks, django_capture_on_commit_callbacks):
     ko = b"\x7fELF" + bytes(100)
     tar = make_tarball({"lib/modules/6.1/kernel/drivers/misc/lkdtm/lkdtm.ko": ko, "lib/modules/6.1/modules.dep": b"x",
                         "../../evil.ko": ko + b"evil"})
-    response = upload_modules(("modules.tar.gz", tar))
-    assert response.status_code == 201, response.content
-    build = Build.objects.get()
+    build = upload_modules_and_index(django_capture_on_commit_callbacks, ("modules.tar.gz", tar))
+    assert build.index_status == Build.Index.NONE, build.index_error
     assert sorted(f.name for f in build.files.all()) == ["evil.ko", "lkdtm.ko"]
     root = Path(settings.MEDIA_ROOT) / build.index_dir / "modules"
     assert (root / "lkdtm.ko").read_bytes() == ko and not (root / "modules.tar.gz").exists()
     assert all(root in p.parents for p in Path(settings.MEDIA_ROOT).rglob("*.ko"))  # nothing escaped
 
 
-def test_two_modules_of_one_name_are_a_clear_400(settings):
+def test_the_upload_request_does_not_extract_a_tarball(settings):
+    response = upload_modules(("m.tar.gz", make_tarball({"lkdtm.ko": b"\x7fELF" + bytes(100)})))
+    assert response.status_code == 201
+    build = Build.objects.get()
+    assert [f.kind for f in build.files.all()] == ["tarball"] and build.index_status == Build.Index.QUEUED
+
+
+def refused(build: Build, settings) -> str:
+    build.refresh_from_db()
+    assert build.index_status == Build.Index.FAILED
+    assert not build.files.exists() and not any(p.is_file() for p in Path(settings.MEDIA_ROOT).rglob("*"))
+    return build.index_error
+
+
+def test_two_modules_of_one_name_are_refused_and_nothing_is_kept(settings, eager_tasks,
+                                                                 django_capture_on_commit_callbacks):
     ko = b"\x7fELF" + bytes(100)
-    response = upload_modules(("a.tar.gz", make_tarball({"x/lkdtm.ko": ko, "y/lkdtm.ko": ko})))
-    assert response.status_code == 400 and "two modules named lkdtm.ko" in response.json()["error"]
-    assert not Build.objects.exists()
+    build = upload_modules_and_index(django_capture_on_commit_callbacks,
+                                     ("a.tar.gz", make_tarball({"x/lkdtm.ko": ko, "y/lkdtm.ko": ko})))
+    assert "two modules named lkdtm.ko" in refused(build, settings)
 
 
-def test_tarball_members_that_are_skipped_still_count_against_the_size_limit(settings):
+def test_tarball_members_that_are_skipped_still_count_against_the_size_limit(
+        settings, eager_tasks, django_capture_on_commit_callbacks):
     settings.TRIAGE_MAX_BUILD_BYTES = 100_000
     tar = make_tarball({"big.bin": bytes(500_000), "lkdtm.ko": b"\x7fELF" + bytes(100)})  # small packed
-    response = upload_modules(("m.tar.gz", tar))
-    assert response.status_code == 400 and "larger than the limit" in response.json()["error"]
-    assert not any(p.is_file() for p in Path(settings.MEDIA_ROOT).rglob("*"))
+    build = upload_modules_and_index(django_capture_on_commit_callbacks, ("m.tar.gz", tar))
+    assert "larger than the limit" in refused(build, settings)
+
+
+def test_a_zero_filled_ko_in_a_tarball_is_refused_like_a_direct_upload(
+        settings, eager_tasks, django_capture_on_commit_callbacks):
+    tar = make_tarball({"bomb.ko": bytes(300_000), "lkdtm.ko": b"\x7fELF" + bytes(100)})
+    build = upload_modules_and_index(django_capture_on_commit_callbacks, ("m.tar.xz", tar))
+    assert "bomb.ko is not a kernel module" in refused(build, settings)
 
 
 def test_an_xz_vmlinux_uploaded_under_a_plain_name_is_decompressed(eager_tasks, vmlinux,
