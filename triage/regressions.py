@@ -74,6 +74,20 @@ def note_run(log: Log) -> None:
         send_on_commit(check_regressions, job.pk, countdown=delay)  # a broker error must not fail the analysis
 
 
+def requeue_stale_checks() -> int:
+    """Checks queued more than STALE_QUEUE ago and never started (a worker killed, a lost message):
+    sent again, so a job whose last run came before the loss is still checked (beat, every 5 min)."""
+    from workers.tasks import check_regressions
+
+    now = timezone.now()
+    sent = 0
+    for pk in Job.objects.filter(check_queued__lt=now - STALE_QUEUE).values_list("pk", flat=True):
+        if Job.objects.filter(pk=pk, check_queued__lt=now - STALE_QUEUE).update(check_queued=now):
+            send_on_commit(check_regressions, pk)
+            sent += 1
+    return sent
+
+
 def _series(job: Job) -> tuple[list[CommitInfo], list[Run], set[int]]:
     """The job's newest SERIES_WINDOW commits and their runs (keys: stat keys and "cluster:<pk>"):
     three queries whatever the number of runs and keys."""

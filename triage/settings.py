@@ -157,6 +157,7 @@ CELERY_BEAT_SCHEDULE = {
         hour=TRIAGE_DIGEST_TIME.split(":")[0], minute=TRIAGE_DIGEST_TIME.split(":")[1])},
 }
 CELERY_TIMEZONE = TRIAGE_TIMEZONE  # what the crontab's hour means
+CELERY_BEAT_SCHEDULE["regression-checks"] = {"task": "workers.tasks.requeue_regression_checks", "schedule": 300.0}
 
 AUTH_PASSWORD_VALIDATORS = [{"NAME": f"django.contrib.auth.password_validation.{v}"} for v in (
     "UserAttributeSimilarityValidator", "MinimumLengthValidator", "CommonPasswordValidator",
@@ -231,7 +232,7 @@ TRIAGE_DIGEST_RECIPIENTS = [a for a in os.environ.get("TRIAGE_DIGEST_RECIPIENTS"
 SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 # Regressions (issue 9): seconds between a job's analysed run and its check (a burst of runs, one check)
 TRIAGE_REGRESSION_DELAY = int(os.environ.get("TRIAGE_REGRESSION_DELAY", "30"))
-TRIAGE_REPORTER = os.environ.get("TRIAGE_REPORTER", f"triage <{DEFAULT_FROM_EMAIL}>")  # Reported-by: of reports
+TRIAGE_REPORTER = os.environ.get("TRIAGE_REPORTER") or f"triage <{DEFAULT_FROM_EMAIL}>"  # Reported-by: of reports
 
 LOGGING = {
     "version": 1,

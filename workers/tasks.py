@@ -90,6 +90,14 @@ def check_regressions(job_id: int) -> int:
     return check_job(job_id)
 
 
+@shared_task
+def requeue_regression_checks() -> int:
+    """Re-send regression checks that were queued and never ran (beat; see triage.regressions)."""
+    from triage.regressions import requeue_stale_checks
+
+    return requeue_stale_checks()
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def index_build(build_id: int, token: str | None = None) -> str:
     """Index a build's vmlinux, then decode the crashes that were waiting for it (`token`: as for

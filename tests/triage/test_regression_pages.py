@@ -64,7 +64,7 @@ def test_regression_page_shows_the_report_with_a_copy_button_and_a_decoded_excer
     check_job(job_of(make_run("unused", **JOB)).pk)
     reg = Regression.objects.get()
     page = client.get(reg.get_absolute_url()).content.decode()
-    assert 'data-copy="report-text"' in page and "copy.js" in page
+    assert 'class="copy" data-copy="report-text"' in page and 'id="report-text"' in page
     text = client.get(reg.get_absolute_url(), {"format": "text"}).content.decode()
     assert f'noticed "{reg.title}" on:' in text
     assert "Code: " in text and "All code" in text  # the Code: line and decodecode's block

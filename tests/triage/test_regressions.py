@@ -122,3 +122,20 @@ def test_a_regression_follows_its_cluster_into_a_merge_instead_of_being_dismisse
     check()
     (after,) = Regression.objects.filter(job__test="boot")
     assert (after.pk, after.cluster_id, after.key, after.state) == (reg.pk, other.pk, f"cluster:{other.pk}", "suspected")
+
+
+def test_a_check_lost_with_its_worker_is_sent_again_by_beat(django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from triage.regressions import STALE_QUEUE, requeue_stale_checks
+
+    run("a")
+    job = Job.objects.get(**JOB)
+    Job.objects.filter(pk=job.pk).update(check_queued=timezone.now() - STALE_QUEUE - timedelta(minutes=1))
+    with django_capture_on_commit_callbacks() as sent:
+        assert requeue_stale_checks() == 1
+        assert requeue_stale_checks() == 0  # queued again just now: not twice
+    assert len(sent) == 1
+    assert timezone.now() - Job.objects.get(pk=job.pk).check_queued < timedelta(minutes=1)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from triage.models import Log, Regression
 from triage.regression_report import report_text, side
 from triage.views.common import page
 
 FILTERS = (*Log.JOB, "state")
+RUNS_SHOWN = 20  # runs of the first bad commit on a regression's page
 
 
 def filtered(params) -> tuple[object, dict[str, str]]:
@@ -36,4 +40,7 @@ def regression_detail(request: HttpRequest, pk: int) -> HttpResponse:
     text = report_text(regression, good, bad, request)
     if request.GET.get("format") == "text":
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
-    return render(request, "regression.html", {"regression": regression, "text": text, "good": good, "bad": bad})
+    runs = Log.objects.filter(status=Log.Status.DONE, commit=regression.first_bad_commit, **regression.job.filters())
+    logs_url = "?".join([reverse("logs"), urlencode({"commit": regression.first_bad_commit, **regression.job.filters()})])
+    return render(request, "regression.html", {"regression": regression, "text": text, "good": good, "bad": bad,
+                                               "runs": runs[:RUNS_SHOWN], "logs_url": logs_url})
