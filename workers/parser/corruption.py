@@ -32,7 +32,7 @@ def after_parse(raw_title: str, body: str, won: bool, nstc: bool) -> str:
         return ""
     has_frames = False
     for marker in MARKERS:
-        m = marker.search(body)
+        m = _first(marker, body)
         if m is None:
             continue
         # §6.3: a multi-line search lets the newline stand before " backtrace:"; the line of the
@@ -52,3 +52,21 @@ def after_parse(raw_title: str, body: str, won: bool, nstc: bool) -> str:
         elif marker is not RISCV_MARKER:
             return NO_FRAMES
     return "" if has_frames else NO_STACK_TRACE
+
+
+_BACKTRACE = re.compile(r" backtrace(?: \(crc [0-9a-f]*\))?:", re.A)
+
+
+def _first(marker: re.Pattern[str], body: str):
+    """marker.search(body), with `[^k] backtrace` found by its literal part first (a pattern that
+    starts with a character class is scanned character by character)."""
+    if not marker.pattern.startswith("[^k]"):
+        return marker.search(body)
+    pos = 0
+    while True:
+        m = _BACKTRACE.search(body, pos)
+        if m is None:
+            return None
+        if m.start() > 0 and body[m.start() - 1] != "k":
+            return marker.search(body, m.start() - 1)
+        pos = m.start() + 1
