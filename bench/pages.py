@@ -159,7 +159,11 @@ def generate(n_logs: int, n_crashes: int, n_clusters: int) -> None:
                     "FROM bench_stats s WHERE c.id = s.id")
         for table in ("triage_log", "triage_crash", "triage_cluster"):
             raw.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-        raw.execute("ANALYZE")
+    connection.close()
+    import psycopg
+
+    with psycopg.connect(DB_URL, autocommit=True) as conn:  # as autovacuum would: visibility map + stats
+        conn.execute("VACUUM ANALYZE")
     print(f"generated in {time.monotonic() - t0:.0f} s", flush=True)
 
 

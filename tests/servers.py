@@ -99,7 +99,6 @@ class PostgresCluster:
         if not found:
             pytest.skip("PostgreSQL's initdb is not installed (Debian package postgresql)")
         self.bin = Path(found[-1]).parent
-        self.dir = workdir / "pg"
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.user = None
@@ -108,9 +107,13 @@ class PostgresCluster:
                 self.user = pwd.getpwnam("postgres")
             except KeyError:
                 pytest.skip("running as root and there is no 'postgres' user to run a PostgreSQL cluster")
-        self.dir.mkdir(parents=True)
-        self.sockets = Path(tempfile.mkdtemp(prefix="pgsock-"))
-        for path in (workdir, self.dir, self.sockets):
+        # Its own folder under /tmp: pytest's are private to root, and the server runs as postgres.
+        self.base = Path(tempfile.mkdtemp(prefix="triage-pg-"))
+        self.dir = self.base / "data"
+        self.dir.mkdir()
+        self.sockets = self.base
+        self.log = workdir / "pg.log"
+        for path in (self.base, self.dir):
             if self.user:
                 os.chown(path, self.user.pw_uid, self.user.pw_gid)
         subprocess.run([str(self.bin / "initdb"), "-D", str(self.dir), "-U", "postgres", "-A", "trust",
@@ -130,7 +133,7 @@ class PostgresCluster:
         self.proc = subprocess.Popen(
             [str(self.bin / "postgres"), "-D", str(self.dir), "-p", str(self.port), "-h", "127.0.0.1",
              "-k", str(self.sockets), "-c", "fsync=off", "-c", "max_connections=100"],
-            stdout=logfile(self.dir.parent / "pg.log"), stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=logfile(self.log), stderr=subprocess.STDOUT, start_new_session=True,
             **self._as_user())
         assert wait_for(lambda: port_open(self.port), 30), "postgres did not start"
 
@@ -145,6 +148,16 @@ class PostgresCluster:
         stop(self.proc, sig)
         self.proc = None
 
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def query(self, sql: str, *args) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as c:
+            return c.execute(sql, args).fetchall()
+
 
 class App:
     """The app's processes, as `./run` and compose start them, against the given servers."""
@@ -155,6 +168,7 @@ class App:
         self.procs: dict[str, subprocess.Popen] = {}
         self.port = free_port()
         self.logs: dict[str, Path] = {}
+        self.argv: dict[str, list[str]] = {}
 
     def manage(self, *args: str) -> None:
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
@@ -163,6 +177,7 @@ class App:
     def start(self, name: str, argv: list[str]) -> subprocess.Popen:
         log = self.workdir / f"{name}.log"
         self.logs[name] = log
+        self.argv[name] = argv
         proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=logfile(log), stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs[name] = proc
@@ -186,6 +201,14 @@ class App:
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.procs.pop(name)
         stop(proc, sig)
+
+    def revive(self) -> list[str]:
+        """Start again the processes that died, as `./run` and compose's restart policy do."""
+        dead = [name for name, proc in self.procs.items() if proc.poll() is not None]
+        for name in dead:
+            argv = self.argv[name]
+            self.start(name, argv)
+        return dead
 
     def stop_all(self) -> None:
         for name in list(self.procs):

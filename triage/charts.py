@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from triage.models import Crash
+from triage.models import Log
 
 MIN_DAYS = 7
 MAX_DAYS = 120
@@ -33,13 +33,23 @@ def per_day(crashes: QuerySet, split: str | None = None, days: int | None = None
     fields = ["day"] + ([f"log__{split}"] if split else [])
     rows = (crashes.annotate(day=TruncDate("log__created")).values(*fields).annotate(n=Count("id"))
             .order_by().values_list(*fields, "n"))
+    return _per_day([(row[0], row[1] if split else None, row[-1]) for row in rows], split, days)
+
+
+def per_day_of_groups(groups: list[dict], split: str | None) -> dict | None:
+    """The same from the cluster page's crash groups (views.clusters.crash_groups)."""
+    split = split if split in ("commit", "config") else None
+    return _per_day([(g["day"], g[f"log__{split}"] if split else None, g["n"]) for g in groups], split, None)
+
+
+def _per_day(rows: list[tuple], split: str | None, days: int | None) -> dict | None:
     counts: dict[str, Counter] = defaultdict(Counter)
     totals: Counter = Counter()
-    for row in rows:
-        day, n = _day(row[0]), row[-1]
+    for day, value, n in rows:
+        day = _day(day)
         if day is None:
             continue
-        name = (row[1] or "(none)") if split else "crashes"
+        name = (value or "(none)") if split else "crashes"
         counts[name][day] += n
         totals[name] += n
     if not totals:
@@ -65,8 +75,19 @@ def per_day(crashes: QuerySet, split: str | None = None, days: int | None = None
             "total": sum(totals.values())}
 
 
-def cluster_per_day(cluster, split: str | None) -> dict | None:
-    return per_day(Crash.objects.filter(cluster=cluster), split if split in ("commit", "config") else None)
+def logs_crashes_per_day(days: int) -> dict | None:
+    """Crashes per day of every log, from the logs' crash counts (the home page's "this week")."""
+    today = timezone.now().date()
+    first = today - timedelta(days=days - 1)
+    rows = dict(Log.objects.filter(created__date__gte=first).annotate(day=TruncDate("created")).values("day")
+                .annotate(n=Sum("crash_count")).order_by().values_list("day", "n"))
+    rows = {_day(d): n or 0 for d, n in rows.items()}
+    if not any(rows.values()):
+        return None
+    span = [first + timedelta(days=i) for i in range(days)]
+    return {"type": "bar", "labels": [f"{d:%Y-%m-%d}" for d in span], "x": "day", "y": "crashes",
+            "datasets": [{"label": "crashes", "data": [rows.get(d, 0) for d in span], "backgroundColor": PALETTE[0]}],
+            "title": f"crashes per day, last {days} days", "total": sum(rows.values())}
 
 
 def fail_rate_per_commit(timeline: list[dict]) -> dict | None:

@@ -220,7 +220,8 @@ def _stat_links(keys: set[str], filters: list[Mapping[str, str]]) -> dict[str, t
     for f in filters:
         sides |= side_q(f, "log__")
     best: dict[str, tuple[int, int, int]] = {}
-    pairs = (StatKey.objects.filter(sides, key__in=keys, log__status=Log.Status.DONE,
+    # every key of the compared runs is in `keys`: no IN list of thousands of keys to send and test
+    pairs = (StatKey.objects.filter(sides, log__status=Log.Status.DONE,
                                     log__crashes__cluster__isnull=False)
              .values("key", "log__crashes__cluster").annotate(n=Count("id"), ex=Max("log__crashes__id"))
              .order_by().values_list("key", "log__crashes__cluster", "n", "ex"))

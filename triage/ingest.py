@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from triage import storage
 from triage.models import Log
@@ -112,7 +112,8 @@ def store_log(chunks: Iterable[bytes], filename: str, metadata: dict[str, str], 
             existing.queued = requeue_stuck(existing)
             return existing, False
         raw = raw_path(sha)
-        if not default_storage.exists(raw):
+        new_file = not default_storage.exists(raw)
+        if new_file:
             raw = storage.put_file(raw, Path(tmp_name))  # all of the file or none (see put_file)
         fields = {k: str(metadata.get(k) or "")[: Log._meta.get_field(k).max_length] for k in Log.METADATA}
         try:
@@ -123,6 +124,10 @@ def store_log(chunks: Iterable[bytes], filename: str, metadata: dict[str, str], 
             existing = Log.objects.get(fingerprint=fp)
             existing.queued = None
             return existing, False
+        except DatabaseError:  # the database went away: no row, so no file either (no orphan)
+            if new_file:
+                default_storage.delete(raw)
+            raise
         log.queued = queue_analysis(log)
         return log, True
     finally:

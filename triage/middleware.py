@@ -116,3 +116,27 @@ class ContentSecurityPolicy:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", settings.TRIAGE_CSP)
         return response
+
+
+RETRY_AFTER = 30  # seconds: a database or broker restart is usually over by then
+
+
+def outage_answer(request: HttpRequest) -> HttpResponse | None:
+    """503 with Retry-After when the error being handled is a server that cannot be reached (the
+    database restarting, Redis down): the client may retry, and nothing was stored (see store_log)."""
+    import sys
+
+    from django.db import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    exc = sys.exc_info()[1]
+    if not isinstance(exc, OperationalError | InterfaceError | BrokerError | RedisConnectionError):
+        return None
+    message = "a server the app needs is unreachable (restarting?): nothing was stored, try again later"
+    if request.path.startswith("/api/"):
+        response = api_error(message, "unavailable", 503)
+    else:
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(RETRY_AFTER)
+    return response

@@ -1,8 +1,8 @@
 """The search box: clusters by title, crashes by any function of their frames, stat keys, logs.
 
 Crashes carry `search_text`, the function names (as printed, decoded, and inlined) and source files of
-their frames, filled at analysis and at decoding. On PostgreSQL a trigram GIN index (migration
-0011_crash_search_text) makes `ILIKE '%word%'` an index scan over a million crashes; SQLite runs the
+their frames, filled at analysis and at decoding. On PostgreSQL trigram GIN indexes on UPPER(column)
+(migration 0014, the form `icontains` queries) make `%word%` an index scan over a million crashes; SQLite runs the
 same query as a table scan, which is fine at the sizes it is used for. Counts stop at COUNT_CAP so a
 common word never counts a million rows.
 """
@@ -102,7 +102,7 @@ def search(query: str) -> list[Group]:
         logs = Log.objects.filter(Q(commit__startswith=word.lower()) | Q(run_id=word)
                                   | Q(filename__icontains=word)).order_by("-created")
     return [
-        _group("clusters", clusters.order_by("-last_seen", "-pk")),
+        _group("clusters", clusters.order_by("-last_seen", "-pk").prefetch_related("links")),
         _group("crashes", crashes),
         _group("stat keys", keys, 20),
         _group("logs", logs),

@@ -17,6 +17,7 @@ from triage.models import Crash, MaintainersFile
 from workers.maintainers import Maintainers, Match, file_from_text
 
 _PARSED: dict[tuple, Maintainers] = {}
+SAMPLE = 500  # newest crashes of a cluster read for its guilty file
 
 
 def _settings_file() -> Path | None:
@@ -88,12 +89,14 @@ def assign(crashes: Iterable[Crash], tree: str, lines: list[str]) -> None:
 
 
 def cluster_matches(cluster) -> tuple[str, list[Match]]:
-    """The guilty file most of a cluster's crashes point at, and its sections (one GROUP BY)."""
-    from django.db.models import Count
+    """The guilty file most of a cluster's newest crashes point at (the last SAMPLE), and its sections."""
+    from collections import Counter
 
-    top = (Crash.objects.filter(cluster=cluster).exclude(guilty_file="").values("guilty_file", "log__tree")
-           .annotate(n=Count("id")).order_by("-n").first())
-    if not top:
+    newest = (Crash.objects.filter(cluster=cluster).order_by("-log_id")
+              .values_list("guilty_file", "log__tree")[:SAMPLE])
+    counts = Counter(row for row in newest if row[0])
+    if not counts:
         return "", []
-    found = maintainers_for(top["log__tree"])
-    return top["guilty_file"], (found.for_file(top["guilty_file"], cluster.title) if found else [])
+    (path, tree), _ = counts.most_common(1)[0]
+    found = maintainers_for(tree)
+    return path, (found.for_file(path, cluster.title) if found else [])

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from workers.loglines import log_lines  # noqa: F401 - re-exported: the engine's one definition
+
 
 @dataclass
 class Frame:
@@ -90,13 +92,3 @@ class ParsedLog:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def log_lines(text: str) -> list[str]:
-    """A log's lines as every engine module numbers them: split on "\\n" only (as the kernel's scripts
-    and serial consoles do; str.splitlines() would also split on form feeds and other separators that
-    firmware prints), with the "\\r" of CRLF line ends removed."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]

@@ -84,3 +84,39 @@ def test_copy_and_wrap_buttons_work(page, live_server, transactional_db):
     assert page.evaluate("document.body.classList.contains('wrap-lines')")
     page.locator("button.copy").first.click()
     page.wait_for_selector("button.copy:has-text('copied')")
+
+
+def test_set_a_cluster_status_in_the_browser(page, live_server, transactional_db):
+    cluster = make_crash(make_log(b"x"), make_report("WARNING in delta_fn", ["delta_fn"])).cluster
+    log_in(page, make_triager(), live_server)
+    page.goto(f"/clusters/{cluster.pk}/")
+    page.click("details.triage-edit summary")
+    page.get_by_label("Status").select_option("fixed")
+    page.get_by_label("fixed by commit").fill("abcdef123456")
+    page.get_by_role("button", name="Set status").click()
+    page.wait_for_load_state()
+    cluster.refresh_from_db()
+    assert (cluster.status, cluster.fixed_commit) == ("fixed", "abcdef123456")
+    assert "abcdef123456" in page.inner_text("table.triage")
+
+
+def test_compare_two_commits_picked_by_prefix(page, live_server, transactional_db):
+    from tests.triage.factories import make_run
+
+    for _ in range(6):
+        make_run("1111111111111aaaa", test="boot")
+    for i in range(6):
+        make_run("2222222222222", test="boot",
+                 reports=[make_report("WARNING in epsilon_fn", ["epsilon_fn"])] if i < 5 else [])
+    log_in(page, make_triager(), live_server)
+    page.goto("/compare/")
+    options = page.eval_on_selector_all("datalist#known-commit option", "os => os.map(o => o.value)")
+    assert options[:2] == ["2222222222222", "1111111111111aaaa"]  # newest first
+    page.get_by_label("base commit").fill("1111111")
+    page.get_by_label("target commit").fill("2222222222222bbbbbbbb"[:13])
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_url("**/compare/?*")
+    main = page.inner_text("main")
+    assert "6 base runs" in main and "6 target runs" in main
+    assert "Regression (" in main and "WARNING in epsilon_fn" in main
+    check_page(page, "compare-flow")

@@ -72,6 +72,10 @@ def make_run(commit: str = "", stat_keys: Iterable[str] = (), reports: Iterable[
     log = Log.objects.create(fingerprint=uuid.uuid4().hex, sha256="0" * 64, size=0, raw="", status=status,
                              commit=commit, **metadata)
     StatKey.objects.bulk_create([StatKey(log=log, key=k) for k in dict.fromkeys(stat_keys)])
+    reports = list(reports)
     for i, report in enumerate(reports):
         make_crash(log, report, i)
+    if reports:  # as the analysis counts them (the home page's crashes per day reads this)
+        Log.objects.filter(pk=log.pk).update(crash_count=len(reports))
+        log.crash_count = len(reports)
     return log

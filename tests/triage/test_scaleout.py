@@ -276,3 +276,18 @@ def test_a_worker_cache_over_its_limit_evicts_and_fetches_again_when_needed(vmli
         crash.refresh_from_db()
         assert crash.decode_status == "done" and "kernel.c:" in crash.decoded["text"], crash.decode_error
     assert cache.path(index_key(first)).exists() and not cache.path(index_key(second)).exists()
+
+
+@pytest.mark.django_db
+def test_pages_number_lines_read_in_chunks_as_the_engine_does(monkeypatch):
+    from tests.triage.factories import make_log
+    from triage import storage
+    from triage.ingest import read_lines
+    from workers.report import log_lines
+
+    monkeypatch.setattr(storage, "CHUNK", 7)  # lines cross chunk boundaries, some chunks are one line's middle
+    data = b"first line\r\n\n\x0cform feed stays\nx" + b"a" * 40 + b"\r\n\r\nlast without newline"
+    log = make_log(data)
+    lines, more = read_lines(log, 100)
+    assert lines == log_lines(data.decode()) and not more
+    assert read_lines(log, 3) == (log_lines(data.decode())[:3], True)

@@ -94,6 +94,11 @@ def not_found(request: HttpRequest, exception=None):
 
 
 def server_error(request: HttpRequest):
+    from triage.middleware import outage_answer
+
+    answer = outage_answer(request)  # the database or broker is restarting: 503, come back later
+    if answer is not None:
+        return answer
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("internal server error (logged)", "server_error"), status=500)
     return defaults.server_error(request)

@@ -6,6 +6,7 @@ from collections import Counter
 
 from django.contrib import messages
 from django.db.models import Count, Max, Min
+from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -52,27 +53,48 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
                                              "sparks": sparklines(c.pk for c in paged)})
 
 
-def seen_on(cluster: Cluster) -> dict[str, list[tuple[str, int]]]:
-    """Crashes per commit, config, arch, machine, test and build: one GROUP BY over their logs."""
+def crash_groups(cluster: Cluster) -> tuple[list[dict], list[tuple]]:
+    """The cluster's crashes counted two ways over the (cluster, log) index: by commit, config, status
+    and day (the fail:runs timeline and the chart: a log has one of each, so distinct-log counts add
+    up per commit), and by job and build ("seen on"). Two GROUP BYs of a few hundred to a few
+    thousand rows, whatever the number of crashes."""
+    by_day = list(Crash.objects.filter(cluster=cluster).annotate(day=TruncDate("log__created"))
+                  .values("log__commit", "log__config", "log__status", "day")
+                  .annotate(n=Count("id"), logs=Count("log_id", distinct=True), first=Min("log__created"),
+                            last=Max("log__created")).order_by())
+    by_job = list(Crash.objects.filter(cluster=cluster)
+                  .values_list("log__config", "log__arch", "log__machine", "log__test", "log__build_id",
+                               "log__build__release").annotate(n=Count("id")).order_by())
+    return by_day, by_job
+
+
+def seen_on(by_day: list[dict], by_job: list[tuple]) -> dict[str, list[tuple[str, int]]]:
+    """Crashes per commit, config, arch, machine, test and build."""
     counters: dict[str, Counter] = {name: Counter() for _, name in SEEN_ON}
     counters["builds"] = Counter()
-    combos = (Log.objects.filter(crashes__cluster=cluster)
-              .values("commit", "config", "arch", "machine", "test", "build_id", "build__release")
-              .annotate(n=Count("crashes")).order_by())
-    for combo in combos:
-        for field, name in SEEN_ON:
-            if combo[field]:
-                counters[name][combo[field]] += combo["n"]
-        if combo["build_id"]:
-            counters["builds"][(combo["build_id"], combo["build__release"] or f"build {combo['build_id']}")] += combo["n"]
+    for g in by_day:
+        if g["log__commit"]:
+            counters["commits"][g["log__commit"]] += g["n"]
+    for config, arch, machine, test, build, release, n in by_job:
+        for value, name in ((config, "configs"), (arch, "arches"), (machine, "machines"), (test, "tests")):
+            if value:
+                counters[name][value] += n
+        if build:
+            counters["builds"][(build, release or f"build {build}")] += n
     return {name: counter.most_common(20) for name, counter in counters.items()}
 
 
-def timeline(cluster: Cluster) -> list[dict]:
-    """fail:runs of the cluster per commit, newest commit first (two GROUP BY queries)."""
-    fails = list(Log.objects.filter(crashes__cluster=cluster, status=Log.Status.DONE).values("commit")
-                 .annotate(fail=Count("id", distinct=True), first=Min("created"), last=Max("created"))
-                 .order_by("-last")[:TIMELINE_COMMITS])
+def timeline(groups: list[dict]) -> list[dict]:
+    """fail:runs of the cluster per commit, newest commit first (one more GROUP BY for the runs)."""
+    per_commit: dict[str, dict] = {}
+    for g in groups:
+        if g["log__status"] != Log.Status.DONE:
+            continue
+        row = per_commit.setdefault(g["log__commit"], {"commit": g["log__commit"], "fail": 0, "first": g["first"],
+                                                       "last": g["last"]})
+        row["fail"] += g["logs"]
+        row["first"], row["last"] = min(row["first"], g["first"]), max(row["last"], g["last"])
+    fails = sorted(per_commit.values(), key=lambda r: r["last"], reverse=True)[:TIMELINE_COMMITS]
     runs = dict(Log.objects.filter(status=Log.Status.DONE, commit__in=[f["commit"] for f in fails])
                 .values("commit").annotate(n=Count("id")).order_by().values_list("commit", "n"))
     for row, older in zip(fails, [*fails[1:], None][:len(fails)], strict=True):  # none when no run is done
@@ -86,10 +108,12 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cluster = get_object_or_404(Cluster, pk=pk)
     if cluster.merged_into_id:
         return redirect(filing.live(cluster))
-    crashes = Crash.objects.filter(cluster=cluster).select_related("log", "cluster")
+    # newest first by log (upload order): read from the (cluster, log) index, no sort of every crash
+    crashes = Crash.objects.filter(cluster=cluster).select_related("log", "cluster").order_by("-log_id", "index")
     titles = list(cluster.titles.order_by("source", "title"))
     split = request.GET.get("split", "")
-    line = timeline(cluster)
+    groups, jobs = crash_groups(cluster)
+    line = timeline(groups)
     guilty_file, matches = subsystems.cluster_matches(cluster)
     return render(request, "cluster.html", {
         "cluster": cluster,
@@ -98,9 +122,9 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "own_titles": [t for t in titles if t.source != ClusterTitle.Source.ALT],
         "events": cluster.events.select_related("user")[:20],
         "merged": cluster.merged.all()[:50],
-        "seen": seen_on(cluster),
+        "seen": seen_on(groups, jobs),
         "timeline": line, "guilty_file": guilty_file, "matches": matches,
-        "chart": charts.cluster_per_day(cluster, split),
+        "chart": charts.per_day_of_groups(groups, split),
         "split": split, "split_links": [("", "none"), ("commit", "commit"), ("config", "config")],
         "rate_chart": charts.fail_rate_per_commit(line),
         "similar": filing.similar_clusters(cluster),

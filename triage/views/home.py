@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
+from django.db.models import Count, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -22,14 +24,16 @@ def home(request: HttpRequest) -> HttpResponse:
     new_clusters = (Cluster.objects.filter(merged_into=None, crash_count__gt=0, first_seen__gte=since)
                     .order_by("-crash_count", "-pk"))
     return render(request, "home.html", {
-        "week_chart": charts.per_day(Crash.objects.all(), days=14),
+        "week_chart": charts.logs_crashes_per_day(days=14),
         "new_clusters": new_clusters[:10], "new_cluster_count": new_clusters.count(),
         "new_regressions": Regression.objects.filter(created__gte=since).select_related("job")[:10],
         "clusters": Cluster.objects.filter(merged_into=None, crash_count__gt=0).prefetch_related("links")[:15],
-        "crashes": Crash.objects.select_related("log", "cluster")[:15],
+        # newest by id (the order of analysis): no sort of every crash by its log's upload time
+        "crashes": Crash.objects.select_related("log", "cluster").order_by("-id")[:15],
         "logs": Log.objects.all()[:10],
-        "counts": {"logs": Log.objects.count(), "crashes": Crash.objects.count(),
-                   "clusters": Cluster.objects.filter(merged_into=None, crash_count__gt=0).count()},
+        # the logs' denormalized crash counts: one pass over the small log table, not the crash table
+        "counts": Log.objects.aggregate(logs=Count("id"), crashes=Coalesce(Sum("crash_count"), 0))
+        | {"clusters": Cluster.objects.filter(merged_into=None, crash_count__gt=0).count()},
     })
 
 

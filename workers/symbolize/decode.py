@@ -12,11 +12,10 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from workers.report import log_lines
+from workers.loglines import log_lines
 
 from .elffile import SymbolizeError, identify, is_compressed, uncompressed
 from .frames import (
@@ -92,8 +91,7 @@ def index_for(vmlinux: str | os.PathLike[str], cache_dir: str | os.PathLike[str]
     return Index(index_dir)
 
 
-@dataclass
-class Resolved:
+class Resolved(NamedTuple):
     address: int
     locations: list[Location]
     symbol_size: int | None

@@ -11,9 +11,8 @@ import contextlib
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 # pyelftools and the decompressors are imported where used: `triage decode` with a ready index needs
 # SymbolizeError from here and none of them.
@@ -27,8 +26,7 @@ class SymbolizeError(Exception):
     """A build file that cannot be used, with the reason (shown to users as is)."""
 
 
-@dataclass
-class Identity:
+class Identity(NamedTuple):
     build_id: str | None
     release: str | None
     arch: str | None

@@ -8,8 +8,7 @@ dropped, a `[` + `6.04]` timestamp pair is re-joined as `[%13s`, a trailing `[mo
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 ADDR_WORD = re.compile(r"\[<([^]]+)>\]")
 SYMBOL_ANYWHERE = re.compile(r"[^+ ]+\+0x[0-9a-f]+/0x[0-9a-f]+")
@@ -21,37 +20,53 @@ KERNEL_OFFSET = re.compile(r"Kernel Offset: (0x[0-9a-f]+|disabled)")
 PPC_PAIR = re.compile(r"^\s*(?:\[[^]]*\]\s*)?(?:\[\s*[TC]\d+\]\s*)?\[([0-9a-f]{8,16})\] \[([0-9a-f]{8,16})\] ")
 
 
-@dataclass
-class SourceLocation:
+# Plain records rather than dataclasses: importing dataclasses (and the inspect/ast it pulls in) is a
+# good part of the start-up of a `triage decode` process, which must stay cheaper than llvm-symbolizer.
+
+
+class SourceLocation(NamedTuple):
     function: str | None
     file: str
     line: int
     discriminator: int = 0
 
 
-@dataclass
-class DecodedFrame:
-    """One rewritten (or rewritable) line: what the symbolizer made of its symbol or address."""
+_FRAME_FIELDS = ("line", "text", "function", "offset", "size", "module", "address", "reliable", "locations",
+                 "symbol_size", "mismatch", "note")
 
-    line: int  # 0-based index in the log
-    text: str  # the line as decode_stacktrace.sh prints it (the original when nothing was decoded)
-    function: str | None = None
-    offset: int | None = None
-    size: int | None = None
-    module: str | None = None
-    address: int | None = None  # the looked-up address (in the vmlinux or module's address space)
-    reliable: bool = True
-    locations: list[SourceLocation] = field(default_factory=list)  # innermost (inlined) first
-    symbol_size: int | None = None  # the build's size of `function`
-    mismatch: bool = False  # printed size differs from the build's: this vmlinux does not match
-    note: str = ""  # why nothing was decoded ("no such symbol", "module lkdtm not found", ...)
+
+class DecodedFrame:
+    """One rewritten (or rewritable) line: what the symbolizer made of its symbol or address.
+
+    line: 0-based index in the log; text: the line as decode_stacktrace.sh prints it (the original when
+    nothing was decoded); address: the looked-up address (vmlinux or module address space); locations:
+    innermost (inlined) first; symbol_size: the build's size of `function`; mismatch: the printed size
+    differs from the build's (this vmlinux does not match); note: why nothing was decoded."""
+
+    __slots__ = _FRAME_FIELDS
+
+    def __init__(self, line: int, text: str, function: str | None = None, offset: int | None = None,
+                 size: int | None = None, module: str | None = None, address: int | None = None,
+                 reliable: bool = True, locations: list[SourceLocation] | None = None,
+                 symbol_size: int | None = None, mismatch: bool = False, note: str = "") -> None:
+        self.line, self.text, self.function, self.offset, self.size = line, text, function, offset, size
+        self.module, self.address, self.reliable = module, address, reliable
+        self.locations: list[SourceLocation] = locations if locations is not None else []
+        self.symbol_size, self.mismatch, self.note = symbol_size, mismatch, note
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is DecodedFrame and all(getattr(self, f) == getattr(other, f) for f in _FRAME_FIELDS)
+
+    def __repr__(self) -> str:
+        return "DecodedFrame(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in _FRAME_FIELDS) + ")"
 
     @property
     def source(self) -> str | None:
         return f"{self.locations[0].file}:{self.locations[0].line}" if self.locations else None
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = {f: getattr(self, f) for f in _FRAME_FIELDS}
+        out["locations"] = [loc._asdict() for loc in self.locations]
         out["source"] = self.source
         return out
 
@@ -71,8 +86,7 @@ def is_raw_frame_line(line: str) -> bool:
     return bool(RAW_FRAME.match(line))
 
 
-@dataclass
-class SplitLine:
+class SplitLine(NamedTuple):
     words: list[str]  # the words printed before the symbol
     symbol: str
     module: str  # "" when none

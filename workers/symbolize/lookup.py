@@ -12,9 +12,8 @@ import json
 import mmap
 import sys
 from array import array
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .elffile import SymbolizeError
 from .layout import ARRAYS_FILE, FORMAT_VERSION, KIND_TEXT, STRING_TABLES, TYPECODES
@@ -74,8 +73,7 @@ def _map_arrays(path: Path, meta: dict[str, Any]) -> dict[str, memoryview]:
     return out
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     function: str | None  # None when the DWARF has no function for the address
     file: str  # as addr2line prints it (full path); `Index.relative` strips the build directory
     line: int
