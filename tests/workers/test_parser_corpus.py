@@ -29,7 +29,16 @@ def test_every_crash_is_found_and_clean_logs_are_left_alone():
         assert bool(reports) == bool(row["title"]), row["name"]
 
 
-def test_at_least_90_percent_of_titles_are_exact():
+def test_at_least_97_percent_of_titles_and_corrupted_flags_are_exact():
     data = [r for r in rows() if r["title"]]
-    exact = sum(1 for r in data if parse_log(log_bytes(r)).reports[0].title == r["title"])
-    assert exact / len(data) >= 0.90, f"{exact}/{len(data)}"
+    firsts = [parse_log(log_bytes(r)).reports[0] for r in data]
+    exact = sum(1 for r, f in zip(data, firsts, strict=True) if f.title == r["title"])
+    flags = sum(1 for r, f in zip(data, firsts, strict=True) if f.corrupted == bool(r.get("corrupted")))
+    assert exact / len(data) >= 0.97, f"{exact}/{len(data)}"
+    assert flags / len(data) >= 0.97, f"{flags}/{len(data)}"
+
+
+def test_crash_types_follow_the_title_mapping():
+    data = [r for r in rows() if r["title"] and r.get("type")]
+    same = sum(1 for r in data if parse_log(log_bytes(r)).reports[0].type == r["type"])
+    assert same / len(data) >= 0.97, f"{same}/{len(data)}"

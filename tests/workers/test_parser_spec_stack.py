@@ -140,11 +140,22 @@ def test_canonical_strips_one_prefix_choosing_the_shortest(name, stripped):
 # --- §8 extractors ------------------------------------------------------------------------------------------
 
 def test_stall_extractor_names_the_frame_above_the_first_anchor():
-    assert stall_pick(["busy_loop", "worker_fn", "process_one_work", "kthread"]) == 1
-    assert stall_pick(["process_one_work"]) == 0  # the anchor itself when it is first
+    assert stall_pick(["busy_loop", "worker_fn", "process_one_work", "kthread"]) == (1, "worker_fn")
+    assert stall_pick(["process_one_work"]) == (0, "process_one_work")  # the anchor itself when first
     assert stall_pick(["a", "b"]) is None  # no anchor: nothing (corrupted)
-    assert stall_pick(["a", "smp_call_function_many", "b"]) == -1  # the literal smp_call_function
-    assert stall_pick(["loop_fn", "sys_ioctl"]) == 0  # stripped names: __x64_sys_ioctl
+    assert stall_pick(["a", "smp_call_function_many", "b"]) == (1, "smp_call_function")  # a literal
+    assert stall_pick(["loop_fn", "sys_ioctl"]) == (0, "loop_fn")  # stripped names: __x64_sys_ioctl
+
+
+def test_a_literal_frame_keeps_its_candidate_for_the_alternative_titles():
+    # §6.5/§9: the raw (unstripped) chosen candidate feeds the alternatives, not the literal.
+    log = ("[ 1.0] BUG: soft lockup - CPU#0 stuck for 22s! [a:1]\n[ 1.0] RIP: 0010:csd_lock_wait+0x1/0x2\n"
+           "[ 1.0] Call Trace:\n[ 1.0]  smp_call_function_single+0x1/0x2\n[ 1.0]  caller+0x1/0x2\n")
+    from workers.parser import parse_log
+    report = parse_log(log).reports[0]
+    assert report.title == "BUG: soft lockup in smp_call_function"
+    assert report.alt_titles == ["stall in smp_call_function", "BUG: soft lockup in smp_call_function_single",
+                                 "stall in smp_call_function_single"]
 
 
 def test_stall_rule_reports_no_frames_without_an_anchor():

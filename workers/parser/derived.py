@@ -5,6 +5,7 @@ crash type (§15.2), executor ids and "panicked" (§15.3), and the guilty file o
 
 from __future__ import annotations
 
+import functools
 import re
 
 # §12: a log containing any of these is suppressed (reports kept, reported to nobody).
@@ -107,6 +108,7 @@ TYPES: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)
 def crash_type(raw_title: str) -> str:
     """§15.2: the crash type of a title (before normalisation)."""
     for prefixes, kind in TYPES:

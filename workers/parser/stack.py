@@ -191,14 +191,17 @@ def _stall_anchor(name: str) -> bool:
     return _STALL_ANCHORS.search(name) is not None
 
 
-def stall_pick(names: list[str]) -> int | None:
-    """§8.1: index of the candidate a stall title names (the one above the first anchor), or None."""
+def stall_pick(names: list[str]) -> tuple[int, str] | None:
+    """§8.1: (index, name) of the candidate a stall title names (the one above the first anchor; an
+    anchor holding smp_call_function is named `smp_call_function`), or None."""
     if not names:
         return None
     prev = 0
     for i, name in enumerate(names):
         if _stall_anchor(name):
-            return -1 if "smp_call_function" in name else prev
+            if "smp_call_function" in name:
+                return i, "smp_call_function"
+            return prev, names[prev]
         prev = i
     return None
 
@@ -247,31 +250,23 @@ def _run(steps: tuple, stack: Stack, skip: re.Pattern[str] | None, lines: list[s
 
     def close() -> None:
         nonlocal seg
-        pick: int | None = 0 if seg else None
-        literal = None
+        # The chosen candidate (its unstripped name is kept for alternative titles) and the name the
+        # title uses: the candidate stripped of its syscall prefix, or an extractor's literal.
         names = [canonical(name) for name, _ in seg]
+        found: tuple[int, str] | None = (0, names[0]) if seg else None
         if seg and stack.extractor == "stall":
-            pick = stall_pick(names)
-            if pick == -1:
-                literal, pick = "smp_call_function", None
+            found = stall_pick(names)
         elif seg and stack.extractor == "hung":
             found = hung_pick(names)
-            if found is not None and found[1] != names[found[0]]:
-                literal = found[1]  # the synchronize_* bucket
-            pick = found[0] if found is not None else None
-        if literal is not None:
-            out.frames.append(literal)
-            out.raw.append(literal)
-            out.lines.append(seg[pick][1] if pick is not None else None)
-        elif pick is None:
+        if found is None:
             out.frames.append("corrupted")
             out.raw.append("corrupted")
             out.lines.append(None)
             out.failed = True
         else:
-            out.frames.append(names[pick])
-            out.raw.append(seg[pick][0])
-            out.lines.append(seg[pick][1])
+            out.frames.append(found[1])
+            out.raw.append(seg[found[0]][0])
+            out.lines.append(seg[found[0]][1])
         seg = []
 
     k = 0

@@ -145,17 +145,18 @@ def describe(view: ConsoleView, ext: Extent, group: Group, raw_output: str | Non
     w_lines = ext.body[: ext.window]
     w = ext.w_text
     desc = select(group, w, ext.index, w_lines)
-    if not desc.title:
+    fallback = not desc.title
+    if fallback:
         # §4.3: the header vanished from W (the start line was stripped): the raw output instead.
         lines = view.raw[ext.start: ext.end + 1]
         w = "\n".join(lines) + "\n"
         desc = select(group, w, list(range(ext.start, ext.end + 1)), lines)
-        body = w
-    else:
-        body = ext.r_text
     raw_title = desc.title
     if not desc.corrupted:
-        reason = corruption.after_parse(raw_title, body, desc.fmt is not None, bool(desc.fmt and desc.fmt.nstc))
+        won, nstc = desc.fmt is not None, bool(desc.fmt and desc.fmt.nstc)
+        # R is only read when the stack-trace checks apply (a format won and it is not NSTC).
+        body = "" if not won or nstc else w if fallback else w if ext.window == len(ext.body) else ext.r_text
+        reason = corruption.after_parse(raw_title, body, won, nstc)
         desc.corrupted, desc.corrupted_reason = bool(reason), reason
     desc.type = crash_type(raw_title)
     desc.title = normalise(raw_title)
