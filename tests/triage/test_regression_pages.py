@@ -104,3 +104,12 @@ def test_without_site_url_the_page_links_to_the_address_it_was_asked_by(client, 
     reg = Regression.objects.get()
     text = client.get(reg.get_absolute_url(), {"format": "text"}).content.decode()
     assert f"| Closes: http://testserver/regressions/{reg.pk}/" in text
+
+
+def test_api_filters_regressions_by_job_fields_and_state_and_refuses_unknown_ones(client, site):
+    make_run("a", **JOB)
+    check_job(job_of(make_run("b", reports=[make_report("BUG: one")], **JOB)).pk)
+    assert len(client.get("/api/regressions/", {"arch": "x86_64", "state": "suspected"}).json()["results"]) == 1
+    assert client.get("/api/regressions/", {"arch": "arm64"}).json()["results"] == []
+    assert client.get("/api/regressions/", {"state": "bogus"}).status_code == 400
+    assert client.get("/api/regressions/", {"arhc": "x86_64"}).status_code == 400

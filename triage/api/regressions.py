@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django_filters as filters
 from rest_framework import serializers, viewsets
 
 from triage.models import Log, Regression
@@ -27,6 +28,22 @@ class RegressionSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
+class RegressionFilter(filters.FilterSet):
+    """The list page's filters: the job's fields and the state."""
+
+    tree = filters.CharFilter(field_name="job__tree")
+    branch = filters.CharFilter(field_name="job__branch")
+    config = filters.CharFilter(field_name="job__config")
+    arch = filters.CharFilter(field_name="job__arch")
+    test = filters.CharFilter(field_name="job__test")
+    state = filters.ChoiceFilter(choices=Regression.State.choices)
+
+    class Meta:
+        model = Regression
+        fields = ["tree", "branch", "config", "arch", "test", "state"]
+
+
 class RegressionViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Regression.objects.select_related("job")
     serializer_class = RegressionSerializer
+    filterset_class = RegressionFilter
