@@ -97,3 +97,8 @@ def test_reports_past_the_cap_are_counted_not_stored_and_the_page_stays_small(se
     assert page.count('href="/crashes/') <= 100  # crashes are listed a page at a time
     second = client.get(f"/logs/{log.pk}/", {"from": 700}).content.decode()
     assert 'id="L701"' in second and 'id="L1"' not in second  # a window of the lines
+
+
+def test_a_limit_past_bigint_is_a_400(client):
+    response = client.get("/api/logs/", {"limit": "99999999999999999999"})
+    assert response.status_code == 400
