@@ -123,7 +123,9 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
             [StatKey(log=log, key=key[:500]) for key in dict.fromkeys(parsed.prefixed_stat_keys)])
         log.crash_count = len(crashes)
         log.status, log.error, log.processed = Log.Status.DONE, "", timezone.now()
+        log.analyses = F("analyses") + 1
         log.save()
+        log.refresh_from_db(fields=["analyses"])
         refresh_clusters(touched)
         if crashes and log.build and log.build.index_status in (Build.Index.READY, Build.Index.BUILDING):
             from workers.tasks import decode_log
