@@ -13,7 +13,7 @@ from pathlib import Path
 from workers.statkeys import stat_keys
 
 
-def _rate(label: str, texts: list[str], names: list[str] | None = None) -> None:
+def _rate(label: str, texts: list[bytes] | list[str], names: list[str] | None = None) -> None:
     size = sum(len(t) for t in texts)
     names = names or [""] * len(texts)
     start = time.perf_counter()
@@ -29,7 +29,7 @@ def main() -> int:
     for root in roots:
         for p in sorted(root.rglob("*")):
             if p.is_file() and p.suffix not in (".yaml", ".json", ".md") and "vmlinux" not in p.name:
-                texts.append(p.read_bytes().decode("utf-8", "replace"))
+                texts.append(p.read_bytes())
                 names.append(str(p))  # the path decides dmesg / kmsg mode, as in `triage parse`
     print(f"load average: {os.getloadavg()}")
     if texts:

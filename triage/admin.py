@@ -24,3 +24,31 @@ class DigestAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Regression)
+
+
+# MAINTAINERS per tree (issue 11): upload the kernel's file; crashes analysed or decoded afterwards
+# get their subsystem from it.
+from django import forms  # noqa: E402
+
+from triage.models import MaintainersFile  # noqa: E402
+
+
+class MaintainersFileForm(forms.ModelForm):
+    upload = forms.FileField(required=False, help_text="the kernel's MAINTAINERS file (replaces the text)")
+
+    class Meta:
+        model = MaintainersFile
+        fields = ["tree", "upload", "text"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("upload"):
+            data["text"] = data["upload"].read().decode("utf-8", "replace")
+            self.errors.pop("text", None)
+        return data
+
+
+@admin.register(MaintainersFile)
+class MaintainersFileAdmin(admin.ModelAdmin):
+    form = MaintainersFileForm
+    list_display = ("__str__", "updated")

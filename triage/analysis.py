@@ -9,7 +9,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from triage import subsystems
 from triage.clusters import file_crash
+from triage.ingest import read_lines
 from triage.models import Build, Cluster, Crash, Log, StatKey, VanishedCrash
 from triage.queueing import send_on_commit
 from triage.search import crash_search_text
@@ -88,6 +90,14 @@ def save_crashes(log: Log, parsed: ParsedLog, earlier: dict[int, Crash]) -> None
     Crash.objects.bulk_create(new)
 
 
+def report_lines(log: Log, stop: int) -> list[str]:
+    """The log's lines up to the last report (for `kernel BUG at file:line`); none when unreadable."""
+    try:
+        return read_lines(log, stop)[0] if log.raw else []
+    except (OSError, ValueError):
+        return []
+
+
 def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
     """Replace whatever an earlier analysis of this log stored with this one (re-runs are safe); a
     report found again at the same place keeps its crash row and id."""
@@ -121,6 +131,8 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
             touched.add(file_crash(crash, previous=previous.get(crash.start_line)).pk)
         StatKey.objects.bulk_create(
             [StatKey(log=log, key=key[:500]) for key in dict.fromkeys(parsed.prefixed_stat_keys)])
+        if crashes:
+            subsystems.assign(crashes, log.tree, report_lines(log, max(c.end_line for c in crashes) + 1))
         log.crash_count = len(crashes)
         log.status, log.error, log.processed = Log.Status.DONE, "", timezone.now()
         log.analyses = F("analyses") + 1

@@ -26,7 +26,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Q
 
-from triage import storage
+from triage import storage, subsystems
 from triage.analysis import without_nul
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
@@ -316,4 +316,5 @@ def _decode_with(log: Log, raw: bytes, symbolizer: Symbolizer) -> int:
         crash.decode_status, crash.decode_error = Crash.Decode.DONE, ""
         crash.search_text = crash_search_text(crash.report, crash.decoded)
     Crash.objects.bulk_update(crashes, ["decoded", "decode_status", "decode_error", "search_text"])
+    subsystems.assign(crashes, log.tree, lines)  # the decoded guilty frame names its file
     return len(crashes)

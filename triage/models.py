@@ -263,6 +263,10 @@ class Crash(models.Model):
     # Function names and source files of the frames, printed and decoded: what the search box matches
     # (triage.search.crash_search_text; trigram-indexed on PostgreSQL).
     search_text = models.TextField(blank=True, default="")
+    # The source file the crash points at (decoded guilty frame, else `kernel BUG at` / `WARNING: at`)
+    # and its most specific MAINTAINERS section: triage.subsystems fills both.
+    guilty_file = models.CharField(max_length=300, blank=True, default="")
+    subsystem = models.CharField(max_length=200, blank=True, default="", db_index=True)
 
     class Meta:
         ordering = ["-log__created", "index"]
@@ -474,3 +478,14 @@ class VanishedCrash(models.Model):
     start_line = models.PositiveIntegerField(default=0)
     cluster_id = models.BigIntegerField(null=True, blank=True)
     vanished = models.DateTimeField(auto_now_add=True)
+
+
+class MaintainersFile(models.Model):
+    """A kernel MAINTAINERS file uploaded by an admin for a tree ("" for every tree without its own)."""
+
+    tree = models.CharField(max_length=200, blank=True, unique=True)
+    text = models.TextField(blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"MAINTAINERS of {self.tree or 'every tree'}"

@@ -102,6 +102,13 @@ def test_nul_late_in_a_large_selection_keeps_the_chunks_before_it():
 
 def test_selected_lines_with_invalid_utf8_are_dropped():
     assert dmesg("BUG: bad \ufffd utf8 here", "Kernel panic - not syncing: b") == ["Kernel_panic-not_syncing:b"]
+    log = b"[ 1.0] BUG: bad \xff\xfe utf8 here\n[ 2.0] BUG: real \xef\xbf\xbd replacement char\n"
+    assert stat_keys_strict(log)[0] == ["boot_failures", "BUG:real\ufffdreplacement_char"]
+
+
+def test_kmsg_repairs_each_invalid_sequence_into_an_underscore():
+    log = b"kern  :err   : [ 1.0] BUG-less bad \xff\xfe utf8 here\nkern  :err   : [ 1.0] cut \xe2\x82 here\n"
+    assert stat_keys_strict(log, "kmsg")[0] == ["BUG-less_bad__utf8_here", "cut_here"]
 
 
 # --- §3.3 lockdep enrichment -----------------------------------------------------------------

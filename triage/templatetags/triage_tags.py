@@ -16,5 +16,12 @@ def query_with(request, **changes) -> str:
 
 @register.filter
 def get(mapping, key):
-    """`{{ sparks|get:c.pk }}`: a dict lookup by a variable key."""
-    return mapping.get(key) if mapping else None
+    """`{{ sparks|get:c.pk }}`, `{{ values|get:i }}`: a lookup by a variable key or index."""
+    if not mapping:
+        return None
+    if isinstance(mapping, dict):
+        return mapping.get(key)
+    try:
+        return mapping[key]
+    except (IndexError, TypeError):
+        return None

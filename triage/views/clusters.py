@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 
 from django.contrib import messages
 from django.db.models import Count, Max, Min
-from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from triage import charts, listing, subsystems
 from triage import clusters as filing
-from triage import listing
 from triage.models import Cluster, ClusterTitle, Crash, Log
 from triage.permissions import can_triage, triage_required
 from triage.sparklines import sparklines
@@ -36,6 +33,9 @@ def cluster_filters() -> list[listing.Filter]:
                        select=True),
         *[listing.Filter(f, f, crashed_in(f), choices=lambda f=f: listing.known_values(Log, f))
           for f in ("tree", "branch", "config", "arch", "test")],
+        listing.Filter("subsystem", "subsystem",
+                       lambda qs, v: qs.filter(pk__in=Crash.objects.filter(subsystem=v).values("cluster_id")),
+                       choices=lambda: listing.known_values(Crash, "subsystem")),
         listing.since_filter("seen_since", "last seen since", "last_seen"),
         listing.since_filter("first_since", "first seen since", "first_seen"),
     ]
@@ -82,44 +82,15 @@ def timeline(cluster: Cluster) -> list[dict]:
     return fails
 
 
-@dataclass
-class Bar:
-    x: float
-    y: float
-    w: float
-    h: float
-    label: str
-    n: int
-
-
-def chart(cluster: Cluster, width: int = 600, height: int = 80) -> dict | None:
-    """Crashes per day (per week past 90 days) as SVG bars: computed here, drawn by _chart.html."""
-    per_day = dict(Crash.objects.filter(cluster=cluster).annotate(day=TruncDate("log__created"))
-                   .values("day").annotate(n=Count("id")).order_by().values_list("day", "n"))
-    per_day = {(d.date() if isinstance(d, datetime) else d): n for d, n in per_day.items() if d is not None}
-    if not per_day:
-        return None
-    first, last = min(per_day), max(per_day)
-    step = 1 if (last - first).days <= 90 else 7
-    buckets: Counter[date] = Counter()
-    for d, n in per_day.items():
-        buckets[first + timedelta(days=(d - first).days // step * step)] += n
-    slots = (last - first).days // step + 1
-    top = max(buckets.values())
-    w = width / slots
-    bars = [Bar(x=round(i * w, 2), y=round(height - height * n / top, 2), w=round(max(w - 1, 1), 2),
-                h=round(height * n / top, 2), label=f"{d:%Y-%m-%d}: {n}", n=n)
-            for i in range(slots) if (n := buckets.get(d := first + timedelta(days=i * step), 0))]
-    return {"bars": bars, "width": width, "height": height, "first": first, "last": last, "top": top,
-            "unit": "day" if step == 1 else "week"}
-
-
 def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cluster = get_object_or_404(Cluster, pk=pk)
     if cluster.merged_into_id:
         return redirect(filing.live(cluster))
     crashes = Crash.objects.filter(cluster=cluster).select_related("log", "cluster")
     titles = list(cluster.titles.order_by("source", "title"))
+    split = request.GET.get("split", "")
+    line = timeline(cluster)
+    guilty_file, matches = subsystems.cluster_matches(cluster)
     return render(request, "cluster.html", {
         "cluster": cluster,
         "page": page(request, crashes),
@@ -128,8 +99,10 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": cluster.events.select_related("user")[:20],
         "merged": cluster.merged.all()[:50],
         "seen": seen_on(cluster),
-        "timeline": timeline(cluster),
-        "chart": chart(cluster),
+        "timeline": line, "guilty_file": guilty_file, "matches": matches,
+        "chart": charts.cluster_per_day(cluster, split),
+        "split": split, "split_links": [("", "none"), ("commit", "commit"), ("config", "config")],
+        "rate_chart": charts.fail_rate_per_commit(line),
         "similar": filing.similar_clusters(cluster),
         "can_triage": can_triage(request.user), "statuses": Cluster.Status.choices,
     })

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from triage import listing
+from triage import listing, subsystems
 from triage.frames import frame_rows
 from triage.ingest import read_lines
 from triage.models import Cluster, Crash, VanishedCrash
@@ -18,6 +18,8 @@ def crash_filters() -> list[listing.Filter]:
                        choices=lambda: listing.known_values(Crash, "kind")),
         *[listing.field_filter(f, f, f"log__{f}") for f in ("tree", "branch", "config", "arch", "test")],
         listing.commit_filter("log__commit"),
+        listing.Filter("subsystem", "subsystem", lambda qs, v: qs.filter(subsystem=v),
+                       choices=lambda: listing.known_values(Crash, "subsystem")),
         listing.Filter("status", "cluster status", lambda qs, v: qs.filter(cluster__status=v),
                        choices=lambda: Cluster.Status.choices, select=True),
         listing.since_filter("since", "since", "log__created"),
@@ -46,4 +48,5 @@ def crash_detail(request: HttpRequest, pk: int) -> HttpResponse:
         lines = []
     text = "\n".join(lines)
     return render(request, "crash.html", {"crash": crash, "text": text, "report": crash.report,
-                                          "frames": frame_rows(crash.report, crash.decoded)})
+                                          "frames": frame_rows(crash.report, crash.decoded),
+                                          "matches": subsystems.matches(crash)})

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils import timezone
 
-from triage.models import Cluster, Crash, Log
+from triage import charts
+from triage.models import Cluster, Crash, Log, Regression
+
+WEEK = 7
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    since = timezone.now() - timedelta(days=WEEK)
+    new_clusters = (Cluster.objects.filter(merged_into=None, crash_count__gt=0, first_seen__gte=since)
+                    .order_by("-crash_count", "-pk"))
     return render(request, "home.html", {
+        "week_chart": charts.per_day(Crash.objects.all(), days=14),
+        "new_clusters": new_clusters[:10], "new_cluster_count": new_clusters.count(),
+        "new_regressions": Regression.objects.filter(created__gte=since).select_related("job")[:10],
         "clusters": Cluster.objects.filter(merged_into=None, crash_count__gt=0).prefetch_related("links")[:15],
         "crashes": Crash.objects.select_related("log", "cluster")[:15],
         "logs": Log.objects.all()[:10],

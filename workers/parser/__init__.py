@@ -59,7 +59,7 @@ def parse_log(data: bytes | str, name: str | None = None) -> ParsedLog:
     parsed.build_id = m.group(1) if m else None
     parsed.arch = _guess_arch(text)
     try:
-        keys, source = stat_keys(text, name)
+        keys, source = stat_keys(data, name)  # the bytes: invalid UTF-8 matters to the robot
     except Exception:  # the stat-key rules are another module's; a bug there must not lose the reports
         keys, source = [], "kmsg" if lines.kmsg else "dmesg"
     parsed.stat_keys, parsed.stat_source = keys, source

@@ -5,7 +5,7 @@ A port of ../shared/reference/lkp-stat-key-rules.md, one module per stage: `read
 with the robot's pattern files as data in `tables` and `lists` (§10). Each rule carries its
 section number.
 
-Public API: `stat_keys(text, name=None) -> (keys, source)` (never raises; `stat_keys_strict` is
+Public API: `stat_keys(data, name=None) -> (keys, source)` (never raises; `stat_keys_strict` is
 the same without the safety net, for tests). Keys have no `dmesg.`/`kmsg.` prefix (§8 adds it;
 source is "dmesg" or "kmsg"), in order of first appearance.
 
@@ -23,7 +23,7 @@ import re
 
 from workers.statkeys import dmesg, kmsg
 from workers.statkeys.emit import Aborted, emit
-from workers.statkeys.reading import read
+from workers.statkeys.reading import decode, read
 
 _log = logging.getLogger(__name__)
 
@@ -56,9 +56,9 @@ def kmsg_keys(lines: list[str], text: str | None = None) -> list[str]:
         return []
 
 
-def stat_keys_strict(text: str, name: str | None = None) -> tuple[list[str], str]:
+def stat_keys_strict(data: bytes | str, name: str | None = None) -> tuple[list[str], str]:
     """`stat_keys` letting any exception through (a bug of the port)."""
-    lines, joined = read(text)
+    lines, joined = read(decode(data))
     if name and _KMSG_NAME.search(name):
         return kmsg_keys(lines, joined), "kmsg"
     keys = dmesg_keys(lines, joined)
@@ -75,11 +75,12 @@ def _looks_like_kmsg_dump(lines: list[str]) -> bool:
     return any(_KMSG_RECORD.match(line) for line in lines[:_KMSG_SNIFF])
 
 
-def stat_keys(text: str, name: str | None = None) -> tuple[list[str], str]:
+def stat_keys(data: bytes | str, name: str | None = None) -> tuple[list[str], str]:
     """(keys without prefix, source "dmesg" or "kmsg") of a whole log; `name` is its path or file
-    name when known."""
+    name when known. Give the raw bytes when there are: in text decoded with errors="replace", a
+    U+FFFD the log really held cannot be told from an invalid byte (the robot keeps the former)."""
     try:
-        return stat_keys_strict(text, name)
+        return stat_keys_strict(data, name)
     except Exception:  # noqa: BLE001 - a log must never make the parser fail; the bug is logged
-        _log.exception("stat keys failed on a log of %d characters", len(text))
+        _log.exception("stat keys failed on a log of %d characters", len(data))
         return [], "dmesg"

@@ -248,13 +248,14 @@ NORMALISATION: tuple[tuple[str, tuple[str, ...], re.Pattern[str], str | Callable
     ("C8", ('\\', '"', '$'), r'[\\"$]', "~"),
     ("C9", ('\t',), r"\t", " "),
     ("C10", ('  ',), r" {2,}", " "),
-    ("C11", (' ',), r"([^A-Za-z0-9]) ", r"\1"),  # a space after punctuation
-    ("C12", (' ',), r" ([^A-Za-z])", r"\1"),  # a space before anything but a letter
+    # C11, C12 and P1 as lookarounds: the same result (no two spaces in a row after C10), no template.
+    ("C11", (' ',), r"(?<=[^A-Za-z0-9]) ", ""),  # a space after punctuation
+    ("C12", (' ',), r" (?=[^A-Za-z])", ""),  # a space before anything but a letter
     ("C13", (' ',), r"^ ", ""),
     ("C14", ('  _',), r"  _", "_"),
     ("C15", (' ',), r" ", "_"),
     ("C16", (), r"[\-_.,;:#!*\[(]+$", ""),  # `]` and `)` are not in the set
-    ("P1", (':',), r"([a-z]):[0-9]+\b", r"\1:"),
+    ("P1", (':',), r"(?<=[a-z]):[0-9]+\b", ":"),
     ("P2", ('#:[<#>]',), r"#:\[<#>\]\[<#>\]", ""),  # old `RIP: 0010:[<addr>]  [<addr>]`
     ("P3", ('RIP:#:',), r"RIP:#:", "RIP:"),
     ("P4", (), r"[^/A-Za-z0-9_][A-Za-z0-9_][0-9]+[^A-Za-z0-9_]", "#"),  # one-letter+digits eater
@@ -262,11 +263,15 @@ NORMALISATION: tuple[tuple[str, tuple[str, ...], re.Pattern[str], str | Callable
 ))
 
 
+_STEPS = tuple((needed[0] if len(needed) == 1 else needed or None, rx.sub, repl)
+               for _, needed, rx, repl in NORMALISATION)
+
+
 def normalise(text: str) -> str:
     """§6.4: key text -> id (every step replaces globally; the anchored ones can match once)."""
-    for _, needed, rx, repl in NORMALISATION:
-        if not needed or any(n in text for n in needed):
-            text = rx.sub(repl, text)
+    for needed, sub, repl in _STEPS:
+        if needed is None or (needed in text if type(needed) is str else any(n in text for n in needed)):
+            text = sub(repl, text)
     return text
 
 

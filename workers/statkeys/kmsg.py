@@ -15,7 +15,7 @@ import re
 from workers.statkeys.dmesg import binary_cut
 from workers.statkeys.lines import lines_with
 from workers.statkeys.lists import KMSG_DENYLIST
-from workers.statkeys.reading import repair
+from workers.statkeys.reading import INVALID, repair
 from workers.statkeys.tables import is_oops
 
 # 4.2-1: error-level printk lines.
@@ -83,7 +83,7 @@ def candidates(lines: list[str], text: str | None = None) -> dict[str, str]:
     extracted = _error_lines(lines, text)
     # Items 2-4 are greps without `-a`: NULs and invalid UTF-8 hide lines (§3.2).
     plain = lines
-    if "\x00" in text or "\ufffd" in text:
+    if "\x00" in text or INVALID in text:
         plain = [lines[i] for i in binary_cut(lines)]
         text = "\n".join(plain)
     extracted += [line for line in (plain[i] for i in lines_with(text, (_BOOT_OK,)))]

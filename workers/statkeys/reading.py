@@ -3,17 +3,35 @@
 `read_lines(text)` splits on LF only and chomps (§A.2), then applies the per-line fix-ups of §A.3
 in order: the two kbuild path removals, the first `.isra.N+0x`-style suffix, and the split of a
 line where a second printk record starts in its middle. The result is the rewritten file every
-later stage reads. Text arrives decoded (invalid UTF-8 as U+FFFD, see `INVALID`).
+later stage reads. `decode` marks each invalid UTF-8 sequence with `INVALID`.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 
-# parse_log decodes with errors="replace": U+FFFD stands for an invalid UTF-8 sequence (§0.2-10),
-# which the robot's greps drop (§3.2) and its repair turns into `_`.
-INVALID = "\ufffd"
+# One invalid UTF-8 sequence (§0.2-10), which the robot's greps drop (§3.2) and its repair turns into
+# `_`. A noncharacter rather than U+FFFD, which a log may hold as valid text (the robot keeps it).
+INVALID = "\ufdd0"
+
+
+def _mark_invalid(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return INVALID, error.end
+
+
+codecs.register_error("statkeys.invalid", _mark_invalid)
+
+
+def decode(data: bytes | str) -> str:
+    """Text of a log: bytes decode with one `INVALID` per maximal invalid sequence (like
+    errors="replace"); text that was already decoded with errors="replace" has U+FFFD there."""
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "statkeys.invalid")
+    return data.replace("\ufffd", INVALID) if "\ufffd" in data else data
 
 _KBUILD = re.compile(r"/kbuild/src/[^/]+/")  # A.3-1
 _TMP_KBUILD = re.compile(r"/tmp/kbuild/src/[^/]+/")  # A.3-2 (dead after A.3-1, kept for order)

@@ -1,0 +1,81 @@
+"""Chart data for the pages (drawn in the browser by the vendored Chart.js, static/charts.js).
+
+Every chart is a dict `{"type", "labels", "datasets", "x", "y", "title"}` that the template embeds with
+`json_script`; the page keeps a table of the same numbers for readers without a canvas. Days without
+crashes are drawn as zero and the axis spans at least a week, so one data point still reads as a chart.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from triage.models import Crash
+
+MIN_DAYS = 7
+MAX_DAYS = 120
+SERIES = 6  # named series; the rest are drawn as "other"
+PALETTE = ["#cf222e", "#0969da", "#1a7f37", "#8250df", "#bc4c00", "#57606a", "#a0a0a0"]
+
+
+def _day(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def per_day(crashes: QuerySet, split: str | None = None, days: int | None = None) -> dict | None:
+    """Crashes per day, stacked by `split` ("commit" or "config" of their logs) when given."""
+    if days:
+        crashes = crashes.filter(log__created__date__gte=timezone.now().date() - timedelta(days=days - 1))
+    fields = ["day"] + ([f"log__{split}"] if split else [])
+    rows = (crashes.annotate(day=TruncDate("log__created")).values(*fields).annotate(n=Count("id"))
+            .order_by().values_list(*fields, "n"))
+    counts: dict[str, Counter] = defaultdict(Counter)
+    totals: Counter = Counter()
+    for row in rows:
+        day, n = _day(row[0]), row[-1]
+        if day is None:
+            continue
+        name = (row[1] or "(none)") if split else "crashes"
+        counts[name][day] += n
+        totals[name] += n
+    if not totals:
+        return None
+    last = max(max(c) for c in counts.values())
+    first = min(min(c) for c in counts.values())
+    if days:
+        first, last = timezone.now().date() - timedelta(days=days - 1), timezone.now().date()
+    first = max(min(first, last - timedelta(days=MIN_DAYS - 1)), last - timedelta(days=MAX_DAYS - 1))
+    span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    names = [name for name, _ in totals.most_common(SERIES)]
+    rest = [name for name in totals if name not in names]
+    series = [(name, counts[name]) for name in names]
+    if rest:
+        other: Counter = Counter()
+        for name in rest:
+            other.update(counts[name])
+        series.append((f"other ({len(rest)})", other))
+    datasets = [{"label": name, "data": [c.get(d, 0) for d in span], "backgroundColor": PALETTE[i % len(PALETTE)]}
+                for i, (name, c) in enumerate(series)]
+    return {"type": "bar", "labels": [f"{d:%Y-%m-%d}" for d in span], "datasets": datasets, "stacked": True,
+            "x": "day", "y": "crashes", "title": "crashes per day" + (f" by {split}" if split else ""),
+            "total": sum(totals.values())}
+
+
+def cluster_per_day(cluster, split: str | None) -> dict | None:
+    return per_day(Crash.objects.filter(cluster=cluster), split if split in ("commit", "config") else None)
+
+
+def fail_rate_per_commit(timeline: list[dict]) -> dict | None:
+    """fail:runs per commit (oldest left), from the cluster page's timeline rows."""
+    rows = [t for t in reversed(timeline) if t.get("commit")]
+    if not rows:
+        return None
+    return {"type": "bar", "labels": [t["commit"][:12] for t in rows],
+            "datasets": [{"label": "% of runs failing", "data": [round(t["rate"], 1) for t in rows],
+                          "backgroundColor": PALETTE[0],
+                          "fail_runs": [f"{t['fail']}:{t['runs']}" for t in rows]}],
+            "x": "commit", "y": "% of runs failing", "title": "fail:runs per commit", "max": 100}

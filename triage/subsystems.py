@@ -1,0 +1,99 @@
+"""Subsystems and maintainers of a crash: its guilty file matched against the kernel's MAINTAINERS.
+
+The file comes from an admin upload per tree (MaintainersFile, "" for any tree) or from
+TRIAGE_MAINTAINERS (a MAINTAINERS file or a kernel source tree holding one). Parsed files are kept per
+process and re-read when the upload changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from triage.models import Crash, MaintainersFile
+from workers.maintainers import Maintainers, Match, file_from_text
+
+_PARSED: dict[tuple, Maintainers] = {}
+
+
+def _settings_file() -> Path | None:
+    configured = getattr(settings, "TRIAGE_MAINTAINERS", "")
+    if not configured:
+        return None
+    path = Path(configured)
+    path = path / "MAINTAINERS" if path.is_dir() else path
+    return path if path.is_file() else None
+
+
+def maintainers_for(tree: str) -> Maintainers | None:
+    """The tree's MAINTAINERS (its upload, else the upload for any tree, else the settings' file)."""
+    rows = dict((t, (pk, updated)) for t, pk, updated in
+                MaintainersFile.objects.filter(tree__in={tree, ""}).values_list("tree", "pk", "updated"))
+    chosen = rows.get(tree) or rows.get("")
+    if chosen:
+        key = ("db", *chosen)
+        if key not in _PARSED:
+            _PARSED[key] = Maintainers(MaintainersFile.objects.get(pk=chosen[0]).text)
+        return _PARSED[key]
+    path = _settings_file()
+    if path is None:
+        return None
+    key = ("file", str(path), path.stat().st_mtime)
+    if key not in _PARSED:
+        _PARSED[key] = Maintainers(path.read_text(errors="replace"))
+    return _PARSED[key]
+
+
+def guilty_file(report: dict[str, Any], decoded: dict[str, Any] | None, lines: list[str]) -> str:
+    """The decoded guilty frame's source file (the function's own file, not an inlined header), else
+    the file of a `kernel BUG at` / `WARNING: ... at` line of the report."""
+    frames = report.get("frames") or []
+    by_line = {f.get("line"): f for f in (decoded or {}).get("frames") or ()}
+    guilty = report.get("guilty")
+    order = ([frames[guilty]] if guilty is not None and guilty < len(frames) else []) + frames
+    for frame in order:
+        locations = (by_line.get(frame.get("line")) or {}).get("locations") or []
+        if locations:
+            return locations[-1]["file"]
+        if frame.get("source"):
+            return frame["source"].rsplit(":", 1)[0]
+    return file_from_text(lines) or ""
+
+
+def matches(crash: Crash) -> list[Match]:
+    """The crash's MAINTAINERS sections, most specific first (empty without a file or a MAINTAINERS)."""
+    if not crash.guilty_file:
+        return []
+    found = maintainers_for(crash.log.tree)
+    return found.for_file(crash.guilty_file, crash.search_text + " " + crash.title) if found else []
+
+
+def assign(crashes: Iterable[Crash], tree: str, lines: list[str]) -> None:
+    """Fill guilty_file and subsystem (the most specific section but THE REST) and save them."""
+    found = maintainers_for(tree)
+    changed = []
+    for crash in crashes:
+        crash.guilty_file = guilty_file(crash.report, crash.decoded, lines[crash.start_line:crash.end_line + 1])[:300]
+        best = ""
+        if found and crash.guilty_file:
+            named = [m for m in found.for_file(crash.guilty_file, crash.search_text + " " + crash.title)
+                     if not m.section.is_catch_all]
+            best = named[0].section.name[:200] if named else ""
+        crash.subsystem = best
+        changed.append(crash)
+    Crash.objects.bulk_update(changed, ["guilty_file", "subsystem"])
+
+
+def cluster_matches(cluster) -> tuple[str, list[Match]]:
+    """The guilty file most of a cluster's crashes point at, and its sections (one GROUP BY)."""
+    from django.db.models import Count
+
+    top = (Crash.objects.filter(cluster=cluster).exclude(guilty_file="").values("guilty_file", "log__tree")
+           .annotate(n=Count("id")).order_by("-n").first())
+    if not top:
+        return "", []
+    found = maintainers_for(top["log__tree"])
+    return top["guilty_file"], (found.for_file(top["guilty_file"], cluster.title) if found else [])
