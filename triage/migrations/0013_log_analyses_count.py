@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('triage', '0011_crash_search_text'),
+        ('triage', '0012_crash_subsystem_and_maintainers'),
     ]
 
     operations = [
