@@ -30,6 +30,7 @@ import json
 import lzma
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -86,6 +87,7 @@ def build(vmlinux: Path, index_dir: Path) -> dict:
             "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)))")
     before = load()
     start = time.monotonic()
+    cpu = cpu_seconds()
     proc = subprocess.Popen([sys.executable, "-c", code, str(vmlinux), str(index_dir)], stdout=subprocess.PIPE,
                             text=True, cwd=ROOT, env=ENV)
     peak = [0]
@@ -101,7 +103,8 @@ def build(vmlinux: Path, index_dir: Path) -> dict:
     seconds = time.monotonic() - start
     sampler.join()
     info = json.loads(out.strip().splitlines()[-1])
-    info.update(wall=seconds, tree_peak_mib=peak[0] / 1024, load_before=before, load_after=load())
+    info.update(wall=seconds, cpu=cpu_seconds() - cpu, tree_peak_mib=peak[0] / 1024, load_before=before,
+                load_after=load())
     return info
 
 
@@ -124,19 +127,26 @@ def pick_trace(index: Index, count: int, seed: int) -> tuple[str, list[int], lis
     return "\n".join(lines) + "\n", addrs, pairs
 
 
-def timed(cmd: list[str], runs: int, stdin: str | None = None) -> tuple[float, str]:
-    """Median wall seconds of `runs` runs (after one warm-up run), and the output of the last."""
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(cmd: list[str], runs: int, stdin: str | None = None) -> tuple[float, float, str]:
+    """Median wall seconds and median CPU seconds (user + sys, the process and its children: less
+    sensitive to the load than wall time) of `runs` runs after a warm-up run, and the last output."""
     out = ""
-    times = []
+    times, cpus = [], []
     for k in range(runs + 1):
-        start = time.monotonic()
+        start, cpu = time.monotonic(), cpu_seconds()
         proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=ENV, cwd=ROOT)
         if k:
             times.append(time.monotonic() - start)
+            cpus.append(cpu_seconds() - cpu)
         out = proc.stdout
         if proc.returncode != 0:
             raise SystemExit(f"{cmd[0]} failed: {proc.stderr[-500:]}")
-    return statistics.median(times), out
+    return statistics.median(times), statistics.median(cpus), out
 
 
 def norm(loc: str) -> str:
@@ -183,14 +193,15 @@ def main() -> int:
     if not (args.reuse and (index_dir / "meta.json").exists()):
         shutil.rmtree(index_dir, ignore_errors=True)
         b = build(vmlinux, index_dir)
-        build_s = b["wall"]
+        build_s, build_cpu = b["wall"], b["cpu"]
         size = sum(p.stat().st_size for p in index_dir.iterdir()) / 2**20
-        print(f"index build: {b['wall']:.1f} s wall ({b['seconds']} s inside), {b['cus']} CUs, "
+        print(f"index build: {b['wall']:.1f} s wall ({b['seconds']} s inside, {b['cpu']:.1f} s CPU), {b['cus']} CUs, "
               f"{b['line_rows']} line rows; peak RSS builder {b['max_rss_mib']:.0f} MiB, largest reader "
               f"{b['children_max_rss_mib']:.0f} MiB, whole process tree {b['tree_peak_mib']:.0f} MiB (sampled, "
               f"shared pages counted per process); index {size:.0f} MiB; load {b['load_before']} -> {b['load_after']}")
     else:
         build_s = json.loads((index_dir / "meta.json").read_text())["seconds"]
+        build_cpu = build_s * (os.cpu_count() or 1)  # unknown: as if every core had been busy
         print(f"index reused (its build took {build_s} s)")
     index = Index(index_dir)
 
@@ -208,11 +219,12 @@ def main() -> int:
         cmd = [*TRIAGE, "decode", "--lazy", "--cache", str(cache), "--vmlinux", str(vmlinux), str(path)]
         for label in ("first", "second"):
             before = load()
-            start = time.monotonic()
+            start, cpu = time.monotonic(), cpu_seconds()
             subprocess.run(cmd, capture_output=True, env=ENV, cwd=ROOT, check=True)
-            took = time.monotonic() - start
+            took, cpu = time.monotonic() - start, cpu_seconds() - cpu
             print(f"lazy {n} frames, {label} run (whole process): {took:.2f} s = {100 * took / build_s:.0f}% of "
-                  f"the build; load {before}")
+                  f"the build's wall time ({cpu:.2f} s CPU = {100 * cpu / build_cpu:.0f}% of the build's CPU); "
+                  f"load {before}")
 
     # warm whole processes on the same addresses
     tools = {
@@ -223,14 +235,15 @@ def main() -> int:
     }
     for n, (path, addrs, pairs) in traces.items():
         before = load()
-        ours_s, out = timed([*TRIAGE, "decode", "--vmlinux", str(index_dir), str(path)], args.runs)
+        ours_s, ours_cpu, out = timed([*TRIAGE, "decode", "--vmlinux", str(index_dir), str(path)], args.runs)
         decoded = sum(1 for line in out.splitlines() if " (" in line and ":" in line)
         start = time.monotonic()
         Index(index_dir)  # in process: map + resolve, no interpreter start
         inproc = [index.lookup(index.symbol_address(name) + off) for name, off in pairs]
         inproc_s = time.monotonic() - start
         mine = our_chains(index, addrs)
-        print(f"{n} frames: triage decode (whole process, warm, median of {args.runs}) {ours_s * 1000:.0f} ms, "
+        print(f"{n} frames: triage decode (whole process, warm, median of {args.runs}) {ours_s * 1000:.0f} ms "
+              f"({ours_cpu * 1000:.0f} ms CPU), "
               f"{decoded}/{n} frames decoded; in process (no start-up) {inproc_s * 1000:.1f} ms; load {before}")
         assert all(inproc)
         stdin = "\n".join(hex(a) for a in addrs) + "\n"
@@ -239,11 +252,11 @@ def main() -> int:
                 print(f"  {label}: not installed")
                 continue
             before = load()
-            secs, out = timed(cmd, args.tool_runs, stdin)
+            secs, cpu, out = timed(cmd, args.tool_runs, stdin)
             theirs = tool_chains(out)
             same = sum(a == b for a, b in zip(mine, theirs, strict=False))
-            print(f"  {label}: {secs * 1000:.0f} ms = {secs / ours_s:.1f}x triage's time; same file:line chain "
-                  f"{same}/{n}; load {before}")
+            print(f"  {label}: {secs * 1000:.0f} ms = {secs / ours_s:.1f}x triage's wall time ({cpu * 1000:.0f} ms "
+                  f"CPU = {cpu / ours_cpu:.1f}x); same file:line chain {same}/{n}; load {before}")
     print(f"load after: {load()}")
     return 0
 

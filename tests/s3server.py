@@ -38,8 +38,15 @@ class S3Server:
         """settings.STORAGES as triage.settings makes it with self.env set."""
         return {"default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
                     "bucket_name": self.bucket, "endpoint_url": self.endpoint, "addressing_style": "path",
-                    "file_overwrite": True, "max_memory_size": 8 * 1024 * 1024, "default_acl": None}},
+                    "file_overwrite": True, "max_memory_size": 8 * 1024 * 1024, "default_acl": None,
+                    "transfer_config": self.transfer_config()}},
                 "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+    @staticmethod
+    def transfer_config():
+        from boto3.s3.transfer import TransferConfig
+
+        return TransferConfig(multipart_chunksize=16 * 1024 * 1024, max_concurrency=4)
 
     def stop(self) -> None:
         self.server.stop()

@@ -251,6 +251,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 if TRIAGE_S3_BUCKET:
+    from boto3.s3.transfer import TransferConfig
+
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
         "bucket_name": TRIAGE_S3_BUCKET,
         "endpoint_url": os.environ.get("TRIAGE_S3_ENDPOINT_URL") or None,  # MinIO, Ceph, any S3 endpoint
@@ -259,6 +261,8 @@ if TRIAGE_S3_BUCKET:
         "file_overwrite": True,  # names are content hashes or build folders: same name, same bytes
         "max_memory_size": 8 * 1024 * 1024,  # reads spill to a temporary file past this
         "default_acl": None,
+        # multipart transfers in 16 MiB parts, 4 at a time: at most ~64 MiB of a file in memory
+        "transfer_config": TransferConfig(multipart_chunksize=16 * 1024 * 1024, max_concurrency=4),
     }}
 # Each worker's cache of decompressed vmlinux files, indexes and modules, by build-id; LRU past the limit.
 TRIAGE_CACHE_DIR = Path(os.environ.get("TRIAGE_CACHE_DIR", VAR_DIR / "buildcache"))

@@ -73,7 +73,7 @@ def get_file(name: str, dest: Path) -> None:
             with default_storage.open(name, "rb") as stored:
                 obj = getattr(stored, "obj", None)  # django-storages' S3File: boto3 streams it to disk
                 if obj is not None:
-                    obj.download_file(str(tmp))
+                    obj.download_file(str(tmp), Config=getattr(default_storage, "transfer_config", None))
                 else:
                     with open(tmp, "wb") as out:
                         shutil.copyfileobj(stored, out, CHUNK)

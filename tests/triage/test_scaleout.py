@@ -235,3 +235,44 @@ def test_an_index_stored_where_older_versions_kept_it_is_still_used(vmlinux, set
     assert crash.decode_status == "done", crash.decode_error
     assert "kernel.c:" in crash.decoded["text"] and crash.decoded["lazy"] is False
     assert not (media / "indexes").exists() or not any((media / "indexes").iterdir())  # not built again
+
+
+@pytest.mark.django_db
+def test_a_worker_cache_over_its_limit_evicts_and_fetches_again_when_needed(vmlinux, tmp_path, settings,
+                                                                           django_capture_on_commit_callbacks):
+    from tests.triage.test_builds import RELEASE
+    from triage.decoding import build_cache, index_key
+    from workers.celery_app import app
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "kernel.c").write_text(SOURCE.replace(RELEASE, "6.99.1-other"))
+    subprocess.run(["gcc", "-g", "-O2", "-nostdlib", "-static", "-fno-stack-protector", "-Wl,--build-id",
+                    str(other / "kernel.c"), "-o", str(other / "vmlinux")], check=True)
+    logs = {vmlinux: crash_log(vmlinux), other / "vmlinux": crash_log(other / "vmlinux").replace(
+        RELEASE.encode(), b"6.99.1-other")}
+    settings.TRIAGE_CACHE_BYTES = 1  # smaller than anything: all that is not in use goes
+    app.conf.task_always_eager = True
+    try:
+        builds, crashes = [], []
+        for binary, log in logs.items():
+            with django_capture_on_commit_callbacks(execute=True):
+                response = api().post("/api/builds/", {"vmlinux": SimpleUploadedFile("vmlinux", binary.read_bytes())},
+                                      format="multipart")
+                builds.append(Build.objects.get(pk=response.json()["id"]))
+            with django_capture_on_commit_callbacks(execute=True):
+                response = api().post("/api/logs/", {"file": SimpleUploadedFile("dmesg.txt", log)}, format="multipart")
+            crashes.append(Crash.objects.get(log_id=response.json()["id"], index=0))
+        first, second = (Build.objects.get(pk=b.pk) for b in builds)
+        cache = build_cache()
+        assert not cache.path(index_key(first)).exists()  # evicted when the second build came in
+        assert cache.path(index_key(second)).exists()  # the last one used stays until the next fill
+        from workers.tasks import decode_log
+
+        assert decode_log(crashes[0].log_id) == "done"  # needed again: fetched from storage again
+    finally:
+        app.conf.task_always_eager = False
+    for crash in crashes:
+        crash.refresh_from_db()
+        assert crash.decode_status == "done" and "kernel.c:" in crash.decoded["text"], crash.decode_error
+    assert cache.path(index_key(first)).exists() and not cache.path(index_key(second)).exists()

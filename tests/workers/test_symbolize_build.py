@@ -139,10 +139,12 @@ def test_a_damaged_stored_unit_is_parsed_again(tmp_path: Path) -> None:
         want = lazy.lookup(start + 8)
     finally:
         lazy.close()
-    for p in store.glob("*.cu"):
+    assert (store / "symbols.npz").exists()  # the symbol side is kept too
+    for p in [*store.glob("*.cu"), store / "symbols.npz"]:
         p.write_bytes(b"\x00garbage")
     again = LazyIndex(binary, store)
     try:
+        assert again.symbol_address("work_1") == start
         assert again.lookup(start + 8) == want and again.parsed_cus >= 1
     finally:
         again.close()

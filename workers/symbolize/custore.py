@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .dwarfread import CURows
 from .layout import FORMAT_VERSION
@@ -77,6 +78,30 @@ class CUStore:
         data = marshal.dumps((cu.files, cu.rows, cu.nodes, cu.intervals, cu.comp_dir, cu.cu_ranges))
         with contextlib.suppress(OSError):
             self._write(self.path / f"{offset}.cu", data)
+
+    def get_arrays(self, name: str) -> dict[str, Any] | None:
+        """Named numpy arrays kept with put_arrays (the lazy reader's symbol side), None if absent."""
+        if not self.usable:
+            return None
+        import numpy as np
+
+        try:
+            with np.load(self.path / name, allow_pickle=False) as saved:
+                return {key: saved[key] for key in saved.files}
+        except Exception:  # a damaged file (BadZipFile, ...): computed again and rewritten
+            return None
+
+    def put_arrays(self, name: str, arrays: dict[str, Any]) -> None:
+        if not self.usable:
+            return
+        import io
+
+        import numpy as np
+
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        with contextlib.suppress(OSError):
+            self._write(self.path / name, buf.getvalue())
 
     def offsets(self) -> set[int]:
         if not self.usable:

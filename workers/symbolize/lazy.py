@@ -36,6 +36,7 @@ from .index import (
 from .lookup import Index, Location
 from .symbols import read_code_symbols
 
+SYMBOLS_FILE = "symbols.npz"
 PREFETCH_PER_WORKER = 8  # CUs per forked reader below which forking costs more than it saves
 
 
@@ -50,7 +51,15 @@ class LazyIndex:
         elf = open_elf(self._stream, name)
         try:
             ident = identify_elf(elf, self._stream)
-            self.symbols = read_code_symbols(elf)
+            st = os.fstat(self._stream.fileno())
+            self.store = CUStore(store_dir, ident.build_id or f"{st.st_size}:{st.st_mtime_ns}") if store_dir else None
+            # the symbol side (a second or so for a distribution kernel) is kept in the store too
+            arrays = self.store.get_arrays(SYMBOLS_FILE) if self.store is not None else None
+            if arrays is None:
+                arrays = symbol_arrays(read_code_symbols(elf))
+                if self.store is not None:
+                    self.store.put_arrays(SYMBOLS_FILE, arrays)
+            self._symbol_arrays = arrays
             keep = make_keep(code_ranges(elf))
             lean = LeanELFFile(self._stream)
             reader, size = info_reader(lean)
@@ -62,11 +71,8 @@ class LazyIndex:
         self.meta: dict[str, Any] = {"build_id": ident.build_id, "release": ident.release, "arch": ident.arch,
                                      "banner": ident.banner, "ppc64_elfv1": is_ppc64_elfv1(elf),
                                      "format": FORMAT_VERSION, "lazy": True}
-        st = os.fstat(self._stream.fileno())
-        self.store = CUStore(store_dir, ident.build_id or f"{st.st_size}:{st.st_mtime_ns}") if store_dir else None
         self.stored_cus = self.parsed_cus = 0  # CUs taken from the store / parsed here
         self._ranges = self._cu_ranges()
-        self._symbol_arrays = symbol_arrays(self.symbols)
         self._symbols = self._make_index(_Acc())  # the symbol side, shared by every answer
         self._cus: dict[int, Any] = {}  # CU offset -> CURows (None when unreadable)
         self._by_cus: dict[tuple[int, ...], Index] = {}
