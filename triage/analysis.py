@@ -135,7 +135,9 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
             subsystems.assign(crashes, log.tree, report_lines(log, max(c.end_line for c in crashes) + 1))
         log.crash_count = len(crashes)
         log.status, log.error, log.processed = Log.Status.DONE, "", timezone.now()
+        log.analyses = F("analyses") + 1
         log.save()
+        log.refresh_from_db(fields=["analyses"])
         refresh_clusters(touched)
         if crashes and log.build and log.build.index_status in (Build.Index.READY, Build.Index.BUILDING):
             from workers.tasks import decode_log

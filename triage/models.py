@@ -104,6 +104,7 @@ class Log(models.Model):
     # set, and a log that keeps killing workers is given up on instead of being redelivered forever.
     attempts = models.PositiveIntegerField(default=0)
     decode_attempts = models.PositiveSmallIntegerField(default=0)
+    analyses = models.PositiveIntegerField(default=0)  # analyses saved (re-analysis adds one; bench/api_bots.py)
     # Reliability (triage.queueing): as on Build.
     task_token = models.CharField(max_length=32, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)

@@ -16,7 +16,7 @@ class CrashSerializer(serializers.ModelSerializer):
     class Meta:
         model = Crash
         fields = ["id", "log", "index", "title", "alt_titles", "kind", "corrupted", "guilty_function",
-                  "cluster", "start_line", "end_line", "decode_status", "report"]
+                  "cluster", "start_line", "end_line", "decode_status", "subsystem", "report"]
 
 
 @extend_schema_view(

@@ -137,6 +137,7 @@ class CrashFilter(filters.FilterSet):
     corrupted = BoolFilter()
     decode_status = filters.ChoiceFilter(choices=Crash.Decode.choices)
     commit = filters.CharFilter(field_name="log__commit", help_text="commit of the crash's log")
+    subsystem = filters.CharFilter(help_text="MAINTAINERS section of the guilty frame's file")
 
     class Meta:
         model = Crash
@@ -155,12 +156,18 @@ class ClusterFilter(filters.FilterSet):
     kind = filters.CharFilter()
     guilty_function = filters.CharFilter()
     corrupted = BoolFilter()
+    subsystem = filters.CharFilter(method="filter_subsystem", help_text="clusters with crashes in this "
+                                                                      "MAINTAINERS section")
     seen_after = UtcDateTimeFilter(field_name="last_seen", lookup_expr="gte",
                                            help_text="last seen at or after (ISO 8601)")
 
     class Meta:
         model = Cluster
         fields: list[str] = []
+
+
+    def filter_subsystem(self, queryset, name, value):
+        return queryset.filter(pk__in=Crash.objects.filter(subsystem=value).values("cluster_id"))
 
 
 class BuildFilter(filters.FilterSet):

@@ -25,7 +25,8 @@ class LogSerializer(serializers.ModelSerializer):
     class Meta:
         model = Log
         fields = ["id", "url", "filename", "sha256", "size", *Log.METADATA, "status", "error", "created",
-                  "processed", "release", "buildid", "crash_count", "stat_keys", "uploaded_by", "uploaded_token"]
+                  "processed", "release", "buildid", "crash_count", "stat_keys", "uploaded_by", "uploaded_token",
+                  "analyses"]
 
     def get_url(self, obj: Log) -> str:
         request = self.context.get("request")

@@ -37,6 +37,8 @@ def test_reanalysis_keeps_crash_ids_and_the_old_url_still_answers(api, client, t
     assert analyze_log(log.pk) == "done"
     after = list(log.crashes.order_by("index"))
     assert [c.pk for c in after] == [c.pk for c in before]
+    log.refresh_from_db()
+    assert log.analyses == 2
     assert after[0].title == before[0].title  # updated in place, not a stale row
     response = api.get(f"/api/crashes/{before[0].pk}/")
     assert response.status_code == 200 and response.json()["title"] == before[0].title

@@ -97,6 +97,14 @@ def test_clusters_filter_by_status_title_kind_and_guilty_function(api, runs, fie
     assert [r["title"] for r in rows] == [title]
 
 
+def test_crashes_and_clusters_filter_by_subsystem(api, runs):
+    Crash.objects.filter(title__startswith="KASAN").update(subsystem="MEMORY MANAGEMENT")
+    rows = api.get("/api/crashes/", {"subsystem": "MEMORY MANAGEMENT"}).json()["results"]
+    assert [r["title"] for r in rows] == ["KASAN: use-after-free Read in foo_read"]
+    rows = api.get("/api/clusters/", {"subsystem": "MEMORY MANAGEMENT"}).json()["results"]
+    assert [r["title"] for r in rows] == ["KASAN: use-after-free Read in foo_read"]
+
+
 @pytest.mark.parametrize("field, value", [("buildid", "beef"), ("release", "6.12.0-rc1"), ("commit", "c0ffee"),
                                           ("arch", "arm64"), ("index_status", "ready")])
 def test_builds_filter_by_build_id_release_commit_arch_and_state(api, field, value):
