@@ -132,6 +132,7 @@ def _settle_estimate(fail0: int, runs0: int, fail1: int, runs1: int, alpha: floa
     return z * z * 2 * pbar * (1 - pbar) / ((p1 - p0) ** 2)
 
 
+@lru_cache(maxsize=65536)  # busy comparisons repeat the same few counts (1:200 vs 0:200) thousands of times
 def runs_to_settle(fail0: int, runs0: int, fail1: int, runs1: int, alpha: float = ALPHA) -> int | None:
     """How many more runs on each side would make the difference significant, if the rates hold.
 

@@ -224,3 +224,29 @@ def test_rows_are_sorted_by_the_size_of_the_change(client):
     runs("B", 20, {"dmesg.small": 1, "dmesg.big": 4, "dmesg.mid": 2}, test="t")
     page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
     assert page.index("dmesg.big") < page.index("dmesg.mid") < page.index("dmesg.small")
+
+
+def test_a_busy_bucket_shows_its_biggest_changes_and_links_to_all_of_them(client):
+    from triage.views import compare as view
+
+    keys = {f"dmesg.WARNING:at_k{i:02d}": 1 + i % 3 for i in range(view.ROWS_SHOWN + 5)}
+    runs("A", 20, test="t")
+    runs("B", 20, keys, test="t")
+    page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
+    shown = re.findall(r"<code>(dmesg\.WARNING:at_k\d+)</code>", page.split("The robot's table")[0])
+    assert len(shown) == view.ROWS_SHOWN
+    assert min(keys[k] for k in shown) >= max(keys[k] for k in keys if k not in shown)  # the biggest first
+    assert f"Possible regression ({len(keys)})" in page
+    link = re.search(r'href="\?([^"]*show=possible\+regression[^"]*)"', page).group(1)
+    everything = client.get(f"/compare/?{html.unescape(link)}").content.decode()
+    assert len(re.findall(r"<code>(dmesg\.WARNING:at_k\d+)</code>", everything.split("The robot's table")[0])) == len(keys)
+
+
+def test_the_page_links_the_stat_rows_it_shows_to_their_cluster(client):
+    key = "dmesg.WARNING:at_drivers/foo.c:#foo_probe"
+    runs("B", 3, {key: 3}, {"WARNING in foo_probe": 3})
+    runs("A", 3)
+    cluster = Crash.objects.filter(log__commit="B").first().cluster
+    page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
+    row = page[page.index(f"<code>{key}</code>"):].split("</tr>")[0]
+    assert f'href="/clusters/{cluster.pk}/"' in row and 'href="/crashes/' in row
