@@ -36,10 +36,10 @@ def per_day(crashes: QuerySet, split: str | None = None, days: int | None = None
     return _per_day([(row[0], row[1] if split else None, row[-1]) for row in rows], split, days)
 
 
-def per_day_of_groups(groups: list[dict], split: str | None) -> dict | None:
-    """The same from the cluster page's crash groups (views.clusters.crash_groups)."""
+def per_day_of_groups(rows: list[tuple], split: str | None) -> dict | None:
+    """The same from the cluster page's (day, split value, crashes) rows (triage.cluster_groups)."""
     split = split if split in ("commit", "config") else None
-    return _per_day([(g["day"], g[f"log__{split}"] if split else None, g["n"]) for g in groups], split, None)
+    return _per_day(rows, split, None)
 
 
 def _per_day(rows: list[tuple], split: str | None, days: int | None) -> dict | None:

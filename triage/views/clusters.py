@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from django.contrib import messages
-from django.db.models import Count, Max, Min
-from django.db.models.functions import TruncDate
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from triage import charts, listing, subsystems
 from triage import clusters as filing
+from triage.cluster_groups import Groups, crash_groups
 from triage.models import Cluster, ClusterTitle, Crash, Log
 from triage.permissions import can_triage, triage_required
 from triage.sparklines import sparklines
@@ -53,48 +51,16 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
                                              "sparks": sparklines(c.pk for c in paged)})
 
 
-def crash_groups(cluster: Cluster) -> tuple[list[dict], list[tuple]]:
-    """The cluster's crashes counted two ways over the (cluster, log) index: by commit, config, status
-    and day (the fail:runs timeline and the chart: a log has one of each, so distinct-log counts add
-    up per commit), and by job and build ("seen on"). Two GROUP BYs of a few hundred to a few
-    thousand rows, whatever the number of crashes."""
-    by_day = list(Crash.objects.filter(cluster=cluster).annotate(day=TruncDate("log__created"))
-                  .values("log__commit", "log__config", "log__status", "day")
-                  .annotate(n=Count("id"), logs=Count("log_id", distinct=True), first=Min("log__created"),
-                            last=Max("log__created")).order_by())
-    by_job = list(Crash.objects.filter(cluster=cluster)
-                  .values_list("log__config", "log__arch", "log__machine", "log__test", "log__build_id",
-                               "log__build__release").annotate(n=Count("id")).order_by())
-    return by_day, by_job
+def seen_on(groups: Groups) -> dict[str, list[tuple[str, int]]]:
+    """Crashes per commit, config, arch, machine, test and build: the 20 most frequent of each."""
+    return {name: counter.most_common(20) for name, counter in groups.seen.items()}
 
 
-def seen_on(by_day: list[dict], by_job: list[tuple]) -> dict[str, list[tuple[str, int]]]:
-    """Crashes per commit, config, arch, machine, test and build."""
-    counters: dict[str, Counter] = {name: Counter() for _, name in SEEN_ON}
-    counters["builds"] = Counter()
-    for g in by_day:
-        if g["log__commit"]:
-            counters["commits"][g["log__commit"]] += g["n"]
-    for config, arch, machine, test, build, release, n in by_job:
-        for value, name in ((config, "configs"), (arch, "arches"), (machine, "machines"), (test, "tests")):
-            if value:
-                counters[name][value] += n
-        if build:
-            counters["builds"][(build, release or f"build {build}")] += n
-    return {name: counter.most_common(20) for name, counter in counters.items()}
-
-
-def timeline(groups: list[dict]) -> list[dict]:
+def timeline(groups: Groups) -> list[dict]:
     """fail:runs of the cluster per commit, newest commit first (one more GROUP BY for the runs)."""
-    per_commit: dict[str, dict] = {}
-    for g in groups:
-        if g["log__status"] != Log.Status.DONE:
-            continue
-        row = per_commit.setdefault(g["log__commit"], {"commit": g["log__commit"], "fail": 0, "first": g["first"],
-                                                       "last": g["last"]})
-        row["fail"] += g["logs"]
-        row["first"], row["last"] = min(row["first"], g["first"]), max(row["last"], g["last"])
-    fails = sorted(per_commit.values(), key=lambda r: r["last"], reverse=True)[:TIMELINE_COMMITS]
+    fails = sorted(({"commit": c.commit, "fail": c.failing_runs, "first": c.first, "last": c.last}
+                    for c in groups.commits.values() if c.failing_runs),
+                   key=lambda r: r["last"], reverse=True)[:TIMELINE_COMMITS]
     runs = dict(Log.objects.filter(status=Log.Status.DONE, commit__in=[f["commit"] for f in fails])
                 .values("commit").annotate(n=Count("id")).order_by().values_list("commit", "n"))
     for row, older in zip(fails, [*fails[1:], None][:len(fails)], strict=True):  # none when no run is done
@@ -112,7 +78,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     crashes = Crash.objects.filter(cluster=cluster).select_related("log", "cluster").order_by("-log_id", "index")
     titles = list(cluster.titles.order_by("source", "title"))
     split = request.GET.get("split", "")
-    groups, jobs = crash_groups(cluster)
+    groups = crash_groups(cluster.pk, split)
     line = timeline(groups)
     guilty_file, matches = subsystems.cluster_matches(cluster)
     return render(request, "cluster.html", {
@@ -122,9 +88,9 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "own_titles": [t for t in titles if t.source != ClusterTitle.Source.ALT],
         "events": cluster.events.select_related("user")[:20],
         "merged": cluster.merged.all()[:50],
-        "seen": seen_on(groups, jobs),
+        "seen": seen_on(groups),
         "timeline": line, "guilty_file": guilty_file, "matches": matches,
-        "chart": charts.per_day_of_groups(groups, split),
+        "chart": charts.per_day_of_groups(groups.per_day, split),
         "split": split, "split_links": [("", "none"), ("commit", "commit"), ("config", "config")],
         "rate_chart": charts.fail_rate_per_commit(line),
         "similar": filing.similar_clusters(cluster),
