@@ -119,8 +119,13 @@ class Listing:
 
 
 def apply(params: QueryDict, queryset: QuerySet, filters: list[Filter], sorts: dict[str, str],
-          default_sort: str) -> tuple[QuerySet, Listing]:
-    """Narrow and order `queryset` by the request's parameters; the Listing draws the controls."""
+          default_sort: str, unique: frozenset[str] = frozenset()) -> tuple[QuerySet, Listing]:
+    """Narrow and order `queryset` by the request's parameters; the Listing draws the controls.
+
+    Rows are ordered by the sort's fields then by pk, so that pages never repeat or skip a row;
+    `unique` names the sorts whose fields are already unique together (an index gives them in
+    order: a pk after them would make the database sort every row of a group instead).
+    """
     active = {}
     for f in filters:
         f.value = params.get(f.name, "").strip()[:200]
@@ -135,4 +140,6 @@ def apply(params: QueryDict, queryset: QuerySet, filters: list[Filter], sorts: d
     order = sorts[sort.lstrip("-")]
     descending = sort.startswith("-")
     ordering = [(o[1:] if o.startswith("-") else f"-{o}") if descending else o for o in order.split(",")]
-    return queryset.order_by(*ordering, "-pk" if descending else "pk"), Listing(filters, sort, sorts, active)
+    if sort.lstrip("-") not in unique:
+        ordering.append("-pk" if descending else "pk")
+    return queryset.order_by(*ordering), Listing(filters, sort, sorts, active)

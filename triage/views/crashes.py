@@ -36,7 +36,7 @@ CRASH_SORTS = {"when": "log_id,index", "title": "title", "kind": "kind"}
 
 def crash_list(request: HttpRequest) -> HttpResponse:
     crashes, shown = listing.apply(request.GET, Crash.objects.select_related("log", "cluster"), crash_filters(),
-                                   CRASH_SORTS, "-when")
+                                   CRASH_SORTS, "-when", unique=frozenset({"when"}))  # (log, index) is unique
     # unfiltered, the logs' denormalized crash counts add up to the number of crashes: no COUNT(*)
     # over a million crash rows for the pager (small tables count exactly)
     total = None if shown.any_active else Log.objects.aggregate(n=Sum("crash_count"))["n"] or 0
