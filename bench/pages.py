@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 REPEAT = 5
+MAX_REPORTS = 1000  # reports kept per log by the analysis
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/triage_bench_pages")
 FUNCTIONS = [f"{p}_{s}" for p in ("vfs", "ext4", "btrfs", "tcp", "udp", "kmem", "slab", "sched", "irq", "usb",
                                   "drm", "nvme", "blk", "xfs", "netif", "bpf", "io_uring", "mm", "page", "fs")
@@ -97,7 +98,7 @@ def generate(n_logs: int, n_crashes: int, n_clusters: int) -> None:
             created = now - timedelta(days=days) + timedelta(seconds=i * days * 86400 / n_logs)
             k = 0
             if rnd.random() < 0.6 and remaining:
-                k = min(remaining, max(1, int(rnd.expovariate(1 / per_log))))
+                k = min(remaining, MAX_REPORTS, max(1, int(rnd.expovariate(1 / per_log))))
                 remaining -= k
             crashes_of_log.append(k)
             tree, branch = trees[i % len(trees)]
@@ -105,7 +106,14 @@ def generate(n_logs: int, n_crashes: int, n_clusters: int) -> None:
                              commits[ci], rnd.choice(configs), rnd.choice(arches), rnd.choice(tests),
                              f"qemu-{i % 50}", f"run-{i}", "done", "", 0, 0, created, created, "6.12.0", "", "dmesg",
                              k, "[]"))
-        crashes_of_log[-1] += remaining
+        for i in range(n_logs - 1, -1, -1):  # the rest to the newest crashing logs, at most the analysis'
+            if not remaining:                    # 1,000 reports per log each
+                break
+            if crashes_of_log[i]:
+                extra = min(remaining, MAX_REPORTS - crashes_of_log[i])
+                crashes_of_log[i] += extra
+                remaining -= extra
+        log_rows = [(*row[:23], crashes_of_log[i], row[24]) for i, row in enumerate(log_rows)]
         copy(raw, "triage_log", ["id", "fingerprint", "sha256", "size", "raw", "filename", "tree", "branch", "commit",
                                  "config", "arch", "test", "machine", "run_id", "status", "error", "attempts",
                                  "decode_attempts", "created", "processed", "release", "buildid", "stat_source",
