@@ -62,3 +62,20 @@ def test_no_results_says_so(client):
     page = client.get("/search/", {"q": "nothing_like_this"}).content.decode()
     assert "No results for <b>nothing_like_this</b>" in page
     assert "No clusters yet" not in page
+
+
+def test_many_crashes_are_counted_and_the_newest_shown(client, monkeypatch):
+    monkeypatch.setattr("triage.search.SHOWN", 2)
+    log = make_log(b"x", commit="c0ffee")
+    crashes = [make_crash(log, make_report(f"WARNING in f{i}", functions=[f"f{i}", "vfs_write"]), index=i)
+               for i in range(3)]
+    page = client.get("/search/", {"q": "VFS_write"}).content.decode()
+    assert "Crashes <span class=\"muted\">(3, the first 2 shown)" in page
+    assert f'href="/crashes/{crashes[2].pk}/"' in page and f'href="/crashes/{crashes[0].pk}/"' not in page
+
+
+def test_an_underscore_is_not_any_character(client):
+    """The index looks words up with '_' spelt '0'; the rows it finds are checked as typed."""
+    make_crash(make_log(b"x", commit="c0ffee"), make_report("WARNING in vfs_write", functions=["vfs_write"]))
+    for q in ("vfs0write", "vfsXwrite"):
+        assert "No results for" in client.get("/search/", {"q": q}).content.decode(), q

@@ -14,6 +14,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
 from triage.models import Build, Cluster, Crash, Log
+from triage.search import crashes_with_words, word_contains
 
 FORMAT_PARAMS = ("format",)  # DRF's renderer override (?format=json)
 
@@ -132,7 +133,7 @@ class CrashFilter(filters.FilterSet):
     log = IdFilter(field_name="log_id")
     cluster = IdFilter(method="filter_cluster", help_text="a merged cluster's id finds the survivor's crashes")
     kind = filters.CharFilter(help_text="report kind: BUG, WARNING, KASAN, ...")
-    title = filters.CharFilter(lookup_expr="icontains", help_text="substring of the title, any case")
+    title = filters.CharFilter(method="filter_title", help_text="substring of the title, any case")
     guilty_function = filters.CharFilter()
     corrupted = BoolFilter()
     decode_status = filters.ChoiceFilter(choices=Crash.Decode.choices)
@@ -142,6 +143,9 @@ class CrashFilter(filters.FilterSet):
     class Meta:
         model = Crash
         fields: list[str] = []
+
+    def filter_title(self, queryset, name, value):
+        return crashes_with_words(queryset).filter(word_contains("title", value))  # the search box's index
 
     def filter_cluster(self, queryset, name, value):
         from triage.clusters import live
