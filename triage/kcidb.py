@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
-import urllib.error
-import urllib.request
-import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from kcidb_io import schema
 
+from triage.fetching import fetch
 from triage.ingest import RejectedUpload, store_log
 from triage.models import Crash, Log
 
@@ -127,42 +124,6 @@ class ImportResult:
         for t in self.tests:
             counts[t.status] = counts.get(t.status, 0) + 1
         return {"counts": counts, "tests": [t.to_dict() for t in self.tests]}
-
-
-def fetch(url: str, limit: int, timeout: float) -> Iterator[bytes]:
-    """The bytes at an http(s) URL, gunzipped when they are gzip, refused past `limit` bytes or
-    `timeout` seconds (for the whole transfer: a server trickling bytes cannot hold a web worker)."""
-    if not url.lower().startswith(("http://", "https://")):
-        raise RejectedUpload(f"only http(s) log URLs are fetched, not {url[:80]!r}")
-    try:
-        response = urllib.request.urlopen(urllib.request.Request(url, headers={"User-Agent": "triage"}),  # noqa: S310
-                                          timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        raise RejectedUpload(f"fetching {url} answered HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise RejectedUpload(f"cannot fetch {url}: {getattr(exc, 'reason', exc)}") from None
-    with response:
-        length = response.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > limit and not url.endswith(".gz"):
-            raise RejectedUpload(f"{url} is larger than the limit of {limit // (1024 * 1024)} MiB")
-        inflate, got, deadline = None, 0, time.monotonic() + timeout
-        while True:
-            if time.monotonic() > deadline:
-                raise RejectedUpload(f"fetching {url} took more than {timeout:g} s")
-            try:
-                block = response.read(256 * 1024)
-            except (TimeoutError, OSError) as exc:
-                raise RejectedUpload(f"fetching {url} timed out or failed: {exc}") from None
-            if not block:
-                break
-            if got == 0 and inflate is None and block[:2] == b"\x1f\x8b":
-                inflate = zlib.decompressobj(wbits=47)
-            if inflate is not None:
-                block = inflate.decompress(block, limit + 1 - got)
-            got += len(block)
-            if got > limit:
-                raise RejectedUpload(f"{url} is larger than the limit of {limit // (1024 * 1024)} MiB")
-            yield block
 
 
 def import_submission(data: object, user=None, fetcher=fetch) -> tuple[ImportResult, list[Log]]:

@@ -205,6 +205,9 @@ TRIAGE_PUBLIC_READ = env_bool("TRIAGE_PUBLIC_READ", False)
 TRIAGE_KCIDB_ORIGIN = os.environ.get("TRIAGE_KCIDB_ORIGIN", "triage")
 TRIAGE_KCIDB_FETCH_TIMEOUT = float(os.environ.get("TRIAGE_KCIDB_FETCH_TIMEOUT", "30"))
 TRIAGE_KCIDB_MAX_TESTS = int(os.environ.get("TRIAGE_KCIDB_MAX_TESTS", "200"))
+# Networks besides the public internet that fetched log URLs may point at (comma-separated CIDRs, e.g. a
+# lab's log server on 10.1.0.0/16); anything else private, loopback or link-local is refused (triage.fetching).
+TRIAGE_FETCH_ALLOWED_NETWORKS = [n for n in os.environ.get("TRIAGE_FETCH_ALLOWED_NETWORKS", "").split(",") if n.strip()]
 SPECTACULAR_SETTINGS = {
     "TITLE": "triage API",
     "DESCRIPTION": "Linux kernel crash triage for CI bots: upload logs and builds, read runs, crashes and "

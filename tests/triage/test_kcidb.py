@@ -14,6 +14,8 @@ from rest_framework.test import APIClient
 
 from tests.conftest import fixture_log
 from tests.triage.factories import make_token
+from triage.fetching import fetch
+from triage.ingest import RejectedUpload
 from triage.models import ApiToken, Log
 from workers.tasks import analyze_log
 
@@ -31,6 +33,10 @@ class Lab(BaseHTTPRequestHandler):
             self.answer(gzip.compress(fixture_log("x86_64-boot.log")))
         elif self.path == "/big.log":
             self.answer(b"[    1.000000] x\n" * 20000)
+        elif self.path.startswith("/redirect?to="):  # where a hostile log server might send us
+            self.send_response(302)
+            self.send_header("Location", self.path.split("=", 1)[1])
+            self.end_headers()
         elif self.path == "/slow.log":
             self.send_response(200)
             self.end_headers()
@@ -52,7 +58,9 @@ class Lab(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def lab():
+def lab(settings):
+    """The lab's server on 127.0.0.1, a network the admin allowed (loopback is refused by default)."""
+    settings.TRIAGE_FETCH_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     server = ThreadingHTTPServer(("127.0.0.1", 0), Lab)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -139,3 +147,21 @@ def test_export_is_valid_kcidb_with_crashes_as_incidents_of_their_cluster_issue(
     assert issue["report_subject"].startswith("WARNING")
     assert bot("read").get("/api/kcidb/", {"comit": "x"}).status_code == 400
     assert bot("read").get("/api/kcidb/", {"limit": "0"}).status_code == 400
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:{port}/crash.log", "http://localhost:{port}/crash.log",
+                                 "http://[::1]:{port}/crash.log", "http://169.254.169.254/latest/meta-data/",
+                                 "http://10.0.0.1/x.log", "http://[::ffff:127.0.0.1]:{port}/crash.log"])
+def test_log_urls_on_private_or_loopback_addresses_are_refused(url, settings):
+    """The server fetches what a bot names: not its own database, metadata service or LAN."""
+    settings.TRIAGE_FETCH_ALLOWED_NETWORKS = []
+    with pytest.raises(RejectedUpload, match="may not point at"):
+        b"".join(fetch(url.format(port=5432), 1000, 1.0))
+
+
+def test_a_redirect_to_an_address_not_allowed_is_refused(lab, settings):
+    ok = b"".join(fetch(f"{lab}/redirect?to={lab}/crash.log", 100_000, 2.0))  # to the allowed address: fine
+    assert ok == fixture_log("x86_64-WARNING.log")
+    port = lab.rsplit(":", 1)[1]
+    with pytest.raises(RejectedUpload, match="may not point at 127.0.0.2"):
+        b"".join(fetch(f"{lab}/redirect?to=http://127.0.0.2:{port}/crash.log", 100_000, 2.0))
