@@ -85,6 +85,8 @@ class ParsedLog:
     # Informational reports syzbot does not count as crashes (kind "oom": OOM kills; "nmi-backtrace":
     # sysrq-l / all-CPU backtraces): never in `reports`, so a log with only these is a clean log.
     notices: list[Report] = field(default_factory=list)
+    # Reports found past parse_log's `max_reports`: counted, not built (nor in `reports`).
+    reports_dropped: int = 0
 
     @property
     def prefixed_stat_keys(self) -> list[str]:

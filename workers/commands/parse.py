@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                           "report's guilty file")
     parser.add_argument("--modules", help="folder with the build's .ko files (with --vmlinux)")
     parser.add_argument("--cache", help="symbol index cache folder (with --vmlinux)")
+    parser.add_argument("--max-reports", type=int, metavar="N",
+                        help="build only the first N reports of each log and count the others (as the app does)")
     parser.add_argument("logs", nargs="+", metavar="LOG")
 
 
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"triage parse: {path}: {exc.strerror}\n")
             status = 1
             continue
-        parsed = parse_log(data, name=path)
+        parsed = parse_log(data, name=path, max_reports=args.max_reports)
         if symbolizer is not None:
             add_guilty_files(parsed, data, symbolizer)
         if args.format == "jsonl":
@@ -74,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render_text(path: str, parsed: ParsedLog) -> str:
-    out = [f"{path}: {len(parsed.reports)} report(s)"]
+    more = f" ({parsed.reports_dropped} more found, not built: --max-reports)" if parsed.reports_dropped else ""
+    out = [f"{path}: {len(parsed.reports)} report(s){more}"]
     for i, report in enumerate(parsed.reports):
         flag = f" [corrupted: {report.corrupted_reason or 'VM disconnected'}]" if report.corrupted else ""
         out.append(f"  #{i} {report.title}{flag}  (lines {report.start_line + 1}-{report.end_line + 1})")

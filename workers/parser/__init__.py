@@ -27,10 +27,11 @@ _BANNER = re.compile(r"Linux version (\S+)")
 _BUILD_ID = re.compile(r"uild[ -]?[Ii][Dd]:? ([0-9a-f]{40})\b")
 
 
-def parse_log(data: bytes | str, name: str | None = None) -> ParsedLog:
+def parse_log(data: bytes | str, name: str | None = None, max_reports: int | None = None) -> ParsedLog:
     """All crash reports of a console log (the first is the primary one), its informational
     notices (OOM kills, NMI backtraces) and its stat keys (`name`, the log's path or file name,
-    tells a robot `dmesg` from a `kmsg` file)."""
+    tells a robot `dmesg` from a `kmsg` file). With `max_reports`, only the first ones are built and
+    the others counted in `reports_dropped` (the app keeps that many per log anyway)."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     lines = normalize(text)
     # printk lines are at most 1 KiB; longer ones are binary noise and would make the title regexes
@@ -42,14 +43,16 @@ def parse_log(data: bytes | str, name: str | None = None) -> ParsedLog:
         raw = None if raw is None else [line if len(line) <= MAX_LINE else line[:MAX_LINE] for line in raw]
         raw_text = None
     joined = "\n".join(work)
-    reports = build_reports(work, lines.caller, joined, lines.kernel_from, raw, lines.kmsg, raw_text)
-    notices = find_notices(work, lines.caller, joined, sorted(r.start_line for r in reports))
+    reports, skipped = build_reports(work, lines.caller, joined, lines.kernel_from, raw, lines.kmsg, raw_text,
+                                     limit=max_reports)
+    # Every report found ends the notice before it, built or not: the notices do not depend on the cap.
+    notices = find_notices(work, lines.caller, joined, sorted([r.start_line for r in reports] + skipped))
     for report in reports + notices:
         report.start_line = lines.origin[report.start_line]
         report.end_line = lines.origin[report.end_line]
         for frame in report.frames:
             frame.line = lines.origin[frame.line]
-    parsed = ParsedLog(reports=reports, notices=notices)
+    parsed = ParsedLog(reports=reports, notices=notices, reports_dropped=len(skipped))
     at = text.find("Linux version ")
     m = _BANNER.match(text, at) if at >= 0 else None
     parsed.release = m.group(1) if m else next((r.release for r in reports if r.release), None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from workers.parser import derived, details
 from workers.parser.catalogue import HEADERS, STACK_NOTICES, Group
@@ -169,13 +170,23 @@ def _extend_tail(lines: list[str], end: int, limit: int) -> int:
     return end
 
 
+class Found(NamedTuple):
+    """The reports built, and the first lines of those found past the limit (counted, not built)."""
+
+    reports: list[Report]
+    skipped: list[int]
+
+
 def build_reports(lines: list[str], caller: list[str | None] | None = None, text: str | None = None,
                   kernel_from: int = 0, raw: list[str] | None = None, kmsg: bool = False,
-                  raw_text: str | None = None) -> list[Report]:
+                  raw_text: str | None = None, limit: int | None = None) -> Found:
     """Reports of normalized lines; `caller[i]` is line i's printk caller id (`T123`, `C1`) if any;
     `text` is the lines joined with newlines, when the caller has it already; `kernel_from` is the
     first line known to be kernel output (an earlier "Booting the kernel." is the first boot); `raw`
-    the same lines as printed (console prefixes kept), which the titles are made from."""
+    the same lines as printed (console prefixes kept), which the titles are made from.
+
+    Only the first `limit` reports are built (extent, title, frames: nearly all the cost); the
+    others are only located, so a log of 20,000 reports costs little more than its first thousand."""
     text = "\n".join(lines) if text is None else text
     n = len(lines)
     if caller is None:
@@ -187,10 +198,12 @@ def build_reports(lines: list[str], caller: list[str | None] | None = None, text
         raw_text = "\n".join(raw)
     found = find_oops(view, raw_text, kernel_from)
     if not found.headers:
-        return []
+        return Found([], [])
     spans = _report_starts(lines, found.headers, text)
     reports = []
-    for k, (h, end) in enumerate(spans):
+    built = len(spans) if limit is None else max(0, limit)
+    skipped = [_first_line(lines, h.line) for h, _ in spans[built:]]
+    for k, (h, end) in enumerate(spans[:built]):
         limit = spans[k + 1][0].line if k + 1 < len(spans) else n
         end = _extend_tail(lines, end, limit)
         ctx = caller[h.line]
@@ -198,9 +211,7 @@ def build_reports(lines: list[str], caller: list[str | None] | None = None, text
         desc = describe(view, ext, h.oops)
         if ctx is not None and desc.guilty_line is not None and end <= desc.guilty_line:
             end = desc.guilty_line + 1  # interleaved with another report: this one goes on after it
-        start = h.line
-        while start > 0 and h.line - start < 3 and _BEFORE.match(lines[start - 1]):
-            start -= 1
+        start = _first_line(lines, h.line)
         report = Report(
             title=desc.title, kind=(desc.fmt.kind if desc.fmt and desc.fmt.kind else h.oops.kind),
             alt_titles=desc.alt_titles, corrupted=desc.corrupted, corrupted_reason=desc.corrupted_reason,
@@ -211,7 +222,15 @@ def build_reports(lines: list[str], caller: list[str | None] | None = None, text
         fill_report(report, lines, start, end, ctx, caller)
         report.guilty = _guilty_index(report.frames, desc.guilty_line, desc.guilty_name)
         reports.append(report)
-    return reports
+    return Found(reports, skipped)
+
+
+def _first_line(lines: list[str], header: int) -> int:
+    """A report's first line: its header, or the `[ cut here ]`/ruler lines just above it."""
+    start = header
+    while start > 0 and header - start < 3 and _BEFORE.match(lines[start - 1]):
+        start -= 1
+    return start
 
 
 def _guilty_index(frames: list[Frame], line: int | None, name: str | None) -> int | None:
