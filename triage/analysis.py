@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from triage import subsystems
 from triage.clusters import file_crash
+from triage.decode_queue import queue_decodes
 from triage.ingest import read_lines
 from triage.models import Build, Cluster, Crash, Log, StatKey, VanishedCrash
-from triage.queueing import send_on_commit
 from triage.search import crash_search_text
 from workers.report import ParsedLog
 
@@ -113,8 +113,10 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
         log.stat_keys.all().delete()
         # Reports past the cap are counted, not stored (syzkaller keeps the first reports too): a log
         # of 250,000 one-line WARNINGs costs a bounded number of rows, and its page a bounded size.
+        # The worker's parse already stopped building them (parsed.reports_dropped); any still over
+        # the cap (a parse made without it) are counted here.
         limit = settings.TRIAGE_MAX_REPORTS_PER_LOG
-        log.reports_dropped = max(0, len(parsed.reports) - limit)
+        log.reports_dropped = parsed.reports_dropped + max(0, len(parsed.reports) - limit)
         parsed = without_nul(replace(parsed, reports=parsed.reports[:limit], notices=parsed.notices[:limit]))
         log.release = (parsed.release or "")[:200]
         log.buildid = (parsed.build_id or "")[:80]
@@ -140,8 +142,5 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
         log.refresh_from_db(fields=["analyses"])
         refresh_clusters(touched)
         if crashes and log.build and log.build.index_status in (Build.Index.READY, Build.Index.BUILDING):
-            from workers.tasks import decode_log
-
-            log.crashes.update(decode_status=Crash.Decode.QUEUED)
-            send_on_commit(decode_log, log.pk)  # a broker error here must not fail the analysis
+            queue_decodes([log.pk])  # a broker error here must not fail the analysis (the sweeper sends it)
     return crashes

@@ -28,9 +28,9 @@ from django.db.models import Q
 
 from triage import storage, subsystems
 from triage.analysis import without_nul
+from triage.decode_queue import queue_decodes
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
-from triage.queueing import send_on_commit
 from triage.search import crash_search_text
 from workers.buildcache import BuildCache
 from workers.codedecode import decode_code_line
@@ -213,13 +213,9 @@ def logs_of(build: Build):
 
 def queue_waiting_crashes(build: Build) -> int:
     """Point the logs of a newly indexed build at it and queue the decoding of their crashes."""
-    from workers.tasks import decode_log
-
     logs = list(logs_of(build).filter(crash_count__gt=0).values_list("pk", flat=True))
     Log.objects.filter(pk__in=logs).update(build=build)
-    Crash.objects.filter(log__in=logs).update(decode_status=Crash.Decode.QUEUED, decode_error="")
-    for pk in logs:
-        send_on_commit(decode_log, pk)
+    queue_decodes(logs)
     return len(logs)
 
 

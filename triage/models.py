@@ -104,6 +104,12 @@ class Log(models.Model):
     # set, and a log that keeps killing workers is given up on instead of being redelivered forever.
     attempts = models.PositiveIntegerField(default=0)
     decode_attempts = models.PositiveSmallIntegerField(default=0)
+    # Decoding of the log's crashes (triage.decode_queue): the queuing its message carries (cleared
+    # when a worker takes it), the last sign of life (queued, taken, heartbeat) and the sweeper's
+    # re-sends since a decode last finished.
+    decode_token = models.CharField(max_length=32, blank=True)
+    decode_beat = models.DateTimeField(null=True, blank=True)
+    decode_requeues = models.PositiveSmallIntegerField(default=0)
     analyses = models.PositiveIntegerField(default=0)  # analyses saved (re-analysis adds one; bench/api_bots.py)
     # Reliability (triage.queueing): as on Build.
     task_token = models.CharField(max_length=32, blank=True)

@@ -97,8 +97,9 @@ class Heartbeat:
     """Beat a running row's heartbeat from a thread while the task works (a task may spend minutes in
     one engine call); the sweeper takes a row without beats for its dead worker's."""
 
-    def __init__(self, model, pk: int) -> None:
+    def __init__(self, model, pk: int, field: str = "heartbeat") -> None:
         self.rows = model.objects.filter(pk=pk)
+        self.field = field  # Log.decode_beat for a decode (triage.decode_queue)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name=f"heartbeat-{model.__name__}-{pk}", daemon=True)
 
@@ -106,7 +107,7 @@ class Heartbeat:
         try:
             while not self.stop.wait(settings.TRIAGE_HEARTBEAT_INTERVAL):
                 try:
-                    self.rows.update(heartbeat=timezone.now())
+                    self.rows.update(**{self.field: timezone.now()})
                 except Exception as exc:  # the database is restarting: beat again next time
                     log.warning("heartbeat failed: %s", exc)
                     close_old_connections()

@@ -288,6 +288,12 @@ TRIAGE_STALE_AFTER = float(os.environ.get("TRIAGE_STALE_AFTER", "60"))
 TRIAGE_SWEEP_INTERVAL = float(os.environ.get("TRIAGE_SWEEP_INTERVAL", "30"))
 TRIAGE_REQUEUE_AFTER = float(os.environ.get("TRIAGE_REQUEUE_AFTER", "120"))
 CELERY_BEAT_SCHEDULE["sweep"] = {"task": "workers.tasks.sweep", "schedule": TRIAGE_SWEEP_INTERVAL}
+# Crash decodes (triage/decode_queue.py): one whose log shows no sign of it (not taken by a worker, no
+# heartbeat) for TRIAGE_DECODE_STALE_AFTER s is sent again; after TRIAGE_DECODE_MAX_REQUEUES re-sends
+# that never finished, its crashes are marked failed with the reason.
+TRIAGE_DECODE_STALE_AFTER = float(os.environ.get("TRIAGE_DECODE_STALE_AFTER", "120"))
+TRIAGE_DECODE_MAX_REQUEUES = int(os.environ.get("TRIAGE_DECODE_MAX_REQUEUES", "3"))
+CELERY_BEAT_SCHEDULE["decode-sweep"] = {"task": "workers.tasks.sweep_decodes", "schedule": TRIAGE_SWEEP_INTERVAL}
 # Redis's visibility timeout is only the broker's own backstop for an unacknowledged message: it is
 # set above the longest a task may run (the hard time limit) plus a margin, so a long task is never
 # delivered a second time while it still runs (kombu's default is one hour whatever the tasks do).

@@ -47,6 +47,8 @@ def analyze_log(log_id: int, token: str | None = None) -> str:
 
     `token` is the queuing this message belongs to (triage.queueing): a copy of a message whose log
     is already running, done or queued again runs nothing."""
+    from django.conf import settings
+
     from triage.analysis import save_analysis
     from triage.ingest import read_raw
     from triage.models import Log
@@ -65,7 +67,7 @@ def analyze_log(log_id: int, token: str | None = None) -> str:
     entry = rows.get()
     try:
         with Heartbeat(Log, log_id):
-            parsed = parse_log(read_raw(entry), name=entry.filename)
+            parsed = parse_log(read_raw(entry), name=entry.filename, max_reports=settings.TRIAGE_MAX_REPORTS_PER_LOG)
             save_with_retries(lambda: save_analysis(entry, parsed))
         log.info("analysed log %s", log_id)
     except SoftTimeLimitExceeded:
@@ -137,12 +139,17 @@ def index_build(build_id: int, token: str | None = None) -> str:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def decode_log(log_id: int) -> str:
-    """Symbolize the crashes of one log with its build."""
+def decode_log(log_id: int, token: str | None = None) -> str:
+    """Symbolize the crashes of one log with its build (`token`: the queuing this message belongs to,
+    see triage.decode_queue; a stale copy runs nothing)."""
+    from triage.decode_queue import claim_decode
     from triage.decoding import decode
     from triage.models import Crash, Log
+    from triage.queueing import Heartbeat
 
     rows = Log.objects.filter(pk=log_id)
+    if not claim_decode(log_id, token):
+        return "gone" if not rows.exists() else "taken"
     attempts = start_attempt(rows, "decode_attempts")
     if attempts is None:
         return "gone"
@@ -150,17 +157,18 @@ def decode_log(log_id: int) -> str:
     if attempts > MAX_ATTEMPTS:
         Crash.objects.filter(log=entry).update(decode_status=Crash.Decode.FAILED,
                                                 decode_error=gave_up("decoding this log", attempts))
-        rows.update(decode_attempts=0)
+        rows.update(decode_attempts=0, decode_requeues=0)
         return "failed"
     try:
-        decode(entry)
+        with Heartbeat(Log, log_id, field="decode_beat"):  # the decode sweeper leaves a live decode alone
+            decode(entry)
     except Exception as exc:
         log.exception("decoding log %s failed", log_id)
         Crash.objects.filter(log=entry).update(decode_status=Crash.Decode.FAILED,
                                                 decode_error=f"{type(exc).__name__}: {exc}"[:2000])
         return "failed"
     finally:
-        rows.update(decode_attempts=0)
+        rows.update(decode_attempts=0, decode_requeues=0)
     return "done"
 
 
@@ -168,6 +176,14 @@ def decode_log(log_id: int) -> str:
 def sweep() -> dict[str, int]:
     """Re-queue logs and builds whose task is gone (scheduled by beat; see triage.queueing)."""
     from triage.queueing import sweep as run
+
+    return run()
+
+
+@shared_task
+def sweep_decodes() -> dict[str, int]:
+    """Re-send crash decodes whose message was lost (scheduled by beat; see triage.decode_queue)."""
+    from triage.decode_queue import sweep as run
 
     return run()
 

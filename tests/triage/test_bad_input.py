@@ -17,6 +17,7 @@ from tests.conftest import fixture_log
 from tests.triage.factories import make_log, make_token, make_user
 from tests.triage.test_builds import crash_log, eager_tasks, upload_build, vmlinux  # noqa: F401 (fixtures)
 from triage.models import Crash, Log, StatKey
+from workers.parser import parse_log
 from workers.tasks import analyze_log
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +91,7 @@ def test_reports_past_the_cap_are_counted_not_stored_and_the_page_stays_small(se
     stored = Crash.objects.filter(log=log).count()
     assert stored == 50 and log.crash_count == 50
     assert log.reports_dropped > 0
+    assert log.crash_count + log.reports_dropped == len(parse_log(data).reports)  # found, kept or not
     starts = list(Crash.objects.filter(log=log).order_by("index").values_list("start_line", flat=True))
     assert starts[0] == 0 and starts == sorted(starts) and starts[-1] < 400  # the first ones are kept
     page = client.get(f"/logs/{log.pk}/").content.decode()
