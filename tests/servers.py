@@ -183,10 +183,11 @@ class App:
         self.procs[name] = proc
         return proc
 
-    def start_worker(self, name: str = "worker", concurrency: int = 2) -> subprocess.Popen:
+    def start_worker(self, name: str = "worker", concurrency: int = 2, *args: str) -> subprocess.Popen:
+        """`args`: more worker options (-Q analysis, --prefetch-multiplier 4)."""
         return self.start(name, [str(BIN / "celery"), "-A", "workers.celery_app", "worker", "--loglevel=INFO",
                                  f"--concurrency={concurrency}", "-n", f"{name}-{os.getpid()}@%h",
-                                 "--without-mingle", "--without-gossip"])
+                                 "--without-mingle", "--without-gossip", *args])
 
     def start_beat(self) -> subprocess.Popen:
         return self.start("beat", [str(BIN / "celery"), "-A", "workers.celery_app", "beat", "--loglevel=INFO",

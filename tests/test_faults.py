@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 
 
 class Stack:
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, env: dict[str, str] | None = None) -> None:
         self.work = work
         self.pg = PostgresCluster(work)
         self.pg.start()
@@ -42,7 +42,7 @@ class Stack:
             "ALLOWED_HOSTS": "127.0.0.1,localhost", "DB_CONN_MAX_AGE": "0", "TRIAGE_S3_BUCKET": "",
             # seconds instead of minutes, so that the sweeper's rescue fits in a test
             "TRIAGE_HEARTBEAT_INTERVAL": "1", "TRIAGE_STALE_AFTER": "6", "TRIAGE_SWEEP_INTERVAL": "2",
-            "TRIAGE_REQUEUE_AFTER": "4",
+            "TRIAGE_REQUEUE_AFTER": "4", **(env or {}),
         })
         self.app.manage("migrate", "--noinput")
         code = ("from django.contrib.auth import get_user_model; from triage.tokens import create_token; "
@@ -62,14 +62,15 @@ class Stack:
         self.redis.stop()
         self.pg.remove()
 
-    def upload(self, data: bytes, **fields: str) -> tuple[int, dict]:
+    def upload(self, data: bytes, endpoint: str = "logs", file_field: str = "file", filename: str = "dmesg.txt",
+               **fields: str) -> tuple[int, dict]:
         boundary = uuid.uuid4().hex
         parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
                  for k, v in fields.items()]
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="dmesg.txt"\r\n'
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{filename}"\r\n'
                      "Content-Type: text/plain\r\n\r\n".encode() + data + b"\r\n")
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-        request = urllib.request.Request(f"{self.app.url}/api/logs/", data=body, method="POST", headers={
+        request = urllib.request.Request(f"{self.app.url}/api/{endpoint}/", data=body, method="POST", headers={
             "Content-Type": f"multipart/form-data; boundary={boundary}", "Authorization": f"Token {self.token}"})
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
