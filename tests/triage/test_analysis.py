@@ -77,8 +77,8 @@ def test_reanalysis_that_renames_a_crash_keeps_it_in_its_cluster(monkeypatch):
     first = Crash.objects.get(log=log, index=0)
     real_parse = workers.parser.parse_log
 
-    def renamed(data, name=None):  # a parser upgrade that titles the same report differently
-        parsed = real_parse(data, name)
+    def renamed(data, name=None, **options):  # a parser upgrade that titles the same report differently
+        parsed = real_parse(data, name, **options)
         parsed.reports[0].title = "WARNING in a_better_guilty_frame"
         parsed.reports[0].alt_titles = []
         return parsed

@@ -50,8 +50,8 @@ def test_a_report_the_parser_no_longer_finds_answers_410_with_its_log(api, clien
     log, before = two_crash_log
     real_parse = engine.parse_log
 
-    def parser_without_the_first_report(data, name=None):  # a parser change that drops one kind of report
-        parsed = real_parse(data, name)
+    def parser_without_the_first_report(data, name=None, **options):  # a parser change that drops a kind of report
+        parsed = real_parse(data, name, **options)
         parsed.reports = parsed.reports[1:]
         return parsed
 
