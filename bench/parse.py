@@ -1,6 +1,6 @@
 """Parser speed: MB/s over the shared corpora in one process, and pathological inputs that must stay linear.
 
-Run by hand: `.venv/bin/python bench/parse.py [--repeat N]`. Prints numbers and the machine load
+Run by hand: `.venv/bin/python bench/parse.py [--repeat N] [--big MIB]`. Prints numbers and the machine load
 (other agents share the cores, so compare runs made under similar load).
 """
 
@@ -68,10 +68,35 @@ def pathological(scale: int) -> dict[str, bytes]:
     }
 
 
+def many_reports(mib: int) -> bytes:
+    """A log of `mib` MiB: the lab WARNING log's boot, then its one report again and again."""
+    data = (SHARED / "lab" / "logs" / "WARNING.log").read_bytes()
+    report = parse_log(data).reports[0]
+    lines = data.splitlines(keepends=True)
+    head, chunk = b"".join(lines[:report.start_line]), b"".join(lines[report.start_line:report.end_line + 1])
+    return head + chunk * ((mib * 1024 * 1024 - len(head)) // len(chunk))
+
+
+def big(mib: int) -> None:
+    """Reports past the app's cap are counted, not built: the cost of a huge log with and without it."""
+    data = many_reports(mib)
+    for cap in (1000, None):
+        t = time.process_time()
+        parsed = parse_log(data, max_reports=cap)
+        print(f"{mib} MiB, {len(parsed.reports) + parsed.reports_dropped} reports, max_reports={cap}: "
+              f"{time.process_time() - t:.1f} CPU s ({len(parsed.reports)} built)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3, help="passes over the corpus (the best is kept)")
+    ap.add_argument("--big", type=int, metavar="MIB", help="only time a log of MIB MiB of reports, capped and not")
     args = ap.parse_args()
+    if args.big:
+        print(f"load average before: {os.getloadavg()[0]:.2f}")
+        big(args.big)
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return 0
     print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} on {os.cpu_count()} CPUs")
     logs = corpus_logs()
     total = sum(map(len, logs))
