@@ -392,6 +392,8 @@ class Subscription(models.Model):
     config = models.CharField(max_length=200, blank=True)
     arch = models.CharField(max_length=32, blank=True)
     test = models.CharField(max_length=200, blank=True)
+    # A MAINTAINERS section (Crash.subsystem): regressions and new clusters with crashes in it; empty: any.
+    subsystem = models.CharField(max_length=200, blank=True, default="")
     frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
     clusters = models.BooleanField(default=False, help_text="also new crash clusters, not only regressions")
     active = models.BooleanField(default=True)
@@ -406,7 +408,12 @@ class Subscription(models.Model):
         return self.email or (self.user.email if self.user else "")
 
     def filters(self) -> dict[str, str]:
+        """The job filters that are set (matched against a regression's job or a crash's log)."""
         return {f: getattr(self, f) for f in Log.JOB if getattr(self, f)}
+
+    def scope(self) -> dict[str, str]:
+        """Everything the subscription narrows by, as people read it: the job filters and the subsystem."""
+        return {**self.filters(), **({"subsystem": self.subsystem} if self.subsystem else {})}
 
 
 class Digest(models.Model):
