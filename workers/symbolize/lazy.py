@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .custore import CUStore
+from .dwarfattrs import attr_addr, die_ranges
 from .dwarfread import LeanELFFile
 from .elffile import SymbolizeError, identify_elf, is_ppc64_elfv1, open_elf
 from .fastdwarf import Corrupt, FastDwarf, Unsupported
@@ -114,9 +115,9 @@ class LazyIndex:
                     if top is None:
                         continue
                     attrs = top[2]
-                    base = cu._addr(attrs[0x11][1]) if 0x11 in attrs else 0  # DW_AT_low_pc
+                    base = attr_addr(cu, attrs[0x11][1]) if 0x11 in attrs else 0  # DW_AT_low_pc
                     cu._set_bases(attrs)
-                    out.extend((lo, hi, off) for lo, hi in cu._ranges(attrs, base))
+                    out.extend((lo, hi, off) for lo, hi in die_ranges(cu, attrs, base))
                 except (Corrupt, Unsupported, IndexError, ValueError, KeyError, struct.error):
                     continue
         out.sort()
