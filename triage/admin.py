@@ -13,7 +13,7 @@ from triage.models import Digest, Regression, Subscription  # noqa: E402
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "user", "email", "frequency", "clusters", "active", "last_sent")
+    list_display = ("__str__", "user", "email", "subsystem", "frequency", "clusters", "active", "last_sent")
     list_filter = ("frequency", "active")
 
 

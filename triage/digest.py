@@ -28,8 +28,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from triage.models import Cluster, Digest, DigestItem, Regression, Subscription
+from triage.models import Cluster, Crash, Digest, DigestItem, Regression, Subscription
 from triage.regression_report import site_url
+from triage.regressions import in_subsystem
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +63,23 @@ def is_due(subscription: Subscription, now: datetime) -> bool:
 
 def _matching_regressions(subscription: Subscription):
     told = DigestItem.objects.filter(subscription=subscription, regression=OuterRef("pk"))
-    return (Regression.objects.filter(created__gte=subscription.created,
-                                      **{f"job__{k}": v for k, v in subscription.filters().items()})
-            .exclude(state=Regression.State.DISMISSED).exclude(Exists(told))
+    regressions = Regression.objects.filter(created__gte=subscription.created,
+                                            **{f"job__{k}": v for k, v in subscription.filters().items()})
+    if subscription.subsystem:
+        regressions = in_subsystem(regressions, subscription.subsystem)
+    return (regressions.exclude(state=Regression.State.DISMISSED).exclude(Exists(told))
             .select_related("job", "cluster").order_by("created", "id"))
 
 
 def _matching_clusters(subscription: Subscription):
     told = DigestItem.objects.filter(subscription=subscription, cluster=OuterRef("pk"))
     clusters = Cluster.objects.filter(created__gte=subscription.created, merged_into=None, crash_count__gt=0)
-    if subscription.filters():
-        seen = Q(**{f"crashes__log__{k}": v for k, v in subscription.filters().items()})
-        clusters = clusters.filter(pk__in=Cluster.objects.filter(seen).values("pk"))
+    if subscription.filters() or subscription.subsystem:
+        # one crash of the cluster must match them all: seen in the job and in the subsystem
+        seen = Crash.objects.filter(**{f"log__{k}": v for k, v in subscription.filters().items()})
+        if subscription.subsystem:
+            seen = seen.filter(subsystem=subscription.subsystem)
+        clusters = clusters.filter(pk__in=seen.values("cluster_id"))
     return clusters.exclude(Exists(told)).order_by("created", "id")
 
 
@@ -86,7 +92,7 @@ def _render(subscription: Subscription, regressions: list[Regression], clusters:
         parts.append(f"{len(regressions)} new regression{'s' if len(regressions) != 1 else ''}")
     if clusters:
         parts.append(f"{len(clusters)} new cluster{'s' if len(clusters) != 1 else ''}")
-    scope = " ".join(subscription.filters().values())
+    scope = " ".join(subscription.scope().values())
     subject = f"[triage] {' and '.join(parts)}" + (f" ({scope})" if scope else "")
     context = {"subscription": subscription, "regressions": items, "clusters": new_clusters, "site": site,
                "unsubscribe": site + reverse("unsubscribe", args=[unsubscribe_token(subscription)]),

@@ -43,5 +43,13 @@ class SubscriptionForm(forms.ModelForm):
         from triage.models import Subscription
 
         model = Subscription
-        fields = ["name", "tree", "branch", "config", "arch", "test", "frequency", "clusters"]
+        fields = ["name", "tree", "branch", "config", "arch", "test", "subsystem", "frequency", "clusters"]
         labels = {"clusters": "Also new crash clusters"}
+        help_texts = {"subsystem": "a MAINTAINERS section: regressions and clusters with crashes in it"}
+
+    SUGGESTED = ("tree", "branch", "config", "arch", "test", "subsystem")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.SUGGESTED:  # the page draws a <datalist> of known values for each
+            self.fields[name].widget.attrs["list"] = f"known-{name}"

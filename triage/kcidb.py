@@ -126,21 +126,31 @@ class ImportResult:
         return {"counts": counts, "tests": [t.to_dict() for t in self.tests]}
 
 
-def import_submission(data: object, user=None, fetcher=fetch) -> tuple[ImportResult, list[Log]]:
-    """Store each test of a KCIDB submission that has a log_url as a run with the checkout's and
-    build's metadata. Tests without logs are skipped (a run is a console log here)."""
+def validated(data: object) -> dict:
+    """The submission upgraded to the latest schema version and valid, else KcidbError saying why."""
     try:
         data = SCHEMA.upgrade(data, copy=True)  # takes older schema versions too
         SCHEMA.validate(data)
     except Exception as exc:  # jsonschema's ValidationError and kcidb-io's version errors
         raise KcidbError(f"not a valid KCIDB submission: {str(exc).splitlines()[0][:500]}") from None
-    checkouts = {c["id"]: c for c in data.get("checkouts", [])}
-    builds = {b["id"]: b for b in data.get("builds", [])}
-    result, created = ImportResult(), []
     tests = data.get("tests", [])
     if len(tests) > settings.TRIAGE_KCIDB_MAX_TESTS:
         raise KcidbError(f"{len(tests)} tests in one submission; send at most {settings.TRIAGE_KCIDB_MAX_TESTS}")
-    for test in tests:
+    return data
+
+
+def import_submission(data: object, user=None, fetcher=fetch,
+                      progress: Callable[[ImportResult], None] | None = None) -> tuple[ImportResult, list[Log]]:
+    """Store each test of a KCIDB submission that has a log_url as a run with the checkout's and
+    build's metadata. Tests without logs are skipped (a run is a console log here). `progress` is
+    called with the result so far after each test."""
+    data = validated(data)
+    checkouts = {c["id"]: c for c in data.get("checkouts", [])}
+    builds = {b["id"]: b for b in data.get("builds", [])}
+    result, created = ImportResult(), []
+    for test in data.get("tests", []):
+        if progress and result.tests:
+            progress(result)
         if not test.get("log_url"):
             result.tests.append(Imported(test["id"], "skipped", error="no log_url"))
             continue

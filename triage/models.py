@@ -398,6 +398,8 @@ class Subscription(models.Model):
     config = models.CharField(max_length=200, blank=True)
     arch = models.CharField(max_length=32, blank=True)
     test = models.CharField(max_length=200, blank=True)
+    # A MAINTAINERS section (Crash.subsystem): regressions and new clusters with crashes in it; empty: any.
+    subsystem = models.CharField(max_length=200, blank=True, default="")
     frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
     clusters = models.BooleanField(default=False, help_text="also new crash clusters, not only regressions")
     active = models.BooleanField(default=True)
@@ -412,7 +414,12 @@ class Subscription(models.Model):
         return self.email or (self.user.email if self.user else "")
 
     def filters(self) -> dict[str, str]:
+        """The job filters that are set (matched against a regression's job or a crash's log)."""
         return {f: getattr(self, f) for f in Log.JOB if getattr(self, f)}
+
+    def scope(self) -> dict[str, str]:
+        """Everything the subscription narrows by, as people read it: the job filters and the subsystem."""
+        return {**self.filters(), **({"subsystem": self.subsystem} if self.subsystem else {})}
 
 
 class Digest(models.Model):
@@ -498,3 +505,31 @@ class MaintainersFile(models.Model):
 
     def __str__(self) -> str:
         return f"MAINTAINERS of {self.tree or 'every tree'}"
+
+
+class KcidbImport(models.Model):
+    """A KCIDB submission being imported: a worker fetches its tests' log_urls (minutes for a big one,
+    which no web request should wait for) while the client polls it. Queued like logs and builds
+    (task_token, queued_at, heartbeat: see triage.queueing)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    submission = models.JSONField()  # validated, upgraded to the latest schema
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    uploaded_token = models.ForeignKey(ApiToken, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    result = models.JSONField(default=dict, blank=True)  # triage.kcidb.ImportResult.to_dict(), as it goes
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    task_token = models.CharField(max_length=32, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"KCIDB import {self.pk} ({self.status})"

@@ -63,12 +63,14 @@ def send_on_commit(task, *args, **options) -> Queued:
 
 def status_fields(model) -> tuple[str, str, str]:
     """(status field, queued value, running value) of a queued model."""
-    from triage.models import Build, Log
+    from triage.models import Build, KcidbImport, Log
 
     if model is Log:
         return "status", Log.Status.QUEUED, Log.Status.RUNNING
     if model is Build:
         return "index_status", Build.Index.QUEUED, Build.Index.BUILDING
+    if model is KcidbImport:
+        return "status", KcidbImport.Status.QUEUED, KcidbImport.Status.RUNNING
     raise TypeError(model)
 
 
@@ -144,14 +146,14 @@ def queue_length(task) -> int | None:
 
 def sweep() -> dict[str, int]:
     """Re-send the rows whose task is gone (see the module's docstring); how many, per model."""
-    from triage.models import Build, Log
-    from workers.tasks import analyze_log, index_build
+    from triage.models import Build, KcidbImport, Log
+    from workers.tasks import analyze_log, import_kcidb, index_build
 
     now = timezone.now()
     dead = now - timedelta(seconds=settings.TRIAGE_STALE_AFTER)
     unsent = now - timedelta(seconds=settings.TRIAGE_REQUEUE_AFTER)
     done = {}
-    for model, task in ((Log, analyze_log), (Build, index_build)):
+    for model, task in ((Log, analyze_log), (Build, index_build), (KcidbImport, import_kcidb)):
         field, queued, running = status_fields(model)
         # A dead worker's row: back to queued, same attempts count (the next start adds one).
         stale = model.objects.filter(Q(heartbeat__lt=dead) | Q(heartbeat=None, queued_at__lt=dead),

@@ -204,3 +204,11 @@ def _follow_merges(existing: dict[tuple[str, str], Regression]) -> None:
 def regression_counts() -> dict[str, int]:
     """Regressions per state, for the list page."""
     return dict(Regression.objects.values("state").annotate(n=Count("id")).order_by().values_list("state", "n"))
+
+
+def in_subsystem(regressions, subsystem: str):
+    """Regressions whose cluster has crashes in this MAINTAINERS section (Crash.subsystem).
+
+    A stat-key regression without a cluster has no guilty file to map, so it never matches.
+    """
+    return regressions.filter(cluster__in=Crash.objects.filter(subsystem=subsystem).values("cluster_id"))

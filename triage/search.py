@@ -103,20 +103,34 @@ def crashes_with_words(crashes: QuerySet) -> QuerySet:
     return crashes.alias(search_text_joined=_joined("search_text"), title_joined=_joined("title"))
 
 
-def matching_crashes(query: str) -> QuerySet:
-    """Crashes whose frames (the guilty one among them) or title name every word: two trigram indexes."""
-    crashes = crashes_with_words(Crash.objects.all())
+def matching_crashes(query: str, indexed: bool = True) -> QuerySet:
+    """Crashes whose frames (the guilty one among them) or title name every word: two trigram indexes
+    (`indexed`), or the plain test a walk of the newest crashes applies row by row."""
+    crashes = crashes_with_words(Crash.objects.all()) if indexed else Crash.objects.all()
     for word in _words(query):
-        crashes = crashes.filter(word_contains("search_text", word) | word_contains("title", word))
+        if indexed:
+            crashes = crashes.filter(word_contains("search_text", word) | word_contains("title", word))
+        else:
+            crashes = crashes.filter(Q(search_text__icontains=word) | Q(title__icontains=word))
     return crashes
 
 
 def _crash_group(query: str) -> Group:
-    """The newest matching crashes: their ids first (the bitmap scan sorts them all anyway, so the first
-    COUNT_CAP + 1 also count them), then the rows shown with their logs and clusters."""
-    found = _group_of_capped("crashes", matching_crashes(query).order_by("-id").values_list("id", flat=True), SHOWN)
-    found.rows = list(Crash.objects.filter(id__in=found.rows).select_related("log", "cluster").order_by("-id"))
-    return found
+    """The newest matching crashes, and how many match up to COUNT_CAP.
+
+    The trigram indexes find the matches in the table's order, so the first COUNT_CAP + 1 of them
+    count a common word without reading its 30,000 rows. A rare word is then fully known and sorted
+    here; a common one is found sooner walking the crashes newest first and testing each (50 matches
+    among the first few thousand rows). The planner cannot tell the two apart (its estimate for
+    `%word%` is a guess), so the count decides.
+    """
+    found = list(matching_crashes(query).order_by().values_list("id", flat=True)[:COUNT_CAP + 1])
+    if len(found) <= COUNT_CAP:
+        newest = sorted(found, reverse=True)[:SHOWN]
+    else:
+        newest = list(matching_crashes(query, indexed=False).order_by("-id").values_list("id", flat=True)[:SHOWN])
+    rows = Crash.objects.filter(id__in=newest).select_related("log", "cluster").order_by("-id")
+    return Group("crashes", list(rows), len(found))
 
 
 def search(query: str) -> list[Group]:
@@ -125,9 +139,10 @@ def search(query: str) -> list[Group]:
     if not words:
         return []
     clusters = Cluster.objects.filter(merged_into=None)
-    for word in words:
-        by_alt = ClusterTitle.objects.filter(title__icontains=word).values("cluster_id")
-        clusters = clusters.filter(Q(title__icontains=word) | Q(pk__in=by_alt))
+    for word in words:  # one union of two index scans: an OR of the two would read every cluster
+        by_title = Cluster.objects.filter(title__icontains=word).order_by().values("pk")
+        by_alt = ClusterTitle.objects.filter(title__icontains=word).order_by().values("cluster_id")
+        clusters = clusters.filter(pk__in=by_title.union(by_alt))
     keys = StatKey.objects.all()
     for word in words:
         keys = keys.filter(key__icontains=word)

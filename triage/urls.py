@@ -73,6 +73,7 @@ urlpatterns = [
     path("builds/<int:pk>/reindex", builds.build_reindex, name="build-reindex"),
     path("api/compare/", compare_api.CompareView.as_view(), name="api-compare"),
     path("api/kcidb/", kcidb_api.KcidbView.as_view(), name="api-kcidb"),
+    path("api/kcidb/imports/<int:pk>/", kcidb_api.KcidbImportView.as_view(), name="api-kcidb-import"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),

@@ -194,3 +194,11 @@ def send_digests() -> int:
     from triage.digest import send_due
 
     return send_due()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_kcidb(import_id: int, token: str | None = None) -> str:
+    """Fetch and store the logs of a KCIDB submission (see triage.kcidb_imports)."""
+    from triage.kcidb_imports import run_import
+
+    return run_import(import_id, token)

@@ -55,26 +55,27 @@ def make_report(title: str, functions: Sequence[str] = (), alt_titles: Sequence[
                   guilty=0 if frames else None)
 
 
-def make_crash(log: Log, report: Report, index: int = 0) -> Crash:
-    """A crash row stored and filed the way triage.analysis.save_analysis does it."""
+def make_crash(log: Log, report: Report, index: int = 0, subsystem: str = "") -> Crash:
+    """A crash row stored and filed the way triage.analysis.save_analysis does it; `subsystem` is the
+    MAINTAINERS section triage.subsystems would have found for its guilty file."""
     guilty = report.guilty_frame
     crash = Crash.objects.create(
         log=log, index=index, title=report.title, alt_titles=report.alt_titles, kind=report.kind,
         corrupted=report.corrupted, guilty_function=(guilty.function if guilty else "") or "",
-        report=report.to_dict(), search_text=crash_search_text(report.to_dict()))
+        report=report.to_dict(), search_text=crash_search_text(report.to_dict()), subsystem=subsystem)
     file_crash(crash).refresh_stats()
     return crash
 
 
 def make_run(commit: str = "", stat_keys: Iterable[str] = (), reports: Iterable[Report] = (),
-             status: str = Log.Status.DONE, **metadata: str) -> Log:
-    """One analysed run (a log) without stored bytes: its stat keys and its crashes, filed."""
+             status: str = Log.Status.DONE, subsystem: str = "", **metadata: str) -> Log:
+    """One analysed run (a log) without stored bytes: its stat keys and its crashes (in `subsystem`), filed."""
     log = Log.objects.create(fingerprint=uuid.uuid4().hex, sha256="0" * 64, size=0, raw="", status=status,
                              commit=commit, **metadata)
     StatKey.objects.bulk_create([StatKey(log=log, key=k) for k in dict.fromkeys(stat_keys)])
     reports = list(reports)
     for i, report in enumerate(reports):
-        make_crash(log, report, i)
+        make_crash(log, report, i, subsystem)
     if reports:  # as the analysis counts them (the home page's crashes per day reads this)
         Log.objects.filter(pk=log.pk).update(crash_count=len(reports))
         log.crash_count = len(reports)

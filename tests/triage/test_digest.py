@@ -31,9 +31,9 @@ def subscribe(address: str = "dev@example.org", **fields) -> Subscription:
     return Subscription.objects.create(user=user, **fields)
 
 
-def regression(title: str = "BUG: one", job=JOB, commit: str = "b"):
+def regression(title: str = "BUG: one", job=JOB, commit: str = "b", subsystem: str = ""):
     make_run("a", **job)
-    check_job(job_of(make_run(commit, reports=[make_report(title)], **job)).pk)
+    check_job(job_of(make_run(commit, reports=[make_report(title)], subsystem=subsystem, **job)).pk)
 
 
 def test_a_digest_is_multipart_with_links_and_a_working_unsubscribe_link(client, smtp_server):
@@ -89,6 +89,29 @@ def test_filters_frequency_and_clusters_choose_what_each_subscription_gets(smtp_
     assert send_due(now + timedelta(days=1)) == 3  # arm, all (the new arm one), weekly on its day
     to = sorted(m["To"] for m in inbox.messages[1:])
     assert to == ["all@example.org", "arm@example.org", "weekly@example.org"]
+
+
+def test_a_subsystem_subscription_gets_only_regressions_and_clusters_with_crashes_in_it(smtp_server):
+    inbox, _ = smtp_server
+    subscribe("mm@example.org", subsystem="MEMORY MANAGEMENT", clusters=True)
+    regression("BUG: bad page state in free_pages", subsystem="MEMORY MANAGEMENT")
+    regression("WARNING in tcp_sendmsg", commit="c", subsystem="NETWORKING")
+    regression("BUG: no guilty file known", commit="d")
+    assert send_due() == 1
+    (message,) = inbox.messages
+    assert message["To"] == "mm@example.org" and "(MEMORY MANAGEMENT)" in message["Subject"]
+    assert "1 new regression and 1 new cluster" in message["Subject"]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "New regressions (subsystem MEMORY MANAGEMENT):" in text
+    assert "New crash clusters (subsystem MEMORY MANAGEMENT):" in text
+    assert "<h2>New regressions (subsystem MEMORY MANAGEMENT)</h2>" in html
+    for body in (text, html):
+        assert "BUG: bad page state in free_pages" in body
+        assert "tcp_sendmsg" not in body and "no guilty file known" not in body
+    regression("BUG: Bad rss-counter state", job={**JOB, "arch": "arm64"}, subsystem="MEMORY MANAGEMENT")
+    assert send_due(timezone.now() + timedelta(days=1)) == 1  # another job, the same subsystem: sent
+    assert "Bad rss-counter state" in inbox.messages[1].get_body(("plain",)).get_content()
 
 
 def test_a_team_address_set_up_by_an_admin_gets_digests(smtp_server):
@@ -161,3 +184,16 @@ def test_the_settings_page_makes_several_subscriptions(client):
     assert "arm64" in page and "carol@example.org" in page
     other = subscribe("dave@example.org")
     assert client.post(f"/subscriptions/{other.pk}/delete").status_code == 404  # not carol's
+
+
+def test_the_settings_page_saves_a_subsystem_and_suggests_known_ones(client):
+    make_run("a", reports=[make_report("BUG: in mm")], subsystem="MEMORY MANAGEMENT", **JOB)
+    user = make_user("erin")
+    client.force_login(user)
+    page = client.get("/subscriptions/").content.decode()
+    assert 'list="known-subsystem"' in page
+    assert '<datalist id="known-subsystem"><option value="MEMORY MANAGEMENT"></datalist>' in page
+    response = client.post("/subscriptions/", {"subsystem": "MEMORY MANAGEMENT", "frequency": "daily"})
+    assert response.status_code == 302
+    assert list(user.subscriptions.values_list("subsystem", "tree")) == [("MEMORY MANAGEMENT", "")]
+    assert "subsystem <b>MEMORY MANAGEMENT</b>" in client.get("/subscriptions/").content.decode()

@@ -14,9 +14,10 @@ from rest_framework.test import APIClient
 
 from tests.conftest import fixture_log
 from tests.triage.factories import make_token
+from tests.triage.test_builds import eager_tasks  # noqa: F401 (fixture)
 from triage.fetching import fetch
 from triage.ingest import RejectedUpload
-from triage.models import ApiToken, Log
+from triage.models import ApiToken, KcidbImport, Log
 from workers.tasks import analyze_log
 
 pytestmark = pytest.mark.django_db
@@ -94,14 +95,29 @@ def bot(*scopes: str) -> APIClient:
     return client
 
 
-def test_import_fetches_each_log_url_capped_in_size_and_time(lab, settings):
+@pytest.fixture
+def submit(request, django_capture_on_commit_callbacks):
+    """POST a submission (202 at once), let the worker's task run, and GET the import it answered with."""
+    request.getfixturevalue("eager_tasks")
+
+    def run(client: APIClient, data: dict) -> dict:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/api/kcidb/", data, format="json")
+        assert response.status_code == 202, response.content
+        assert response.json()["status"] == "queued"
+        polled = client.get(response.json()["url"])
+        assert polled.status_code == 200, polled.content
+        return polled.json()
+    return run
+
+
+def test_import_fetches_each_log_url_capped_in_size_and_time(lab, settings, submit):
     settings.TRIAGE_MAX_LOG_BYTES = 100_000
     settings.TRIAGE_KCIDB_FETCH_TIMEOUT = 1.0
     started = time.monotonic()
-    response = bot("upload").post("/api/kcidb/", submission(lab), format="json")
+    body = submit(bot("upload"), submission(lab))
     assert time.monotonic() - started < 10
-    assert response.status_code == 201, response.content
-    body = response.json()
+    assert body["status"] == "done" and body["tests_submitted"] == 7
     assert body["counts"] == {"created": 2, "error": 4, "skipped": 1}
     outcome = {t["test_id"]: t for t in body["tests"]}
     assert "HTTP 404" in outcome["lab:gone"]["error"]
@@ -115,8 +131,38 @@ def test_import_fetches_each_log_url_capped_in_size_and_time(lab, settings):
     assert crash.uploaded_token == ApiToken.objects.get()
     boot = Log.objects.get(pk=outcome["lab:boot"]["log"])
     assert boot.size == len(fixture_log("x86_64-boot.log"))  # stored gunzipped
-    again = bot("upload").post("/api/kcidb/", submission(lab), format="json").json()
+    again = submit(bot("upload"), submission(lab))
     assert again["counts"]["existing"] == 2 and Log.objects.count() == 2
+
+
+def test_the_post_answers_before_any_log_is_fetched_and_another_token_cannot_poll_it(lab):
+    """No web request waits for log servers: the import is queued and a worker fetches (here: none runs)."""
+    response = bot("upload").post("/api/kcidb/", submission(lab), format="json")
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert not Log.objects.exists()
+    assert KcidbImport.objects.get().status == KcidbImport.Status.QUEUED
+    assert bot("upload").get(response.json()["url"]).status_code == 404  # another bot's import
+    assert bot("read").get(response.json()["url"]).json()["counts"] == {}
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_an_import_whose_worker_died_is_sent_again_and_finishes(lab, settings, django_capture_on_commit_callbacks):
+    """A worker killed mid-import leaves it running without heartbeats; the sweeper re-sends it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from triage.queueing import sweep
+
+    settings.TRIAGE_MAX_LOG_BYTES = 100_000
+    settings.TRIAGE_KCIDB_FETCH_TIMEOUT = 1.0
+    job = KcidbImport.objects.create(submission=submission(lab), status=KcidbImport.Status.RUNNING,
+                                     task_token="dead", attempts=1,
+                                     heartbeat=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep()["kcidbimport"] == 1
+    job.refresh_from_db()
+    assert job.status == KcidbImport.Status.DONE and job.result["counts"]["created"] == 2
 
 
 def test_an_invalid_submission_is_a_400_saying_why_and_stores_nothing():
@@ -128,8 +174,8 @@ def test_an_invalid_submission_is_a_400_saying_why_and_stores_nothing():
     assert not Log.objects.exists()
 
 
-def test_export_is_valid_kcidb_with_crashes_as_incidents_of_their_cluster_issue(lab):
-    bot("upload").post("/api/kcidb/", submission(lab), format="json")
+def test_export_is_valid_kcidb_with_crashes_as_incidents_of_their_cluster_issue(lab, submit):
+    submit(bot("upload"), submission(lab))
     for log in Log.objects.all():
         assert analyze_log(log.pk) == "done"
     response = bot("read").get("/api/kcidb/", {"commit": COMMIT})
@@ -165,3 +211,27 @@ def test_a_redirect_to_an_address_not_allowed_is_refused(lab, settings):
     port = lab.rsplit(":", 1)[1]
     with pytest.raises(RejectedUpload, match="may not point at 127.0.0.2"):
         b"".join(fetch(f"{lab}/redirect?to=http://127.0.0.2:{port}/crash.log", 100_000, 2.0))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("eager_tasks")
+def test_the_cli_submits_and_waits_for_the_import(lab, live_server, tmp_path, settings):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    settings.TRIAGE_MAX_LOG_BYTES = 100_000
+    settings.TRIAGE_KCIDB_FETCH_TIMEOUT = 1.0
+    data = submission(lab)
+    data["tests"] = data["tests"][:2]  # the crash and the boot log
+    path = tmp_path / "kcidb.json"
+    path.write_text(json.dumps(data))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
+    env.update(HOME=str(tmp_path), TRIAGE_URL=live_server.url, TRIAGE_TOKEN=make_token("lab-bot", scopes=["upload"]))
+    done = subprocess.run([sys.executable, "-m", "workers.cli", "kcidb", "submit", str(path)], env=env,
+                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = sorted(line.split("\t")[:2] for line in done.stdout.splitlines())
+    assert lines == [["lab:boot", "created"], ["lab:crash", "created"]]

@@ -66,3 +66,22 @@ def test_log_list_filters_by_status_and_stat_key(client):
 def test_bad_sort_and_date_values_fall_back_instead_of_failing(client, two_configs):
     assert client.get("/crashes/", {"sort": "password", "since": "garbage"}).status_code == 200
     assert len(titles(client.get("/crashes/", {"since": "7"}).content.decode())) == Crash.objects.count()
+
+
+def test_build_list_sorts_by_each_sortable_column_both_ways_keeping_filters(client):
+    from triage.models import Build
+
+    for release, arch, commit in (("6.1.0", "x86_64", "cccc"), ("6.3.0", "arm64", "aaaa"), ("6.2.0", "x86_64", "bbbb")):
+        Build.objects.create(release=release, arch=arch, commit=commit)
+
+    def releases(**params) -> list[str]:
+        return re.findall(r'<a href="/builds/\d+/">([^<]+)</a>', client.get("/builds/", params).content.decode())
+
+    assert releases() == ["6.2.0", "6.3.0", "6.1.0"]  # newest upload first
+    assert releases(sort="release") == ["6.1.0", "6.2.0", "6.3.0"]
+    assert releases(sort="-release") == ["6.3.0", "6.2.0", "6.1.0"]
+    assert releases(sort="commit") == ["6.3.0", "6.2.0", "6.1.0"]
+    assert releases(sort="arch", arch="x86_64") == ["6.1.0", "6.2.0"]  # ties in upload order
+    page = client.get("/builds/", {"arch": "x86_64", "sort": "release"}).content.decode()
+    for column in ("release", "arch", "commit", "uploaded"):
+        assert f'href="?arch=x86_64&amp;sort={"-" if column == "release" else ""}{column}"' in page

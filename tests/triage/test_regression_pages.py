@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.conftest import fixture_log
@@ -113,3 +116,47 @@ def test_api_filters_regressions_by_job_fields_and_state_and_refuses_unknown_one
     assert client.get("/api/regressions/", {"arch": "arm64"}).json()["results"] == []
     assert client.get("/api/regressions/", {"state": "bogus"}).status_code == 400
     assert client.get("/api/regressions/", {"arhc": "x86_64"}).status_code == 400
+
+
+@pytest.fixture
+def three_regressions():
+    """mm on commit b (found 2024-03-01), net on c (2024-03-10), one without a subsystem (no MAINTAINERS match) on d (today)."""
+    make_run("a", **JOB)
+    for commit, title, subsystem in (("b", "BUG: bad page state", "MEMORY MANAGEMENT"),
+                                     ("c", "WARNING in tcp_sendmsg", "NETWORKING"), ("d", "BUG: no subsystem known", "")):
+        check_job(job_of(make_run(commit, reports=[make_report(title)], subsystem=subsystem, **JOB)).pk)
+    Regression.objects.filter(first_bad_commit="b").update(created=datetime(2024, 3, 1, 12, tzinfo=UTC))
+    Regression.objects.filter(first_bad_commit="c").update(created=datetime(2024, 3, 10, 12, tzinfo=UTC))
+    return {r.first_bad_commit: r for r in Regression.objects.all()}
+
+
+def listed(client, **params) -> list[str]:
+    page = client.get("/regressions/", params).content.decode()
+    return re.findall(r'<a href="/regressions/\d+/">([^<]+)</a>', page)
+
+
+def test_regression_list_filters_by_subsystem_commit_and_found_dates(client, three_regressions):
+    assert listed(client, subsystem="NETWORKING") == ["WARNING in tcp_sendmsg"]
+    assert listed(client, subsystem="MEMORY MANAGEMENT", arch="x86_64") == ["BUG: bad page state"]
+    assert listed(client, subsystem="KASAN") == []
+    assert listed(client, commit="c") == ["WARNING in tcp_sendmsg"]
+    assert listed(client, since="2024-03-05", before="2024-03-31") == ["WARNING in tcp_sendmsg"]
+    assert listed(client, before="2024-03-05") == ["BUG: bad page state"]
+    page = client.get("/regressions/", {"subsystem": "KASAN"}).content.decode()
+    assert "No regressions match these filters." in page
+    assert '<label for="f-subsystem">subsystem</label>' in page and '<option value="NETWORKING">' in page
+
+
+def test_regression_list_is_newest_first_and_sorts_by_column_both_ways(client, three_regressions):
+    assert listed(client) == ["BUG: no subsystem known", "WARNING in tcp_sendmsg", "BUG: bad page state"]
+    assert listed(client, sort="commit") == ["BUG: bad page state", "WARNING in tcp_sendmsg", "BUG: no subsystem known"]
+    assert listed(client, sort="-commit") == ["BUG: no subsystem known", "WARNING in tcp_sendmsg", "BUG: bad page state"]
+    assert listed(client, sort="title") == ["BUG: bad page state", "BUG: no subsystem known", "WARNING in tcp_sendmsg"]
+    page = client.get("/regressions/", {"state": "suspected", "sort": "commit"}).content.decode()
+    assert 'href="?state=suspected&amp;sort=-commit"' in page  # clicking again reverses, filter kept
+    assert 'aria-sort="ascending"' in page
+
+
+def test_api_filters_regressions_by_subsystem(client, three_regressions):
+    items = client.get("/api/regressions/", {"subsystem": "NETWORKING"}).json()["results"]
+    assert [i["first_bad_commit"] for i in items] == ["c"]

@@ -79,3 +79,17 @@ def test_an_underscore_is_not_any_character(client):
     make_crash(make_log(b"x", commit="c0ffee"), make_report("WARNING in vfs_write", functions=["vfs_write"]))
     for q in ("vfs0write", "vfsXwrite"):
         assert "No results for" in client.get("/search/", {"q": q}).content.decode(), q
+
+
+def test_past_the_count_cap_the_newest_matches_are_still_the_ones_shown(client, monkeypatch):
+    """A common word is counted up to the cap and its newest crashes found walking back from the newest."""
+    monkeypatch.setattr("triage.search.SHOWN", 2)
+    monkeypatch.setattr("triage.search.COUNT_CAP", 3)
+    log = make_log(b"x", commit="c0ffee")
+    crashes = [make_crash(log, make_report(f"WARNING in f{i}", functions=[f"f{i}", "vfs_write"]), index=i)
+               for i in range(5)]
+    make_crash(log, make_report("WARNING in other", functions=["other"]), index=5)
+    page = client.get("/search/", {"q": "vfs_write"}).content.decode()
+    assert "Crashes <span class=\"muted\">(3+, the first 2 shown)" in page
+    shown = [c.pk for c in crashes if f'href="/crashes/{c.pk}/"' in page]
+    assert shown == [crashes[3].pk, crashes[4].pk]

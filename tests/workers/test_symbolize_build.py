@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.symbolize import CUStore, Index, LazyIndex, build_index, store_dir_for
+from workers.symbolize import CUStore, Index, LazyIndex, build_index, store_dir_for, unitreads
 from workers.symbolize import index as index_module
 
 UNIT = r"""
@@ -71,7 +71,7 @@ def test_a_reader_process_that_dies_has_its_compile_units_read_by_the_parent(tmp
     binary = program(tmp_path)
     build_index(binary, tmp_path / "one", workers=1)
     monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)
-    real = index_module._read_units
+    real = unitreads._read_units
     parent = os.getpid()
 
     in_parent = []
@@ -83,7 +83,7 @@ def test_a_reader_process_that_dies_has_its_compile_units_read_by_the_parent(tmp
             in_parent.append(args[3])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(index_module, "_read_units", killed_in_children)
+    monkeypatch.setattr(unitreads, "_read_units", killed_in_children)
     info = build_index(binary, tmp_path / "two", workers=3)
     assert info.failed_cus == 0 and len(in_parent) == 2  # the two killed children's runs of CUs
     assert (tmp_path / "one" / "arrays.bin").read_bytes() == (tmp_path / "two" / "arrays.bin").read_bytes()

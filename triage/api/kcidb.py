@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -12,7 +13,9 @@ from triage import kcidb
 from triage.api.errors import api_error
 from triage.api.filters import LogFilter
 from triage.api.pagination import whole_number
-from triage.models import ApiToken, Log
+from triage.api.permissions import READ, UPLOAD, ScopedPermission
+from triage.kcidb_imports import as_dict, start_import
+from triage.models import ApiToken, KcidbImport, Log
 
 EXPORT_DEFAULT, EXPORT_MAX = 500, 5000
 
@@ -38,18 +41,43 @@ class KcidbView(generics.GenericAPIView):
 
     @extend_schema(
         summary="Import a KCIDB submission: each test with a log_url becomes a run",
-        description="The server fetches every `log_url` (http(s), capped at the upload size limit and in time) "
-                    "and stores it with the checkout's and build's metadata; the answer lists each test's "
-                    "outcome (created, existing, skipped, error with the reason).",
-        request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT})
+        description="The submission is validated at once (400 saying why when it is not KCIDB); a worker then "
+                    "fetches every `log_url` (http(s), public addresses, capped at the upload size limit and in "
+                    "time) and stores it with the checkout's and build's metadata. The answer (202) is the "
+                    "import: poll its `url` until `status` is done (or failed) for each test's outcome "
+                    "(created, existing, skipped, error with the reason).",
+        request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT})
     def post(self, request):
         try:
-            result, created = kcidb.import_submission(request.data, request.user)
+            job, _queued = start_import(request.data, request.user,
+                                        request.auth if isinstance(request.auth, ApiToken) else None)
         except kcidb.KcidbError as exc:
             return api_error(str(exc), "invalid_kcidb")
-        if created and isinstance(request.auth, ApiToken):
-            Log.objects.filter(pk__in=[log.pk for log in created]).update(uploaded_token=request.auth)
-        for item in result.tests:
-            if item.log:
-                item.url = request.build_absolute_uri(f"/logs/{item.log}/")
-        return Response(result.to_dict(), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(as_dict(job, request.build_absolute_uri), status=status.HTTP_202_ACCEPTED)
+
+
+class SubmitterMayPoll(ScopedPermission):
+    """Who may read may read an import; so may the upload token that submitted it (a bot polls its own)."""
+
+    def has_permission(self, request, view) -> bool:
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        if token is not None and request.method == "GET" and UPLOAD in token.scopes and READ not in token.scopes:
+            view.own_only = token
+            return True
+        return super().has_permission(request, view)
+
+
+class KcidbImportView(generics.RetrieveAPIView):
+    """One KCIDB import: its status and each test's outcome so far."""
+
+    queryset = KcidbImport.objects.all()
+    pagination_class = None
+    permission_classes = [SubmitterMayPoll]
+    own_only: ApiToken | None = None
+
+    @extend_schema(summary="A KCIDB import's progress", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk: int):
+        imports = KcidbImport.objects.all()
+        if self.own_only is not None:
+            imports = imports.filter(uploaded_token=self.own_only)
+        return Response(as_dict(get_object_or_404(imports, pk=pk), request.build_absolute_uri))

@@ -6,6 +6,7 @@ import django_filters as filters
 from rest_framework import serializers, viewsets
 
 from triage.models import Log, Regression
+from triage.regressions import in_subsystem
 
 
 class RegressionSerializer(serializers.ModelSerializer):
@@ -37,10 +38,15 @@ class RegressionFilter(filters.FilterSet):
     arch = filters.CharFilter(field_name="job__arch")
     test = filters.CharFilter(field_name="job__test")
     state = filters.ChoiceFilter(choices=Regression.State.choices)
+    subsystem = filters.CharFilter(method="filter_subsystem",
+                                   help_text="regressions whose cluster has crashes in this MAINTAINERS section")
 
     class Meta:
         model = Regression
-        fields = ["tree", "branch", "config", "arch", "test", "state"]
+        fields = ["tree", "branch", "config", "arch", "test", "state", "subsystem"]
+
+    def filter_subsystem(self, queryset, name, value):
+        return in_subsystem(queryset, value)
 
 
 class RegressionViewSet(viewsets.ReadOnlyModelViewSet):

@@ -28,9 +28,11 @@ def build_filters() -> list[listing.Filter]:
     ]
 
 
+BUILD_SORTS = {"uploaded": "created", "release": "release", "arch": "arch", "commit": "commit"}
+
+
 def build_list(request: HttpRequest) -> HttpResponse:
-    builds, shown = listing.apply(request.GET, Build.objects.all(), build_filters(),
-                                  {"uploaded": "created", "release": "release"}, "-uploaded")
+    builds, shown = listing.apply(request.GET, Build.objects.all(), build_filters(), BUILD_SORTS, "-uploaded")
     return render(request, "builds.html", {"page": page(request, builds), "listing": shown})
 
 

@@ -8,29 +8,36 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
-from triage.models import Log, Regression
+from triage import listing
+from triage.models import Crash, Job, Log, Regression
 from triage.regression_report import report_text, side
+from triage.regressions import in_subsystem
 from triage.views.common import page
 
-FILTERS = (*Log.JOB, "state")
 RUNS_SHOWN = 20  # runs of the first bad commit on a regression's page
 
 
-def filtered(params) -> tuple[object, dict[str, str]]:
-    """Regressions matching ?tree=&branch=&config=&arch=&test=&state= (empty: any)."""
-    regressions = Regression.objects.select_related("job", "cluster")
-    chosen = {f: params.get(f, "").strip() for f in FILTERS if params.get(f, "").strip()}
-    for name, value in chosen.items():
-        regressions = regressions.filter(**{name if name == "state" else f"job__{name}": value})
-    return regressions, chosen
+def regression_filters() -> list[listing.Filter]:
+    """The job's fields and the state keep their old parameter names: shared URLs still work."""
+    return [
+        *[listing.field_filter(f, f, f"job__{f}", model=Job) for f in Log.JOB],
+        listing.Filter("state", "state", lambda qs, v: qs.filter(state=v), choices=lambda: Regression.State.choices,
+                       select=True),
+        listing.Filter("subsystem", "subsystem", in_subsystem, choices=lambda: listing.known_values(Crash, "subsystem")),
+        listing.commit_filter("first_bad_commit"),
+        listing.since_filter("since", "found since", "created"),
+        listing.before_filter("before", "found before", "created"),
+    ]
+
+
+REGRESSION_SORTS = {"found": "created", "title": "title", "cluster": "cluster_id", "commit": "first_bad_commit",
+                    "state": "state", "p": "p_value"}
 
 
 def regression_list(request: HttpRequest) -> HttpResponse:
-    regressions, chosen = filtered(request.GET)
-    return render(request, "regressions.html", {
-        "page": page(request, regressions), "chosen": chosen,
-        "filter_values": [(f, chosen.get(f, "")) for f in Log.JOB],
-        "states": Regression.State.choices})
+    regressions, shown = listing.apply(request.GET, Regression.objects.select_related("job", "cluster"),
+                                       regression_filters(), REGRESSION_SORTS, "-found")
+    return render(request, "regressions.html", {"page": page(request, regressions), "listing": shown})
 
 
 def regression_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -11,9 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from triage import listing
 from triage.digest import subscription_from_token
 from triage.forms import SubscriptionForm
-from triage.models import Subscription
+from triage.models import Crash, Job, Log, Subscription
 
 
 @login_required
@@ -37,8 +38,15 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
         messages.info(request, "Subscribed.")
         return redirect("subscriptions")
     return render(request, "subscriptions.html", {
-        "form": form, "subscriptions": request.user.subscriptions.order_by("-created")},
+        "form": form, "subscriptions": request.user.subscriptions.order_by("-created"), "known": known_values()},
         status=400 if form.errors else 200)
+
+
+def known_values() -> dict[str, list[str]]:
+    """Suggestions for the form's filters: the jobs' values and the subsystems crashes were filed under."""
+    known = {f: listing.known_values(Job, f) for f in Log.JOB}
+    known["subsystem"] = listing.known_values(Crash, "subsystem")
+    return known
 
 
 @login_required

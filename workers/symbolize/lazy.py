@@ -18,21 +18,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from .accumulator import _Acc
 from .custore import CUStore
+from .dwarfattrs import attr_addr, die_ranges
 from .dwarfread import LeanELFFile
 from .elffile import SymbolizeError, identify_elf, is_ppc64_elfv1, open_elf
+from .elfinputs import _debug_sections, code_ranges, info_reader, make_keep
 from .fastdwarf import Corrupt, FastDwarf, Unsupported
-from .index import (
-    FORMAT_VERSION,
-    _Acc,
-    _debug_sections,
-    as_views,
-    code_ranges,
-    dwarf_arrays,
-    info_reader,
-    make_keep,
-    symbol_arrays,
-)
+from .indexarrays import as_views, dwarf_arrays, symbol_arrays
+from .layout import FORMAT_VERSION
 from .lookup import Index, Location
 from .symbols import read_code_symbols
 
@@ -114,9 +108,9 @@ class LazyIndex:
                     if top is None:
                         continue
                     attrs = top[2]
-                    base = cu._addr(attrs[0x11][1]) if 0x11 in attrs else 0  # DW_AT_low_pc
+                    base = attr_addr(cu, attrs[0x11][1]) if 0x11 in attrs else 0  # DW_AT_low_pc
                     cu._set_bases(attrs)
-                    out.extend((lo, hi, off) for lo, hi in cu._ranges(attrs, base))
+                    out.extend((lo, hi, off) for lo, hi in die_ranges(cu, attrs, base))
                 except (Corrupt, Unsupported, IndexError, ValueError, KeyError, struct.error):
                     continue
         out.sort()
@@ -163,7 +157,7 @@ class LazyIndex:
     def prefetch(self, addrs: list[int], workers: int | None = None) -> None:
         """Read the CUs these addresses need before they are asked for, several processes at once when
         there are many: each child parses its share into the store, the parent reads them back from it."""
-        from .index import index_workers
+        from .unitreads import index_workers
 
         wanted = sorted({off for a in addrs for off in self._cus_for(a)} - set(self._cus))
         if self.store is not None and self.store.usable:
