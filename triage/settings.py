@@ -113,6 +113,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests on SQLite get a file too, not Django's shared-cache in-memory database: there a worker
+    # thread writing beside the test fails at once with "database table is locked" (shared-cache
+    # table locks ignore the timeout), which the app on its file never does.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-triage.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
