@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('triage', '0016_crash_search_trigrams_across_underscores'),
+        ('triage', '0018_subscription_subsystem'),
     ]
 
     operations = [
