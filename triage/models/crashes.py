@@ -1,0 +1,68 @@
+"""The crash reports found in logs, and the ids of those a re-analysis no longer finds."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.urls import reverse
+
+from triage.models.clusters import Cluster
+from triage.models.logs import Log
+
+
+class Crash(models.Model):
+    """One crash report found in a log."""
+
+    class Decode(models.TextChoices):
+        WAITING = "waiting", "waiting for a matching build"
+        QUEUED = "queued"
+        DONE = "done"
+        FAILED = "failed"
+
+    log = models.ForeignKey(Log, on_delete=models.CASCADE, related_name="crashes")
+    index = models.PositiveIntegerField()  # position of the report in its log; 0 is the primary
+    title = models.CharField(max_length=500, db_index=True)
+    alt_titles = models.JSONField(default=list)
+    kind = models.CharField(max_length=64, blank=True, db_index=True)
+    corrupted = models.BooleanField(default=False)
+    guilty_function = models.CharField(max_length=200, blank=True)
+    report = models.JSONField(default=dict)  # workers.report.Report.to_dict()
+    start_line = models.PositiveIntegerField(default=0)
+    end_line = models.PositiveIntegerField(default=0)
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="crashes")
+    decode_status = models.CharField(max_length=16, choices=Decode.choices, default=Decode.WAITING)
+    decode_error = models.TextField(blank=True)
+    decoded = models.JSONField(null=True, blank=True)  # symbolized frames and Code: blocks
+    # Function names and source files of the frames, printed and decoded: what the search box matches
+    # (triage.search.crash_search_text; trigram-indexed on PostgreSQL).
+    search_text = models.TextField(blank=True, default="")
+    # The source file the crash points at (decoded guilty frame, else `kernel BUG at` / `WARNING: at`)
+    # and its most specific MAINTAINERS section: triage.subsystems fills both.
+    guilty_file = models.CharField(max_length=300, blank=True, default="")
+    subsystem = models.CharField(max_length=200, blank=True, default="", db_index=True)
+
+    class Meta:
+        ordering = ["-log__created", "index"]
+        constraints = [models.UniqueConstraint(fields=["log", "index"], name="unique_log_report")]
+        # A cluster's pages count and group its crashes by their logs: with the id included, PostgreSQL
+        # answers from this index alone instead of visiting crash rows spread over the whole table.
+        indexes = [models.Index(fields=["cluster", "log"], include=["id"], name="crash_cluster_log")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("crash", args=[self.pk])
+
+
+# --- series and regressions (issue 9) -------------------------------------------------------------
+
+
+class VanishedCrash(models.Model):
+    """A crash that a re-analysis no longer finds (parser change): its old URL answers 410 from this."""
+
+    crash_id = models.BigIntegerField(primary_key=True)  # the id the crash had
+    log = models.ForeignKey(Log, on_delete=models.CASCADE, related_name="vanished_crashes")
+    title = models.CharField(max_length=500)
+    start_line = models.PositiveIntegerField(default=0)
+    cluster_id = models.BigIntegerField(null=True, blank=True)
+    vanished = models.DateTimeField(auto_now_add=True)
