@@ -1,10 +1,13 @@
 """Console log parser: every crash report in a log, with syzbot-compatible titles, frames and stat keys.
 
 `parse_log(bytes | str) -> ParsedLog` is the entry point. The work is split by job:
-`lines` (prefix/encoding normalization), `frames` (stack-frame and RIP/NIP/pc lines of each arch),
-`kinds` (report headers and title formats), `guilty` (generic frames to skip), `titles` (title and
-guilty frame of one report), `reports` (report boundaries and contents), `details` (registers, Code:,
-taint, CPU/PID/Comm), `notices` (OOM kills and NMI backtraces: `ParsedLog.notices`, never crash reports).
+`lines` and `console` (prefix/encoding normalization, printk context), `frames` (stack-frame and
+RIP/NIP/pc lines of each arch), `catalogue` with `patterns`, `schema` and `formats` (the report
+headers and title formats, as data), `titles` (title and alternative titles of one report),
+`normalise` (the title's normal form), `stack` (frame extraction and the generic frames to skip),
+`extent` and `reports` (report boundaries and contents), `corruption`, `derived`, `demangle`,
+`details` (registers, Code:, taint, CPU/PID/Comm), `notices` (OOM kills and NMI backtraces:
+`ParsedLog.notices`, never crash reports).
 """
 
 from __future__ import annotations
