@@ -121,7 +121,7 @@ ANY = "*"  # a job field both sides select with different values (base_config=a&
 
 def ambiguous(commits: list[str]) -> list[str]:
     """Distinct commits a prefix matched, abbreviations of one another counted once."""
-    full = sorted(set(commits), key=len, reverse=True)
+    full = sorted(set(commits), key=lambda c: (-len(c), c))  # the longest first, then in order (stable text)
     distinct: list[str] = []
     for c in full:
         if not any(d.startswith(c) for d in distinct):
