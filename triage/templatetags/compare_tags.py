@@ -34,7 +34,8 @@ def compare_row(row: Row) -> SafeString:
     else:
         key = format_html("<code>{}</code>", row.key)
     base, target = _fail_runs(c.fail0, c.runs0), _fail_runs(c.fail1, c.runs1)
-    rates = f"base {base} ({c.rate0:.0%}), target {target} ({c.rate1:.0%})"
+    rates = ", ".join(f"{name} {fr} ({rate:.0%})" if runs else f"{name}: no run of these jobs"
+                      for name, fr, rate, runs in (("base", base, c.rate0, c.runs0), ("target", target, c.rate1, c.runs1)))
     bar = format_html(
         '<svg class="rate" width="82" height="14" role="img" aria-label="{}"><title>{}</title>'
         '<rect x="1" y="1" width="80" height="5" fill="#eaeef2"/><rect x="1" y="1" width="{}" height="5" '
