@@ -26,7 +26,7 @@ def cluster_filters() -> list[listing.Filter]:
         return lambda qs, v: qs.filter(pk__in=Crash.objects.filter(**{f"log__{field}": v}).values("cluster_id"))
     return [
         listing.Filter("q", "title", lambda qs, v: qs.filter(filing.clusters_matching(v))),
-        listing.Filter("kind", "kind", lambda qs, v: qs.filter(kind=v),
+        listing.Filter("kind", "kind", lambda qs, v: qs.filter(kind__iexact=v),
                        choices=lambda: listing.known_values(Cluster, "kind")),
         listing.Filter("status", "status", lambda qs, v: qs.filter(status=v), choices=lambda: Cluster.Status.choices,
                        select=True),
