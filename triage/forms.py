@@ -53,3 +53,18 @@ class SubscriptionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in self.SUGGESTED:  # the page draws a <datalist> of known values for each
             self.fields[name].widget.attrs["list"] = f"known-{name}"
+
+    def clean_subsystem(self) -> str:
+        """A section the app knows, spelt as MAINTAINERS spells it: a typo would match nothing, silently."""
+        from triage.subsystems import section_names
+
+        value = self.cleaned_data["subsystem"].strip()
+        if not value:
+            return ""
+        known = section_names()
+        if not known:  # no MAINTAINERS and no crash filed under one yet: nothing to check against
+            return value
+        by_case = {name.casefold(): name for name in known}
+        if value.casefold() not in by_case:
+            raise forms.ValidationError(f"No MAINTAINERS section is named “{value}”; pick one the list offers.")
+        return by_case[value.casefold()]

@@ -48,6 +48,18 @@ def maintainers_for(tree: str) -> Maintainers | None:
     return _PARSED[key]
 
 
+def section_names() -> list[str]:
+    """Every MAINTAINERS section name the app knows (every tree's upload, the settings' file) and every
+    subsystem crashes were filed under: what a digest subscription may name."""
+    names = set(Crash.objects.exclude(subsystem="").values_list("subsystem", flat=True).distinct())
+    trees = set(MaintainersFile.objects.values_list("tree", flat=True)) or {""}
+    for tree in trees:
+        found = maintainers_for(tree)
+        if found:
+            names.update(s.name for s in found.sections if not s.is_catch_all)
+    return sorted(names)
+
+
 def guilty_file(report: dict[str, Any], decoded: dict[str, Any] | None, lines: list[str]) -> str:
     """The decoded guilty frame's source file (the function's own file, not an inlined header), else
     the file of a `kernel BUG at` / `WARNING: ... at` line of the report."""

@@ -197,3 +197,20 @@ def test_the_settings_page_saves_a_subsystem_and_suggests_known_ones(client):
     assert response.status_code == 302
     assert list(user.subscriptions.values_list("subsystem", "tree")) == [("MEMORY MANAGEMENT", "")]
     assert "subsystem <b>MEMORY MANAGEMENT</b>" in client.get("/subscriptions/").content.decode()
+
+
+def test_a_subsystem_is_checked_against_maintainers_and_spelt_as_it_spells_it(client):
+    """A typo would match nothing, silently: the form refuses it; a section without crashes yet is fine."""
+    from triage.models import MaintainersFile
+    from triage.subsystems import section_names
+
+    MaintainersFile.objects.create(tree="", text="NETWORKING DRIVERS\nM:\tA <a@example.org>\nF:\tdrivers/net/\n\n"
+                                                  "THE REST\nM:\tLinus <l@example.org>\nF:\t*\n")
+    make_run("a", reports=[make_report("BUG: in mm")], subsystem="MEMORY MANAGEMENT", **JOB)
+    assert section_names() == ["MEMORY MANAGEMENT", "NETWORKING DRIVERS"]
+    user = make_user("erin")
+    client.force_login(user)
+    refused = client.post("/subscriptions/", {"subsystem": "MEMORY MANAGMENT", "frequency": "daily"})
+    assert refused.status_code == 400 and "No MAINTAINERS section is named" in refused.content.decode()
+    assert client.post("/subscriptions/", {"subsystem": "networking drivers", "frequency": "daily"}).status_code == 302
+    assert list(user.subscriptions.values_list("subsystem", flat=True)) == ["NETWORKING DRIVERS"]

@@ -85,3 +85,27 @@ def test_build_list_sorts_by_each_sortable_column_both_ways_keeping_filters(clie
     page = client.get("/builds/", {"arch": "x86_64", "sort": "release"}).content.decode()
     for column in ("release", "arch", "commit", "uploaded"):
         assert f'href="?arch=x86_64&amp;sort={"-" if column == "release" else ""}{column}"' in page
+
+
+def test_pages_are_previous_and_next_in_the_chosen_order_and_keep_the_filters(client, monkeypatch):
+    """The pager follows the sort: "newer/older" would be wrong on a list sorted by title."""
+    monkeypatch.setattr("triage.views.common.PAGE", 2)
+    for i in range(5):
+        make_run(f"c{i}", reports=[make_report(f"WARNING in fn_{i}", [f"fn_{i}"], kind="WARNING")], config="kasan")
+    page = client.get("/crashes/", {"config": "kasan", "sort": "title"}).content.decode()
+    pager = re.search(r'<nav class="pager".*?</nav>', page, re.S).group(0)
+    assert "page 1 of 3" in pager and "newer" not in pager and "older" not in pager
+    assert titles(page) == ["WARNING in fn_0", "WARNING in fn_1"]
+    assert 'href="?config=kasan&amp;sort=title&amp;page=2" rel="next">next' in page
+    assert 'href="?config=kasan&amp;sort=title&amp;page=3" aria-label="last page">last' in page
+    last = client.get("/crashes/", {"config": "kasan", "sort": "title", "page": "3"}).content.decode()
+    assert titles(last) == ["WARNING in fn_4"] and 'rel="prev">&larr; previous' in last
+
+
+@pytest.mark.parametrize(("url", "param"), [("/logs/", "since"), ("/crashes/", "before"),
+                                            ("/clusters/", "seen_since"), ("/regressions/", "since")])
+def test_a_date_that_is_no_date_is_ignored_saying_so_not_a_500(client, two_configs, url, param):
+    for value in ("2026-02-30", "0000-00-00", "garbage"):
+        response = client.get(url, {param: value})
+        assert response.status_code == 200, (url, value)
+        assert "is not a date" in response.content.decode() and "ignored" in response.content.decode()

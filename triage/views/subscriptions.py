@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 from triage import listing
 from triage.digest import subscription_from_token
 from triage.forms import SubscriptionForm
-from triage.models import Crash, Job, Log, Subscription
+from triage.models import Job, Log, Subscription
+from triage.subsystems import section_names
 
 
 @login_required
@@ -45,7 +46,7 @@ def subscriptions(request: HttpRequest) -> HttpResponse:
 def known_values() -> dict[str, list[str]]:
     """Suggestions for the form's filters: the jobs' values and the subsystems crashes were filed under."""
     known = {f: listing.known_values(Job, f) for f in Log.JOB}
-    known["subsystem"] = listing.known_values(Crash, "subsystem")
+    known["subsystem"] = listing.cached("choices:subsystem-sections", section_names)
     return known
 
 
