@@ -20,7 +20,7 @@ from django.db.models import Count, Max, Q
 
 from triage.compare_links import link_rows
 from triage.models import Crash, Log, StatKey
-from workers.compare import ALPHA, Comparison, KeyChange, compare_counts, fail_runs_table
+from workers.compare import ALPHA, Comparison, KeyChange, compare_counts, fail_runs_table, format_p
 
 VERDICT_ORDER = ("regression", "possible regression", "fixed", "possible fix", "still failing", "flaky",
                  "not comparable")
@@ -100,8 +100,7 @@ class Row:
     @property
     def p_text(self) -> str:
         """The p-value for people: 3 decimals, or 2 significant digits when tiny (1.2e-09)."""
-        p = self.change.p_value
-        return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+        return format_p(self.change.p_value)
 
     def to_dict(self) -> dict[str, Any]:
         """The page's numbers: over the jobs both sides ran; a row that is not comparable has each side's

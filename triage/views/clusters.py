@@ -28,7 +28,7 @@ def cluster_filters() -> list[listing.Filter]:
         return lambda qs, v: qs.filter(pk__in=Crash.objects.filter(**{f"log__{field}": v}).values("cluster_id"))
     return [
         listing.Filter("q", "title", lambda qs, v: qs.filter(filing.clusters_matching(v))),
-        listing.Filter("kind", "kind", lambda qs, v: qs.filter(kind=v),
+        listing.Filter("kind", "kind", lambda qs, v: qs.filter(kind__iexact=v),
                        choices=lambda: listing.known_values(Cluster, "kind")),
         listing.Filter("status", "status", lambda qs, v: qs.filter(status=v), choices=lambda: Cluster.Status.choices,
                        select=True),
@@ -45,12 +45,29 @@ def cluster_filters() -> list[listing.Filter]:
 CLUSTER_SORTS = {"title": "title", "crashes": "crash_count", "first_seen": "first_seen", "last_seen": "last_seen"}
 
 
+CRASH_SCOPED = ("tree", "branch", "config", "arch", "test", "subsystem")  # filters that pick crashes
+
+
+def matching_counts(cluster_ids: list[int], active: dict[str, str]) -> dict[int, int] | None:
+    """Crashes of each cluster shown that match the list's crash filters (tree, config, ...): a
+    cluster's own count is every crash of it, which would read as the filtered one. None unfiltered."""
+    scoped = {name: value for name, value in active.items() if name in CRASH_SCOPED}
+    if not scoped:
+        return None
+    crashes = Crash.objects.filter(cluster_id__in=cluster_ids)
+    for name, value in scoped.items():
+        crashes = crashes.filter(subsystem=value) if name == "subsystem" else crashes.filter(**{f"log__{name}": value})
+    return dict(crashes.values("cluster_id").annotate(n=Count("id")).order_by().values_list("cluster_id", "n"))
+
+
 def cluster_list(request: HttpRequest) -> HttpResponse:
     clusters = Cluster.objects.filter(merged_into=None, crash_count__gt=0)
     clusters, shown = listing.apply(request.GET, clusters, cluster_filters(), CLUSTER_SORTS, "-last_seen")
     paged = page(request, clusters.prefetch_related("links"))
+    matching = matching_counts([c.pk for c in paged], shown.active)
     return render(request, "clusters.html", {"page": paged, "listing": shown,
-                                             "sparks": sparklines(c.pk for c in paged)})
+                                             "sparks": sparklines(c.pk for c in paged),
+                                             "matching": matching, "counts_filtered": matching is not None})
 
 
 def seen_on(groups: Groups) -> dict[str, list[tuple[str, int]]]:
