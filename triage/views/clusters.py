@@ -38,7 +38,9 @@ def cluster_filters() -> list[listing.Filter]:
                        lambda qs, v: qs.filter(pk__in=Crash.objects.filter(subsystem=v).values("cluster_id")),
                        choices=lambda: listing.known_values(Crash, "subsystem")),
         listing.since_filter("seen_since", "last seen since", "last_seen"),
+        listing.before_filter("seen_before", "last seen before", "last_seen"),
         listing.since_filter("first_since", "first seen since", "first_seen"),
+        listing.before_filter("first_before", "first seen before", "first_seen"),
     ]
 
 
