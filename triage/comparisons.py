@@ -353,9 +353,9 @@ def compare_runs(base: Mapping[str, str], target: Mapping[str, str], robot: bool
         return result
     result.table = fail_runs_table([(result.base_label, side0.stat, side0.runs),
                                     (result.target_label, side1.stat, side1.runs)], robot_arithmetic=robot)
-    common = result.common_jobs
-    counts0 = {k: n for k, jobs in side0.by_job.items() if (n := sum(jobs.get(j, 0) for j in common))}
-    counts1 = {k: n for k, jobs in side1.by_job.items() if (n := sum(jobs.get(j, 0) for j in common))}
+    common = frozenset(result.common_jobs)  # a key fails in a few jobs: walk those, not every common one
+    counts0 = {k: n for k, jobs in side0.by_job.items() if (n := sum(v for j, v in jobs.items() if j in common))}
+    counts1 = {k: n for k, jobs in side1.by_job.items() if (n := sum(v for j, v in jobs.items() if j in common))}
     comparison: Comparison = compare_counts(counts0, result.compared0, counts1, result.compared1,
                                             base=result.base_label, target=result.target_label, alpha=alpha,
                                             robot_arithmetic=robot)
