@@ -7,6 +7,7 @@ process and re-read when the upload changes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -60,19 +61,40 @@ def section_names() -> list[str]:
     return sorted(names)
 
 
+# Files of the reporting machinery (printing the stack, the KASAN report, the BUG/WARNING trap): a
+# guilty frame there is a parser slip, never the bug; "unknown" is better than their maintainers.
+MACHINERY = re.compile(r"^(?:lib/dump_stack\.c|lib/bug\.c|mm/kasan/report.*\.c|mm/kmsan/report\.c|kernel/panic\.c"
+                       r"|kernel/printk/.*|kernel/stacktrace\.c|arch/[^/]+/kernel/(?:dumpstack.*|traps|stacktrace)\.c)$")
+
+
+def _frame_file(frame: dict[str, Any], by_line: dict[int, dict[str, Any]]) -> str:
+    """A frame's source file: its decoded function's own file (the last location: not an inlined
+    header), else the `file:line` the log printed with it."""
+    locations = (by_line.get(frame.get("line")) or {}).get("locations") or []
+    if locations:
+        return locations[-1]["file"]
+    return frame["source"].rsplit(":", 1)[0] if frame.get("source") else ""
+
+
 def guilty_file(report: dict[str, Any], decoded: dict[str, Any] | None, lines: list[str]) -> str:
-    """The decoded guilty frame's source file (the function's own file, not an inlined header), else
-    the file of a `kernel BUG at` / `WARNING: ... at` line of the report."""
+    """The guilty frame's own source file (decoded, or printed with it), else the file of a
+    `kernel BUG at` / `WARNING: ... at` line of the report, else "" (unknown).
+
+    Never another frame's file: when the guilty frame is in a module that was not decoded, the other
+    frames are its callers or the reporting machinery (dump_stack, the KASAN report, a debugfs write
+    that triggered lkdtm), whose maintainers are the wrong people to ask."""
     frames = report.get("frames") or []
-    by_line = {f.get("line"): f for f in (decoded or {}).get("frames") or ()}
     guilty = report.get("guilty")
-    order = ([frames[guilty]] if guilty is not None and guilty < len(frames) else []) + frames
-    for frame in order:
-        locations = (by_line.get(frame.get("line")) or {}).get("locations") or []
-        if locations:
-            return locations[-1]["file"]
-        if frame.get("source"):
-            return frame["source"].rsplit(":", 1)[0]
+    if guilty is not None and 0 <= guilty < len(frames):
+        by_line = {f.get("line"): f for f in (decoded or {}).get("frames") or ()}
+        own = frames[guilty]
+        # The same function printed twice (the RIP line and the trace): either decoded line will do.
+        same = [f for f in frames if f is not own and own.get("function")
+                and (f.get("function"), f.get("module")) == (own.get("function"), own.get("module"))]
+        for frame in [own, *same]:
+            path = _frame_file(frame, by_line)
+            if path and not MACHINERY.match(path.lstrip("./")):
+                return path
     return file_from_text(lines) or ""
 
 

@@ -68,3 +68,51 @@ def test_decoded_frames_name_the_function_s_own_file_not_an_inlined_header():
                                                     {"function": "kmem_cache_free", "file": "mm/slub.c", "line": 9}]}]}
     assert guilty_file(report, decoded, []) == "mm/slub.c"
     assert guilty_file(report, None, ["kernel BUG at mm/slab.c:12!"]) == "mm/slab.c"
+
+
+def frame(function: str, line: int, module: str | None = None, role: str = "frame") -> dict:
+    return {"function": function, "line": line, "module": module, "role": role, "source": None}
+
+
+def decoded_at(*where: tuple[int, str, str]) -> dict:
+    """Decoded frames: (log line, function, its file) each."""
+    return {"frames": [{"line": line, "locations": [{"function": f, "file": path, "line": 10}]}
+                       for line, f, path in where]}
+
+
+# `kernel BUG in lkdtm_BUG` with the vmlinux decoded and lkdtm.ko missing: the module's frames have no
+# file, the generic frames around them do.
+LKDTM_BUG = {"frames": [frame("lkdtm_BUG", 3, "lkdtm", "ip"), frame("dump_stack_lvl", 6),
+                        frame("lkdtm_BUG", 7, "lkdtm"), frame("lkdtm_do_action", 8, "lkdtm"),
+                        frame("full_proxy_write", 9)], "guilty": 0}
+GENERIC_ROWS = ((6, "dump_stack_lvl", "lib/dump_stack.c"), (9, "full_proxy_write", "fs/debugfs/file.c"))
+GENERIC = decoded_at(*GENERIC_ROWS)
+
+
+def test_an_undecoded_guilty_frame_takes_the_kernel_bug_line_not_another_frame_s_file():
+    lines = ["kernel BUG at drivers/misc/lkdtm/bugs.c:76!", "Oops: invalid opcode: 0000 [#1] SMP"]
+    assert guilty_file(LKDTM_BUG, GENERIC, lines) == "drivers/misc/lkdtm/bugs.c"
+    warning = ["WARNING: CPU: 0 PID: 5 at drivers/misc/lkdtm/bugs.c:91 lkdtm_WARNING+0x1/0x2 [lkdtm]"]
+    assert guilty_file(LKDTM_BUG, GENERIC, warning) == "drivers/misc/lkdtm/bugs.c"
+
+
+def test_an_undecoded_guilty_frame_without_a_bug_line_is_unknown():
+    kasan = ["BUG: KASAN: slab-use-after-free in lkdtm_READ_AFTER_FREE+0x1/0x2 [lkdtm]"]
+    assert guilty_file(LKDTM_BUG, GENERIC, kasan) == ""
+    assert guilty_file({**LKDTM_BUG, "guilty": None}, GENERIC, kasan) == ""  # no guilty frame at all
+
+
+def test_the_guilty_frame_s_own_decoded_file_wins_over_the_bug_line():
+    decoded = decoded_at(*GENERIC_ROWS, (3, "lkdtm_BUG", "drivers/misc/lkdtm/bugs.c"))
+    assert guilty_file(LKDTM_BUG, decoded, ["kernel BUG at include/linux/x.h:1!"]) == "drivers/misc/lkdtm/bugs.c"
+    # the same function decoded on its trace line rather than on the RIP line
+    decoded = decoded_at(*GENERIC_ROWS, (7, "lkdtm_BUG", "drivers/misc/lkdtm/bugs.c"))
+    assert guilty_file(LKDTM_BUG, decoded, []) == "drivers/misc/lkdtm/bugs.c"
+    printed = {"frames": [{**frame("lkdtm_BUG", 3, "lkdtm"), "source": "drivers/misc/lkdtm/bugs.c:76"}], "guilty": 0}
+    assert guilty_file(printed, None, []) == "drivers/misc/lkdtm/bugs.c"
+
+
+def test_a_guilty_frame_in_the_reporting_machinery_is_unknown_rather_than_its_file():
+    report = {"frames": [frame("dump_stack_lvl", 6)], "guilty": 0}
+    assert guilty_file(report, GENERIC, []) == ""
+
