@@ -125,7 +125,7 @@ def index_build(build_id: int, token: str | None = None) -> str:
             if not rows.get().files.filter(kind="vmlinux").exists():
                 rows.update(index_status=Build.Index.NONE, attempts=0)
                 return "modules"
-            index(rows.get())
+            known = index(rows.get())
     except SoftTimeLimitExceeded:
         rows.update(index_status=Build.Index.FAILED, index_error="indexing took too long", attempts=0)
         return "failed"
@@ -134,6 +134,8 @@ def index_build(build_id: int, token: str | None = None) -> str:
         rows.update(index_status=Build.Index.FAILED, index_error=str(exc)[:2000], attempts=0)
         return "failed"
     rows.update(attempts=0)
+    if known is not None:  # a vmlinux we had: its modules went to that build, its crashes decode there
+        return "merged"
     queue_waiting_crashes(rows.get())
     return "ready"
 
