@@ -174,6 +174,15 @@ def decode_log(log_id: int, token: str | None = None) -> str:
     return "done"
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def reassign_subsystems(tree: str) -> int:
+    """Re-file the stored crashes of a tree after its MAINTAINERS changed (see triage.subsystem_refresh;
+    idempotent, so a redelivered or doubled message costs time, not correctness)."""
+    from triage.subsystem_refresh import reassign
+
+    return reassign(tree)
+
+
 @shared_task
 def sweep() -> dict[str, int]:
     """Re-queue logs and builds whose task is gone (scheduled by beat; see triage.queueing)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.conftest import FIXTURES, fixture_log
 from tests.triage.factories import make_log
@@ -116,3 +117,80 @@ def test_a_guilty_frame_in_the_reporting_machinery_is_unknown_rather_than_its_fi
     report = {"frames": [frame("dump_stack_lvl", 6)], "guilty": 0}
     assert guilty_file(report, GENERIC, []) == ""
 
+
+
+@pytest.fixture
+def eager_tasks():
+    from workers.celery_app import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def admin_client(db):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(get_user_model().objects.create_superuser("admin", "admin@example.org", "pw"))
+    return browser
+
+
+def test_a_maintainers_upload_refiles_stored_crashes_and_the_lists_filter_by_them(
+        client, admin_client, eager_tasks, django_capture_on_commit_callbacks):
+    log = make_log(fixture_log("x86_64-WARNING.log"), "warn.log", tree="mainline")
+    analyze_log(log.pk)
+    crash = Crash.objects.get(log=log, index=0)
+    assert (crash.guilty_file, crash.subsystem) == ("drivers/misc/lkdtm/bugs.c", "")  # no MAINTAINERS yet
+    assert f"/crashes/{crash.pk}/" not in client.get("/crashes/", {"subsystem": "LKDTM"}).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/admin/triage/maintainersfile/add/", {
+            "tree": "", "text": "", "upload": SimpleUploadedFile("MAINTAINERS", MAINTAINERS.encode())}, follow=True)
+    assert "being re-assigned their guilty file and subsystem in the background" in response.content.decode()
+    crash.refresh_from_db()
+    assert crash.subsystem == "LKDTM"
+    assert f"/crashes/{crash.pk}/" in client.get("/crashes/", {"subsystem": "LKDTM"}).content.decode()
+    assert f"/clusters/{crash.cluster_id}/" in client.get("/clusters/", {"subsystem": "LKDTM"}).content.decode()
+
+    # a file of the crash's own tree wins over it, and removing it falls back again
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post("/admin/triage/maintainersfile/add/", {
+            "tree": "mainline", "text": "ONLY MINE\nM:\tMe <me@example.org>\nF:\tdrivers/\n"})
+    assert Crash.objects.get(pk=crash.pk).subsystem == "ONLY MINE"
+    mine = MaintainersFile.objects.get(tree="mainline")
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(f"/admin/triage/maintainersfile/{mine.pk}/delete/", {"post": "yes"})
+    assert Crash.objects.get(pk=crash.pk).subsystem == "LKDTM"
+
+
+def test_refiling_repairs_a_file_taken_from_another_frame_and_reads_no_log_it_need_not():
+    from triage.subsystem_refresh import reassign
+
+    MaintainersFile.objects.create(tree="", text=MAINTAINERS)
+    bug = make_log(fixture_log("x86_64-BUG.log"), "bug.log")
+    kasan = make_log(fixture_log("x86_64-READ_AFTER_FREE.log"), "kasan.log")
+    warning = make_log(fixture_log("x86_64-WARNING.log"), "warn.log")
+    for log in (bug, kasan, warning):
+        analyze_log(log.pk)
+    # As the old rule left them: the file of a generic frame decoded beside an undecoded lkdtm frame.
+    for log, wrong in ((bug, "fs/debugfs/file.c"), (kasan, "lib/dump_stack.c")):
+        crash = Crash.objects.get(log=log, index=0)
+        generic = next(f for f in crash.report["frames"] if f["function"] != crash.guilty_function)
+        crash.decoded = decoded_at((generic["line"], generic["function"], wrong))
+        crash.guilty_file, crash.subsystem = wrong, "DEBUGFS"
+        crash.save()
+    Path(settings_media(warning)).unlink()  # its file came from its WARNING line: no need to read it again
+
+    assert reassign("", batch_size=1) == 2
+    assert [(c.guilty_file, c.subsystem) for c in Crash.objects.filter(index=0).order_by("log_id")] == [
+        ("drivers/misc/lkdtm/bugs.c", "LKDTM"), ("", ""), ("drivers/misc/lkdtm/bugs.c", "LKDTM")]
+    assert reassign("") == 0  # idempotent
+
+
+def settings_media(log) -> Path:
+    from triage.storage import local_path
+
+    return local_path(log.raw)
