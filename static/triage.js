@@ -20,18 +20,32 @@
     }
   });
 
-  // <div data-poll="URL"> is replaced by what URL returns every few seconds while it still says data-poll.
+  function get(url) {
+    return fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); });
+  }
+
+  // When the work is finished, the rest of the page (a log's release, stat keys and build; a build's
+  // release, build id and size) changed too: swap in the page's new <main>, without a reload.
+  function refresh(url) {
+    get(url).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("main");
+      var main = document.querySelector("main");
+      if (fresh && main) { main.replaceWith(fresh); }
+    }).catch(function () { /* the live region already says it is finished */ });
+  }
+
+  // <div data-poll="URL"> is replaced by what URL returns every few seconds while it still says
+  // data-poll; then, with data-refresh="PAGE", the page's <main> is fetched again.
   function poll(element) {
-    var url = element.dataset.poll;
+    var url = element.dataset.poll, page = element.dataset.refresh;
     setTimeout(function () {
-      fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
-        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
-        .then(function (html) {
+      get(url).then(function (html) {
           var holder = document.createElement("div");
           holder.innerHTML = html.trim();
           var fresh = holder.firstElementChild;
           element.replaceWith(fresh);
-          if (fresh.dataset.poll) { poll(fresh); }
+          if (fresh.dataset.poll) { poll(fresh); } else if (page) { refresh(page); }
         })
         .catch(function () { poll(element); });
     }, Number(element.dataset.every || 2000));

@@ -1,4 +1,5 @@
-"""A cluster's crashes counted for its page: per commit (fail:runs), per day (the chart) and per job.
+"""A cluster's crashes counted for its page: per tree/branch and commit (fail:runs), per day (the chart)
+and per job.
 
 The biggest clusters hold tens of thousands of crashes in tens of thousands of runs. Their crashes are
 first counted per run from the (cluster, log) index alone, then the runs are joined once and grouped
@@ -21,13 +22,16 @@ from triage.models import Build, Crash, Log
 
 SPLITS = ("commit", "config")  # what the per-day chart may be stacked by
 JOB_FIELDS = ("config", "arch", "machine", "test")
+Job = tuple[str, str, str]  # (test, config, arch): what the comparison page calls a job
 
 
 @dataclass
 class CommitRuns:
-    """The cluster on one commit: crashes, and failing runs among the analysed ones."""
+    """The cluster on one commit of one tree/branch: crashes, and failing runs among the analysed ones."""
 
     commit: str
+    tree: str = ""
+    branch: str = ""
     crashes: int = 0
     failing_runs: int = 0  # analysed (done) runs with at least one of the cluster's crashes
     first: datetime | None = None  # of those runs
@@ -36,7 +40,8 @@ class CommitRuns:
 
 @dataclass
 class Groups:
-    commits: dict[str, CommitRuns] = field(default_factory=dict)
+    commits: dict[tuple[str, str, str], CommitRuns] = field(default_factory=dict)  # (tree, branch, commit) ->
+    jobs: set[Job] = field(default_factory=set)  # where the cluster was seen: its runs' (test, config, arch)
     per_day: list[tuple[date, str | None, int]] = field(default_factory=list)  # (day, split value, crashes)
     seen: dict[str, Counter] = field(default_factory=dict)  # "configs", ..., "builds" -> crashes per value
 
@@ -49,8 +54,9 @@ def crash_groups(cluster_id: int, split: str | None = None) -> Groups:
     return _grouped_here(cluster_id, split)
 
 
-def _add_commit(groups: Groups, commit: str, status: str, crashes: int, runs: int, first, last) -> None:
-    row = groups.commits.setdefault(commit, CommitRuns(commit))
+def _add_commit(groups: Groups, tree: str, branch: str, commit: str, status: str, crashes: int, runs: int,
+                first, last) -> None:
+    row = groups.commits.setdefault((tree, branch, commit), CommitRuns(commit, tree, branch))
     row.crashes += crashes
     if status == Log.Status.DONE:
         row.failing_runs += runs
@@ -71,29 +77,31 @@ def _grouped_in_postgres(cluster_id: int, split: str | None) -> Groups:
     # GROUPING(...) says which set a row belongs to: a bit per column, 1 where it is not grouped
     sql = f"""
         WITH runs AS (
-            SELECT l."commit", l.status, l.config, l.arch, l.machine, l.test, l.build_id, b.release,
+            SELECT l."commit", l.tree, l.branch, l.status, l.config, l.arch, l.machine, l.test, l.build_id, b.release,
                    l.created, (l.created AT TIME ZONE %s)::date AS day, per_run.n
             FROM (SELECT log_id, COUNT(*) AS n FROM {crash} WHERE cluster_id = %s GROUP BY log_id) per_run
                 JOIN {log} l ON l.id = per_run.log_id
                 LEFT JOIN {build} b ON b.id = l.build_id)
-        SELECT GROUPING("commit", status, day, config, arch, machine, test, build_id) AS unset,
-               "commit", status, day, {split_col} AS split, config, arch, machine, test, build_id,
+        SELECT GROUPING("commit", tree, branch, status, day, config, arch, machine, test, build_id) AS unset,
+               "commit", tree, branch, status, day, {split_col} AS split, config, arch, machine, test, build_id,
                MAX(release), SUM(n), COUNT(*), MIN(created), MAX(created)
         FROM runs
-        GROUP BY GROUPING SETS (("commit", status), (day{", " + split_col if split else ""}),
-                                (config), (arch), (machine), (test), (build_id))"""
+        GROUP BY GROUPING SETS (("commit", tree, branch, status), (day{", " + split_col if split else ""}),
+                                (config), (arch), (machine), (test), (build_id), (test, config, arch))"""
     groups = _empty()
-    columns = ("commit", "status", "day", "config", "arch", "machine", "test", "build_id")
+    columns = ("commit", "tree", "branch", "status", "day", "config", "arch", "machine", "test", "build_id")
     with connection.cursor() as cursor:
         cursor.execute(sql, [timezone.get_current_timezone_name(), cluster_id])
-        for unset, commit, status, day, value, config, arch, machine, test, build_id, release, n, runs, first, last \
-                in cursor.fetchall():
+        for unset, commit, tree, branch, status, day, value, config, arch, machine, test, build_id, release, n, runs, \
+                first, last in cursor.fetchall():
             grouped = {c for i, c in enumerate(reversed(columns)) if not unset & (1 << i)}
             n = int(n)
             if "day" in grouped:  # with the split's column when there is one
                 groups.per_day.append((day, value, n))
-            elif grouped == {"commit", "status"}:
-                _add_commit(groups, commit, status, n, runs, first, last)
+            elif grouped == {"commit", "tree", "branch", "status"}:
+                _add_commit(groups, tree, branch, commit, status, n, runs, first, last)
+            elif grouped == {"test", "config", "arch"}:
+                groups.jobs.add((test, config, arch))
             elif grouped == {"build_id"}:
                 if build_id:
                     groups.seen["builds"][(build_id, release or f"build {build_id}")] += n
@@ -108,7 +116,8 @@ def _grouped_in_postgres(cluster_id: int, split: str | None) -> Groups:
 
 def _grouped_here(cluster_id: int, split: str | None) -> Groups:
     runs = (Crash.objects.filter(cluster_id=cluster_id).values("log_id")
-            .annotate(n=Count("id"), commit=F("log__commit"), status=F("log__status"), created=F("log__created"),
+            .annotate(n=Count("id"), commit=F("log__commit"), tree=F("log__tree"), branch=F("log__branch"),
+                      status=F("log__status"), created=F("log__created"),
                       config=F("log__config"), arch=F("log__arch"), machine=F("log__machine"), test=F("log__test"),
                       build_id=F("log__build_id"), release=F("log__build__release")).order_by())
     groups = _empty()
@@ -116,7 +125,9 @@ def _grouped_here(cluster_id: int, split: str | None) -> Groups:
     tz = timezone.get_current_timezone()
     for run in runs:
         n = run["n"]
-        _add_commit(groups, run["commit"], run["status"], n, 1, run["created"], run["created"])
+        _add_commit(groups, run["tree"], run["branch"], run["commit"], run["status"], n, 1, run["created"],
+                    run["created"])
+        groups.jobs.add((run["test"], run["config"], run["arch"]))
         per_day[(timezone.localtime(run["created"], tz).date(), run[split] if split else None)] += n
         for name, seen in _SEEN.items():
             if run[name]:

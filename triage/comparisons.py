@@ -12,15 +12,15 @@ divides both sides by the base's runs, which `robot=True` reproduces to check a 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, Max, Q
 
-from triage.models import Cluster, Crash, Log, StatKey
-from workers.compare import ALPHA, Comparison, KeyChange, compare_counts, fail_runs_table
+from triage.compare_links import link_rows
+from triage.models import Crash, Log, StatKey
+from workers.compare import ALPHA, Comparison, KeyChange, compare_counts, fail_runs_table, format_p
 
 VERDICT_ORDER = ("regression", "possible regression", "fixed", "possible fix", "still failing", "flaky",
                  "not comparable")
@@ -67,8 +67,8 @@ class Row:
     cluster_title: str = ""
     example_crash_id: int | None = None
 
-    comparable: bool = True  # False: one side ran none of the jobs (test, config, arch) this failed in
-    missing_side: str = ""  # "base" | "target" when not comparable
+    comparable: bool = True  # False: it failed only in jobs (test, config, arch) the other side did not run
+    missing_side: str = ""  # "base" | "target" | "either" when not comparable: the side that ran none of them
 
     @property
     def verdict(self) -> str:
@@ -88,7 +88,9 @@ class Row:
     def verdict_detail(self) -> str:
         c = self.change
         if not self.comparable:
-            return f"the {self.missing_side} ran none of the tests/configs this failed in"
+            if self.missing_side == "either":
+                return "each side failed only in jobs the other did not run"
+            return f"the {self.missing_side} ran none of the jobs (test, config, arch) this failed in"
         if c.significant or self.verdict not in ("possible regression", "possible fix"):
             return ""
         if c.runs_to_settle is None:
@@ -98,39 +100,99 @@ class Row:
     @property
     def p_text(self) -> str:
         """The p-value for people: 3 decimals, or 2 significant digits when tiny (1.2e-09)."""
-        p = self.change.p_value
-        return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+        return format_p(self.change.p_value)
 
     def to_dict(self) -> dict[str, Any]:
-        c = self.change
+        """The page's numbers: over the jobs both sides ran; a row that is not comparable has each side's
+        failures over its runs of the jobs the key failed in, and no change or p-value."""
+        c, ok = self.change, self.comparable
         return {"kind": self.kind, "key": self.key, "cluster": self.cluster_id, "cluster_title": self.cluster_title,
                 "example_crash": self.example_crash_id, "fail0": c.fail0, "runs0": c.runs0, "fail1": c.fail1,
-                "runs1": c.runs1, "change": round(c.change, 2), "p_value": c.p_value, "bucket": c.bucket,
-                "significant": c.significant, "runs_to_settle": c.runs_to_settle, "verdict": self.verdict,
-                "comparable": self.comparable}
+                "runs1": c.runs1, "change": round(c.change, 2) if ok else None, "p_value": c.p_value if ok else None,
+                "bucket": c.bucket, "significant": c.significant, "runs_to_settle": c.runs_to_settle,
+                "verdict": self.verdict, "comparable": ok, "missing_side": self.missing_side}
+
+
+Job = tuple[str, str, str]  # (test, config, arch): what a run ran
+JOB_FIELDS = ("test", "config", "arch")
+ANY = "*"  # a job field both sides select with different values (base_config=a&target_config=b): not compared
+
+
+def ambiguous(commits: list[str]) -> list[str]:
+    """Distinct commits a prefix matched, abbreviations of one another counted once."""
+    full = sorted(set(commits), key=lambda c: (-len(c), c))  # the longest first, then in order (stable text)
+    distinct: list[str] = []
+    for c in full:
+        if not any(d.startswith(c) for d in distinct):
+            distinct.append(c)
+    return distinct if len(distinct) > 1 else []
+
+
+def no_runs_message(side: str, filters: Mapping[str, str]) -> str:
+    if "commit" in filters:
+        return f"no analysed runs match {side} commit {filters['commit']} (commits are matched by 7+ hex digits)"
+    return f"no analysed runs match {side} {side_label(filters)}"
 
 
 @dataclass
 class Result:
     base: dict[str, str]
     target: dict[str, str]
-    runs0: int
+    runs0: int  # every run of a side (the robot's table)
     runs1: int
     robot: bool
     rows: list[Row] = field(default_factory=list)
     table: str = ""
-    mix0: dict[tuple[str, str, str], int] = field(default_factory=dict)  # runs per (test, config, arch)
-    mix1: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    mix0: dict[Job, int] = field(default_factory=dict)  # runs per (test, config, arch)
+    mix1: dict[Job, int] = field(default_factory=dict)
     commits0: list[str] = field(default_factory=list)  # the commits the side's selector matched
     commits1: list[str] = field(default_factory=list)
     runs_q: Q = field(default_factory=Q, repr=False)  # the compared logs (both sides), for link_rows
 
     @property
-    def mix_differs(self) -> list[tuple[str, tuple[str, str, str], int]]:
+    def common_jobs(self) -> list[Job]:
+        """The jobs both sides ran: the rows compare only their runs."""
+        return sorted(self.mix0.keys() & self.mix1.keys())
+
+    @property
+    def compared0(self) -> int:
+        """The base's runs the rows compare: its runs of the jobs both sides ran."""
+        return sum(self.mix0[job] for job in self.common_jobs)
+
+    @property
+    def compared1(self) -> int:
+        return sum(self.mix1[job] for job in self.common_jobs)
+
+    @property
+    def mix_differs(self) -> list[tuple[str, Job, int]]:
         """Jobs (test, config, arch) run on one side only: ("base"|"target", job, runs)."""
         only0 = [("base", job, n) for job, n in sorted(self.mix0.items()) if job not in self.mix1]
         only1 = [("target", job, n) for job, n in sorted(self.mix1.items()) if job not in self.mix0]
         return only0 + only1
+
+    @property
+    def nothing_comparable(self) -> bool:
+        """Both sides have runs, of no common job: no failure of one is a pass or a fail of the other."""
+        return bool(self.runs0 and self.runs1 and not self.common_jobs)
+
+    @property
+    def ambiguous0(self) -> list[str]:
+        return ambiguous(self.commits0)
+
+    @property
+    def ambiguous1(self) -> list[str]:
+        return ambiguous(self.commits1)
+
+    @property
+    def problems(self) -> list[str]:
+        """Why there is nothing to show: a side without runs, a commit prefix matching several commits."""
+        out = [no_runs_message(name, filters) for name, filters, runs in
+               (("base", self.base, self.runs0), ("target", self.target, self.runs1)) if not runs]
+        for name, commits in (("base", self.ambiguous0), ("target", self.ambiguous1)):
+            if commits:
+                out.append(f"the {name} commit matches {len(commits)} different commits: {', '.join(commits)}; "
+                           "give more digits")
+        return out
 
     @property
     def base_label(self) -> str:
@@ -160,10 +222,16 @@ class Result:
         return [Bucket(name, rows if name == expand else rows[:limit], len(rows)) for name, rows in self.by_bucket()]
 
     def to_dict(self) -> dict[str, Any]:
+        def job(j: Job) -> dict[str, str]:
+            return dict(zip(JOB_FIELDS, j, strict=True))
+
         return {"base": self.base, "target": self.target, "runs0": self.runs0, "runs1": self.runs1,
-                "robot_arithmetic": self.robot, "rows": [r.to_dict() for r in self.rows], "table": self.table,
-                "jobs_only_on_one_side": [{"side": side, "test": j[0], "config": j[1], "arch": j[2], "runs": n}
-                                          for side, j, n in self.mix_differs]}
+                "robot_arithmetic": self.robot, "problems": self.problems,
+                "compared_runs0": self.compared0, "compared_runs1": self.compared1,
+                "common_jobs": [job(j) | {"runs0": self.mix0[j], "runs1": self.mix1[j]} for j in self.common_jobs],
+                "nothing_comparable": self.nothing_comparable,
+                "rows": [r.to_dict() for r in self.rows], "table": self.table,
+                "jobs_only_on_one_side": [{"side": side, **job(j), "runs": n} for side, j, n in self.mix_differs]}
 
 
 @dataclass
@@ -179,9 +247,6 @@ class Bucket:
         return self.total - len(self.rows)
 
 
-Job = tuple[str, str, str]  # (test, config, arch): what a run ran
-
-
 @dataclass
 class Side:
     runs: int
@@ -189,7 +254,7 @@ class Side:
     stat: dict[str, int]  # runs failing per stat key
     clusters: dict[int, int]  # runs failing per cluster
     examples: dict[int, int]  # an example crash per cluster
-    failed_in: dict[str, set[Job]]  # engine key -> jobs where it failed
+    by_job: dict[str, dict[Job, int]]  # engine key (stat key, "cluster:<pk>") -> runs failing per job
     commits: list[str]
     runs_q: Q  # the side's runs (logs), exact
     on_log: Q  # the same as a filter on a log's rows (stat keys, crashes)
@@ -208,16 +273,29 @@ def _exact_q(filters: Mapping[str, str], commits: list[str], prefix: str = "") -
     return q
 
 
-def _side_counts(filters: Mapping[str, str]) -> Side:
-    """Runs per job, failing runs per stat key and cluster (by job), an example crash per cluster."""
+def varied_fields(base: Mapping[str, str], target: Mapping[str, str]) -> set[str]:
+    """Job fields the sides select with different values: what is compared, not part of the job."""
+    return {f for f in JOB_FIELDS if base.get(f) and target.get(f) and base[f] != target[f]}
+
+
+def _side_counts(filters: Mapping[str, str], varied: set[str] = frozenset()) -> Side:
+    """Runs per job, failing runs per stat key and cluster and job, an example crash per cluster.
+
+    A job is (test, config, arch) with the `varied` fields set to ANY: comparing base_config=a with
+    target_config=b compares the configs, in the same tests and arches.
+    """
+    def job(t: str, c: str, a: str) -> Job:
+        return tuple(ANY if name in varied else v for name, v in zip(JOB_FIELDS, (t, c, a), strict=True))
+
     done = Log.objects.filter(side_q(filters), status=Log.Status.DONE)
     mix: dict[Job, int] = defaultdict(int)
     commits: set[str] = set()
     for t, c, a, commit, n in (done.values("test", "config", "arch", "commit").annotate(n=Count("id"))
                                .order_by().values_list("test", "config", "arch", "commit", "n")):
-        mix[(t, c, a)] += n
+        mix[job(t, c, a)] += n
         commits.add(commit)
-    side = Side(sum(mix.values()), dict(mix), {}, {}, {}, defaultdict(set), sorted(commits),
+    by_job: dict[str, dict[Job, int]] = defaultdict(lambda: defaultdict(int))
+    side = Side(sum(mix.values()), dict(mix), {}, {}, {}, by_job, sorted(commits),
                 _exact_q(filters, sorted(commits)), _exact_q(filters, sorted(commits), "log__"))
     if not side.runs:
         return side
@@ -227,7 +305,7 @@ def _side_counts(filters: Mapping[str, str]) -> Side:
                             .annotate(n=Count("id"))  # (log, key) is unique
                             .order_by().values_list("key", "log__test", "log__config", "log__arch", "n")):
         stat[key] += n
-        side.failed_in[key].add((t, c, a))
+        by_job[key][job(t, c, a)] += n
     clusters: dict[int, int] = defaultdict(int)
     for cid, t, c, a, n, example in (
             Crash.objects.filter(side.on_log, cluster__isnull=False)
@@ -236,95 +314,60 @@ def _side_counts(filters: Mapping[str, str]) -> Side:
             .order_by().values_list("cluster_id", "log__test", "log__config", "log__arch", "n", "ex")):
         clusters[cid] += n  # a log has one job: per-job distinct counts add up
         side.examples[cid] = max(side.examples.get(cid, 0), example)
-        side.failed_in[f"{CLUSTER_PREFIX}{cid}"].add((t, c, a))
+        by_job[f"{CLUSTER_PREFIX}{cid}"][job(t, c, a)] += n
     side.stat, side.clusters = dict(stat), dict(clusters)
     return side
 
 
-def _comparable(key: str, base: Side, target: Side) -> tuple[bool, str]:
-    """A key failed in some jobs; a side that ran none of them says nothing about it."""
-    jobs0, jobs1 = base.failed_in.get(key, ()), target.failed_in.get(key, ())
-    for name, side in (("base", base), ("target", target)):
-        if side.mix.keys().isdisjoint(jobs0) and side.mix.keys().isdisjoint(jobs1):
-            return False, name
-    return True, ""
-
-
-def _stat_links(keys: set[str], runs: Q) -> dict[str, tuple[int, int]]:
-    """Stat key -> (cluster, example crash): the cluster found most often in the runs showing the key.
-
-    A stat key and a crash title are two names of one report, so they meet in the same runs: the
-    (key, cluster) pairs of the compared runs are counted and the database keeps the best of each key
-    (a window function: busy runs make tens of thousands of pairs, which Python need not see). Only
-    the keys asked for: a page links the rows it shows.
-    """
-    if not keys:
-        return {}
-    # the runs joined first, by the exact commits (see _exact_q): the planner then walks the runs' own
-    # keys and crashes by their log indexes instead of every run's rows with one of the keys
-    run_sql, params = Log.objects.filter(runs).order_by().values("id").query.sql_with_params()
-    marks = ", ".join(["%s"] * len(keys))
-    sql = f"""
-        SELECT key, cluster_id, ex FROM (
-            SELECT k.key, c.cluster_id, MAX(c.id) AS ex,
-                   ROW_NUMBER() OVER (PARTITION BY k.key ORDER BY COUNT(*) DESC, c.cluster_id) AS rank
-            FROM ({run_sql}) r
-                JOIN {StatKey._meta.db_table} k ON k.log_id = r.id
-                JOIN {Crash._meta.db_table} c ON c.log_id = r.id
-            WHERE k.key IN ({marks}) AND c.cluster_id IS NOT NULL
-            GROUP BY k.key, c.cluster_id) pairs
-        WHERE rank = 1"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *sorted(keys)])
-        return {key: (cid, example) for key, cid, example in cursor.fetchall()}
-
-
-def link_rows(result: Result, rows: Iterable[Row]) -> None:
-    """Name the cluster rows among `rows` and give the stat-key rows their cluster: two queries for
-    the rows a page shows rather than for thousands it does not."""
-    rows = list(rows)
-    unlinked = [r for r in rows if r.kind == "stat" and r.cluster_id is None]
-    links = _stat_links({r.key for r in unlinked}, result.runs_q)
-    for row in unlinked:
-        if row.key in links:
-            row.cluster_id, row.example_crash_id = links[row.key]
-    wanted = {r.cluster_id for r in rows if r.cluster_id and not r.cluster_title}
-    titles = dict(Cluster.objects.filter(pk__in=wanted).values_list("pk", "title")) if wanted else {}
-    for row in rows:
-        if row.cluster_id in titles:
-            row.cluster_title = titles[row.cluster_id]
-            if row.kind == "cluster":
-                row.key = row.cluster_title
+def _not_comparable(key: str, base: Side, target: Side) -> Row:
+    """A key that failed only in jobs one side did not run: each side's failures over its runs of the
+    jobs it failed in (what the page can say), no change, no p-value."""
+    counts = []
+    for side in (base, target):
+        jobs = side.by_job.get(key, {})
+        counts += [sum(jobs.values()), sum(side.mix[j] for j in jobs)]
+    f0, n0, f1, n1 = counts
+    change = KeyChange(key, f0, n0, f1, n1, 0.0, 1.0, "not comparable", False, None)
+    missing = "either" if f0 and f1 else "base" if f1 else "target"
+    return Row("stat", key, change, comparable=False, missing_side=missing)
 
 
 def compare_runs(base: Mapping[str, str], target: Mapping[str, str], robot: bool = False,
                  alpha: float = ALPHA, link: bool = True) -> Result:
     """Compare the runs selected by `base` and `target` (log metadata filters) key by key.
 
+    The rows count only the runs of the jobs (test, config, arch) both sides ran: a target's run of a
+    job the base never ran is not a pass or a fail of the base's. A key that failed only in jobs one
+    side ran is "not comparable". The robot's table is lkp's: whole sides. No rows when a side has no
+    runs or its commit prefix matches several commits (`Result.problems`).
+
     Rows get their cluster (title, for stat keys the cluster itself) when `link`; a page that shows
     a few rows passes False and links those with `link_rows`.
     """
-    side0, side1 = _side_counts(base), _side_counts(target)
-    runs0, stat0, cl0, ex0 = side0.runs, side0.stat, side0.clusters, side0.examples
-    runs1, stat1, cl1, ex1 = side1.runs, side1.stat, side1.clusters, side1.examples
-    result = Result(base=dict(base), target=dict(target), runs0=runs0, runs1=runs1, robot=robot,
+    varied = varied_fields(base, target)
+    side0, side1 = _side_counts(base, varied), _side_counts(target, varied)
+    result = Result(base=dict(base), target=dict(target), runs0=side0.runs, runs1=side1.runs, robot=robot,
                     mix0=side0.mix, mix1=side1.mix, commits0=side0.commits, commits1=side1.commits,
                     runs_q=side0.runs_q | side1.runs_q)
-    result.table = fail_runs_table([(result.base_label, stat0, runs0), (result.target_label, stat1, runs1)],
-                                   robot_arithmetic=robot)
-    counts0 = dict(stat0) | {f"{CLUSTER_PREFIX}{k}": v for k, v in cl0.items()}
-    counts1 = dict(stat1) | {f"{CLUSTER_PREFIX}{k}": v for k, v in cl1.items()}
-    comparison: Comparison = compare_counts(counts0, runs0, counts1, runs1, base=result.base_label,
-                                            target=result.target_label, alpha=alpha, robot_arithmetic=robot)
-    for change in comparison.rows:
-        comparable, missing = _comparable(change.key, side0, side1)
-        if change.key.startswith(CLUSTER_PREFIX):
-            cid = int(change.key.removeprefix(CLUSTER_PREFIX))
-            row = Row("cluster", f"cluster {cid}", change, cid, "", ex1.get(cid) or ex0.get(cid))
-        else:
-            row = Row("stat", change.key, change)
-        row.comparable, row.missing_side = comparable, missing
-        result.rows.append(row)
+    if result.problems:
+        return result
+    result.table = fail_runs_table([(result.base_label, side0.stat, side0.runs),
+                                    (result.target_label, side1.stat, side1.runs)], robot_arithmetic=robot)
+    common = result.common_jobs
+    counts0 = {k: n for k, jobs in side0.by_job.items() if (n := sum(jobs.get(j, 0) for j in common))}
+    counts1 = {k: n for k, jobs in side1.by_job.items() if (n := sum(jobs.get(j, 0) for j in common))}
+    comparison: Comparison = compare_counts(counts0, result.compared0, counts1, result.compared1,
+                                            base=result.base_label, target=result.target_label, alpha=alpha,
+                                            robot_arithmetic=robot)
+    rows = [Row("stat", change.key, change) for change in comparison.rows]
+    rows += [_not_comparable(key, side0, side1)
+             for key in sorted((side0.by_job.keys() | side1.by_job.keys()) - counts0.keys() - counts1.keys())]
+    for row in rows:
+        if row.key.startswith(CLUSTER_PREFIX):
+            cid = int(row.key.removeprefix(CLUSTER_PREFIX))
+            row.kind, row.key, row.cluster_id = "cluster", f"cluster {cid}", cid
+            row.example_crash_id = side1.examples.get(cid) or side0.examples.get(cid)
+    result.rows = rows
     if link:
         link_rows(result, result.rows)
     return result

@@ -77,6 +77,7 @@ class Filter:
     kind: str = "text"  # text | date
     value: str = ""
     options: list = field(default_factory=list)
+    error: str = ""  # the value could not be used (the filter is ignored, and the page says why)
 
 
 def field_filter(name: str, label: str, lookup: str, model=Log, source: str | None = None) -> Filter:
@@ -89,21 +90,28 @@ def commit_filter(lookup: str = "commit") -> Filter:
     return Filter("commit", "commit", lambda qs, v: qs.filter(commit_q(v, lookup)))
 
 
+def day_of(value: str, days_back: bool = False):
+    """`YYYY-MM-DD` (or, with `days_back`, a number of days back: "7") as a date; ValueError saying
+    why otherwise (2026-02-30 is a date's shape but no date)."""
+    if days_back and value.isdigit():
+        return (timezone.now() - timedelta(days=int(value))).date()
+    try:
+        day = parse_date(value)
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValueError(f"“{value}” is not a date (YYYY-MM-DD{' or a number of days' if days_back else ''})")
+    return day
+
+
 def since_filter(name: str, label: str, lookup: str) -> Filter:
     """`YYYY-MM-DD` or a number of days back ("7")."""
-    def apply(qs: QuerySet, value: str) -> QuerySet:
-        day = parse_date(value) if "-" in value else None
-        if day is None and value.isdigit():
-            day = (timezone.now() - timedelta(days=int(value))).date()
-        return qs.filter(**{f"{lookup}__date__gte": day}) if day else qs
-    return Filter(name, label, apply, kind="date")
+    return Filter(name, label, lambda qs, v: qs.filter(**{f"{lookup}__date__gte": day_of(v, days_back=True)}),
+                  kind="date")
 
 
 def before_filter(name: str, label: str, lookup: str) -> Filter:
-    def apply(qs: QuerySet, value: str) -> QuerySet:
-        day = parse_date(value)
-        return qs.filter(**{f"{lookup}__date__lte": day}) if day else qs
-    return Filter(name, label, apply, kind="date")
+    return Filter(name, label, lambda qs, v: qs.filter(**{f"{lookup}__date__lte": day_of(v)}), kind="date")
 
 
 @dataclass
@@ -132,8 +140,12 @@ def apply(params: QueryDict, queryset: QuerySet, filters: list[Filter], sorts: d
         if f.choices is not None:
             f.options = list(f.choices())
         if f.value:
+            try:
+                queryset = f.apply(queryset, f.value)
+            except ValueError as exc:  # a date that is not one: said beside the control, not a 500
+                f.error = str(exc)
+                continue
             active[f.name] = f.value
-            queryset = f.apply(queryset, f.value)
     sort = params.get("sort", default_sort)
     if sort.lstrip("-") not in sorts:
         sort = default_sort

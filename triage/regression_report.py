@@ -134,7 +134,7 @@ def report_text(regression: Regression, good: Side | None = None, bad: Side | No
     out += ["", f"in testcase: {job.test or '-'}", "", f"config: {job.config or '-'}", f"arch: {job.arch or '-'}"]
     seen_on = machines(regression)
     if seen_on:
-        out.append("test machine: " + ", ".join(m if len(seen_on) == 1 else f"{m} ({n} runs)" for m, n in seen_on))
+        out.append("test machine: " + ", ".join(m if len(seen_on) == 1 else f"{m} ({n} run{'s' if n != 1 else ''})" for m, n in seen_on))
     out += ["", table.rstrip("\n"), ""]
     failing = regression.fail_bad
     if bad.runs:

@@ -9,6 +9,7 @@ a million rows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,8 +80,15 @@ def _group_of_capped(kind: str, queryset: QuerySet, shown: int = SHOWN) -> Group
     return Group(kind, rows[:shown], len(rows))
 
 
+# A frame pasted as the kernel prints it: `? vfs_write+0x1c6/0x230 [ext4]`, `fs/read_write.c:101`.
+OFFSET = re.compile(r"\+0x[0-9a-fA-F]+(?:/0x[0-9a-fA-F]+)?$")
+LINE = re.compile(r"(\.[a-zA-Z]+):\d+(?::\d+)?$")
+
+
 def _words(query: str) -> list[str]:
-    return [w for w in query.split() if w][:8]
+    """The words looked up: at most 8, a frame's offset and a source line's number left out."""
+    words = (LINE.sub(r"\1", OFFSET.sub("", w.strip("[](),"))) for w in query.split() if w not in ("?", "<TASK>"))
+    return [w for w in words if w][:8]
 
 
 def _joined(column: str) -> Upper:
@@ -103,10 +111,12 @@ def crashes_with_words(crashes: QuerySet) -> QuerySet:
     return crashes.alias(search_text_joined=_joined("search_text"), title_joined=_joined("title"))
 
 
-def matching_crashes(query: str, indexed: bool = True) -> QuerySet:
-    """Crashes whose frames (the guilty one among them) or title name every word: two trigram indexes
-    (`indexed`), or the plain test a walk of the newest crashes applies row by row."""
-    crashes = crashes_with_words(Crash.objects.all()) if indexed else Crash.objects.all()
+def matching_crashes(query: str, indexed: bool = True, crashes: QuerySet | None = None) -> QuerySet:
+    """Crashes (of `crashes`, else all) whose frames (the guilty one among them) or title name every
+    word: two trigram indexes (`indexed`), or the plain test a walk of the newest crashes applies row
+    by row."""
+    crashes = Crash.objects.all() if crashes is None else crashes
+    crashes = crashes_with_words(crashes) if indexed else crashes
     for word in _words(query):
         if indexed:
             crashes = crashes.filter(word_contains("search_text", word) | word_contains("title", word))

@@ -171,6 +171,11 @@ def runs_to_settle(fail0: int, runs0: int, fail1: int, runs1: int, alpha: float 
     return hi
 
 
+def format_p(p: float) -> str:
+    """A p-value for people: 3 decimals, or 2 significant digits when tiny (1.2e-09), never 0.000."""
+    return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+
+
 def bucket(fail0: int, runs0: int, fail1: int, runs1: int, significant: bool,
            flaky_rate: float = FLAKY_RATE) -> str:
     """KernelCI's names for what happened to a failure key between base and target.

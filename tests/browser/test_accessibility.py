@@ -61,3 +61,23 @@ def test_navigation_fits_a_phone(browser, live_server, stored):
     assert box and box["x"] + box["width"] <= 390, "the navigation is cut at 390 px"
     assert width <= 400, f"the page scrolls sideways at 390 px ({width} px wide)"
     context.close()
+
+
+WIDEST = """() => [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 2 && !e.closest('.scroll, pre'))
+    .slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
+
+
+def test_no_page_scrolls_sideways_on_a_phone(browser, live_server, stored):
+    """Wide content (tables, traces, the raw log) scrolls in its own box; the page itself fits 390 px."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
+    phone = context.new_page()
+    log_in(phone, make_triager(), live_server)
+    too_wide = {}
+    for name, path in pages(stored).items():
+        phone.goto(path)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        if width > 400:
+            too_wide[name] = (width, phone.evaluate(WIDEST))
+    context.close()
+    assert not too_wide, too_wide

@@ -31,6 +31,10 @@ def test_log_in_upload_and_watch_the_analysis_without_reloading(page, live_serve
     assert page.evaluate("window.__same_page === true"), "the page reloaded"
     live = page.inner_text("#log-live")
     assert "1 crash report found" in live
+    # the rest of the page follows: the kernel release read from the log, no stale "queued" message
+    page.wait_for_function("!document.querySelector('main').innerText.includes('queued for analysis')")
+    assert "unknown release" not in page.inner_text("main")
+    assert page.evaluate("window.__same_page === true"), "the page reloaded"
     crash = Crash.objects.get(log=Log.objects.get(commit="feedc0de"), index=0)
     page.click(f"#log-live a[href='/crashes/{crash.pk}/']")
     page.wait_for_url(f"**/crashes/{crash.pk}/")
@@ -120,3 +124,31 @@ def test_compare_two_commits_picked_by_prefix(page, live_server, transactional_d
     assert "6 base runs" in main and "6 target runs" in main
     assert "Regression (" in main and "WARNING in epsilon_fn" in main
     check_page(page, "compare-flow")
+
+
+def test_upload_a_build_and_watch_it_indexed_without_reloading(page, live_server, transactional_db, tmp_path):
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from tests.triage.test_builds import SOURCE
+
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to build the test vmlinux")
+    (tmp_path / "kernel.c").write_text(SOURCE)
+    vmlinux = tmp_path / "vmlinux"
+    subprocess.run(["gcc", "-g", "-O2", "-nostdlib", "-static", "-fno-stack-protector", "-Wl,--build-id",
+                    str(tmp_path / "kernel.c"), "-o", str(vmlinux)], check=True)
+    log_in(page, make_triager("kdev"), live_server)
+    page.goto("/builds/upload/")
+    page.set_input_files("input[name=vmlinux]", str(vmlinux))
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        page.get_by_role("button", name="Upload").click()
+        page.wait_for_url("**/builds/*/")
+        page.evaluate("window.__same_page = true")
+        page.wait_for_selector("#build-live.done", timeout=60000)
+        # the build id read from the ELF appears in the page's table once indexed, still no reload
+        page.wait_for_function("document.querySelector('td.mono').innerText.trim().length == 40")
+    assert page.evaluate("window.__same_page === true"), "the page reloaded"
+    assert page.get_by_role("button", name="index again").is_visible()

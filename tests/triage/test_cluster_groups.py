@@ -32,7 +32,7 @@ def test_counts_crashes_and_failing_runs_per_commit_day_and_job():
     cluster = Crash.objects.filter(title="WARNING in foo").first().cluster
 
     groups = crash_groups(cluster.pk, "config")
-    c1, c2 = groups.commits["c1"], groups.commits["c2"]
+    c1, c2 = groups.commits[("", "", "c1")], groups.commits[("", "", "c2")]
     assert (c1.crashes, c1.failing_runs) == (3, 2)
     assert (c2.crashes, c2.failing_runs) == (2, 1)  # the failed run's crash counts, not as a run
     assert c1.first == datetime(2026, 11, 1, 12, tzinfo=UTC) and c1.last == datetime(2026, 11, 1, 23, tzinfo=UTC)
@@ -46,7 +46,7 @@ def test_counts_crashes_and_failing_runs_per_commit_day_and_job():
     by_commit = crash_groups(cluster.pk, "commit")
     assert sorted(by_commit.per_day) == [(datetime(2026, 11, 1).date(), "c1", 3),
                                          (datetime(2026, 11, 3).date(), "c2", 2)]
-    assert by_commit.commits["c1"].failing_runs == 2
+    assert by_commit.commits[("", "", "c1")].failing_runs == 2
     unsplit = crash_groups(cluster.pk, "bogus")
     assert sorted(unsplit.per_day) == [(datetime(2026, 11, 1).date(), None, 3),
                                        (datetime(2026, 11, 3).date(), None, 2)]
@@ -58,3 +58,15 @@ def test_an_empty_cluster_counts_nothing():
     Crash.objects.all().delete()
     groups = crash_groups(cluster.pk)
     assert groups.commits == {} and groups.per_day == [] and not any(groups.seen.values())
+
+
+def test_counts_per_commit_of_each_tree_and_branch_and_the_jobs_the_cluster_was_seen_in():
+    make_run("c1", reports=[WARN], tree="mainline", branch="master", test="boot", config="kasan", arch="x86_64")
+    make_run("c1", reports=[WARN, WARN], tree="next", branch="master", test="ltp", config="kasan", arch="arm64")
+    make_run("c1", reports=[OTHER], tree="next", branch="master", test="kunit", config="kasan", arch="arm64")
+    cluster = Crash.objects.filter(title="WARNING in foo").first().cluster
+    groups = crash_groups(cluster.pk)
+    assert {k: (c.tree, c.branch, c.crashes, c.failing_runs) for k, c in groups.commits.items()} == {
+        ("mainline", "master", "c1"): ("mainline", "master", 1, 1), ("next", "master", "c1"): ("next", "master", 2, 1)}
+    assert groups.jobs == {("boot", "kasan", "x86_64"), ("ltp", "kasan", "arm64")}
+    assert dict(groups.seen["commits"]) == {"c1": 3}

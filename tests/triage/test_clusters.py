@@ -339,6 +339,40 @@ def test_cluster_page_shows_where_it_was_seen_its_timeline_newest_first_and_a_ch
     assert "lkdtm_READ_AFTER_FREE" in page  # the guilty frame
 
 
+def test_cluster_page_groups_commits_by_tree_and_compares_within_a_tree_over_the_jobs_it_was_seen_in(client):
+    report = make_report("KASAN: use-after-free Read in f", KASAN_READ, kind="KASAN")
+    now = timezone.now()
+
+    def run(commit, tree, days_ago, crash=True, test="lkdtm"):
+        log = make_run(commit, reports=[report] if crash else [], tree=tree, branch="master", test=test,
+                       config="kasan", arch="x86_64")
+        Log.objects.filter(pk=log.pk).update(created=now - timedelta(days=days_ago))
+        return log
+
+    first = run("main1", "mainline", 5)
+    run("main1", "mainline", 5, crash=False)  # a clean run of the job: counts
+    run("main1", "mainline", 5, crash=False, test="boot")  # a run of another test: does not
+    run("next1", "linux-next", 3)
+    run("main2", "mainline", 2)
+    run("main2", "mainline", 2, crash=False, test="boot")
+    run("next2", "linux-next", 1)
+    cluster = cluster_of(first)
+    cluster.refresh_stats()
+    page = client.get(f"/clusters/{cluster.pk}/").content.decode()
+    assert "runs in the jobs it was seen in" in page
+    table = page[page.index("fail:runs per commit"):page.index("<h2>Crashes</h2>")]
+    assert table.index("linux-next / master") < table.index("mainline / master")  # the newest commit first
+    nxt, main = table.split("mainline / master")
+    assert "next2" in nxt and "next1" in nxt and "main" not in nxt.split("</h3>", 1)[1]
+    assert "main1" in main and "main2" in main and "next" not in main
+    assert "1:2" in main  # main1: the boot run is not a run of the jobs the cluster was seen in
+    assert "/compare/?base_commit=next1&amp;target_commit=next2&amp;tree=linux-next&amp;branch=master" in nxt
+    assert "/compare/?base_commit=main1&amp;target_commit=main2&amp;tree=mainline&amp;branch=master" in main
+    assert "base_commit=main2&amp;target_commit=next1" not in page and "base_commit=next1&amp;target_commit=main2" \
+        not in page
+    assert len(re.findall(r"/compare/\?", table)) == 2  # the oldest commit of each tree has nothing to compare with
+
+
 def test_similar_clusters_are_proposed_across_titles_and_unrelated_ones_are_not(client):
     read = cluster_of(make_run("c1", reports=[make_report("KASAN: use-after-free Read in f", KASAN_READ)]))
     write = cluster_of(make_run("c1", reports=[make_report("KASAN: use-after-free Write in g",

@@ -167,15 +167,19 @@ def test_merged_clusters_count_as_one_row():
     assert len(rows) == 1 and rows[0].change.fail1 == 4 and rows[0].change.runs1 == 6
 
 
-def test_sides_without_runs_render_an_empty_comparison(client):
+def test_a_side_without_runs_says_so_and_shows_no_table(client):
     runs("A", 3, {"dmesg.Oops": 1})
     for url in ("/compare/?base_commit=nothing&target_commit=A", "/compare/?base_commit=A&target_commit=nothing",
                 "/compare/?base_commit=x&target_commit=y&robot=1"):
-        response = client.get(url)
-        assert response.status_code == 200
-        assert client.get(url.replace("/compare/", "/api/compare/")).status_code == 200
-    page = client.get("/compare/?base_commit=A&target_commit=nothing").content.decode()
-    assert "3 base runs" in page and "0 target runs" in page and "Not comparable" in page
+        assert client.get(url).status_code == 200
+        data = client.get(url.replace("/compare/", "/api/compare/")).json()
+        assert data["rows"] == [] and data["table"] == "" and data["problems"]
+    page = client.get("/compare/?base_commit=A&target_commit=cb588b").content.decode()
+    assert ("No analysed runs match target commit cb588b (commits are matched by 7+ hex digits)" in page)
+    assert "compare-rows" not in page and '<pre class="robot"' not in page and "Not comparable" not in page
+    page = client.get("/compare/?base_commit=a1b2c3d4&target_commit=A").content.decode()
+    assert "No analysed runs match base commit a1b2c3d4" in page and "%" not in page.split("</form>")[1].split(
+        "JSON:")[0]
 
 
 def test_an_abbreviated_commit_compares_as_the_same_commit_as_its_full_hash(client):
@@ -194,7 +198,11 @@ def test_a_prefix_matching_two_commits_is_flagged(client):
     runs("abcdef1999", 1)
     runs("B", 1)
     page = client.get("/compare/?base_commit=abcdef1&target_commit=B").content.decode()
-    assert "The base commit matches 2 different commits" in page
+    assert "The base commit matches 2 different commits: abcdef1000, abcdef1999" in page
+    assert "compare-rows" not in page and '<pre class="robot"' not in page  # not over both merged
+    data = client.get("/api/compare/?base_commit=abcdef1&target_commit=B").json()
+    assert data["rows"] == [] and "matches 2 different commits" in data["problems"][0]
+    assert "<table" in client.get("/compare/?base_commit=abcdef1999&target_commit=B").content.decode()
 
 
 def test_a_failure_in_a_job_the_other_side_never_ran_is_not_comparable(client):
@@ -250,3 +258,70 @@ def test_the_page_links_the_stat_rows_it_shows_to_their_cluster(client):
     page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
     row = page[page.index(f"<code>{key}</code>"):].split("</tr>")[0]
     assert f'href="/clusters/{cluster.pk}/"' in row and 'href="/crashes/' in row
+
+
+def test_sides_without_a_common_job_have_no_regression_fixed_or_still_failing_rows(client):
+    # the audit's case: the target ran lkdtm only, the base boot only; both show the boot failure
+    runs("A", 44, {"dmesg.boot_failures": 44}, {"WARNING in lkdtm_WARNING": 1}, test="boot", config="defconfig")
+    runs("B", 13, {"dmesg.boot_failures": 13}, {"WARNING in lkdtm_WARNING": 10}, test="lkdtm", config="kasan")
+    result = compare_runs({"commit": "A"}, {"commit": "B"})
+    assert result.nothing_comparable and result.common_jobs == []
+    assert {r.verdict for r in result.rows} == {"not comparable"}
+    warning = next(r for r in result.rows if r.kind == "cluster")
+    assert (warning.change.fail0, warning.change.runs0, warning.change.fail1, warning.change.runs1) == (1, 44, 10, 13)
+    assert warning.missing_side == "either"
+    page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
+    assert "Nothing can be compared" in page and "ran no job (test, config, arch) in common" in page
+    for bucket in ("Regression (", "Fixed (", "Still failing (", "Flaky ("):
+        assert bucket not in page
+    assert "Not comparable (2)" in page and "6.9e-08" not in page
+    assert "The robot's table (whole sides)" in page and "44:44           0%          13:13" in pre_block(page)
+    data = client.get("/api/compare/?base_commit=A&target_commit=B").json()
+    assert data["nothing_comparable"] and data["common_jobs"] == []
+    assert {r["verdict"] for r in data["rows"]} == {"not comparable"}
+    assert all(r["p_value"] is None and r["change"] is None for r in data["rows"])
+
+
+def test_with_partly_common_jobs_a_row_counts_only_the_runs_of_the_jobs_both_ran(client):
+    runs("A", 10, {"dmesg.Oops": 1}, test="boot")
+    runs("A", 3, test="ltp")
+    runs("A", 5, {"dmesg.only_base_job": 5}, test="kselftest")
+    runs("B", 6, {"dmesg.Oops": 6}, test="boot")
+    runs("B", 3, test="ltp")
+    runs("B", 20, {"dmesg.Oops": 20, "dmesg.only_target_job": 4}, test="lkdtm")  # not a job of the base
+    result = compare_runs({"commit": "A"}, {"commit": "B"})
+    assert [j[0] for j in result.common_jobs] == ["boot", "ltp"]
+    assert (result.runs0, result.runs1, result.compared0, result.compared1) == (18, 29, 13, 9)
+    rows = {r.key: r for r in result.rows}
+    oops = rows["dmesg.Oops"].change
+    assert (oops.fail0, oops.runs0, oops.fail1, oops.runs1) == (1, 13, 6, 9)
+    assert rows["dmesg.Oops"].verdict == "regression"
+    for key, missing in (("dmesg.only_base_job", "target"), ("dmesg.only_target_job", "base")):
+        assert rows[key].verdict == "not comparable" and rows[key].missing_side == missing
+    assert (rows["dmesg.only_target_job"].change.fail1, rows["dmesg.only_target_job"].change.runs1) == (4, 20)
+    page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
+    assert "compared over the 13 base and 9 target runs of the 2 jobs both ran" in page
+    assert "26:29" in pre_block(page) and "1:18" in pre_block(page)  # the robot's table: whole sides
+    data = client.get("/api/compare/?base_commit=A&target_commit=B").json()
+    assert (data["compared_runs0"], data["compared_runs1"]) == (13, 9)
+    assert data["common_jobs"][0] == {"test": "boot", "config": "", "arch": "", "runs0": 10, "runs1": 6}
+    row = next(r for r in data["rows"] if r["key"] == "dmesg.Oops")
+    assert (row["fail0"], row["runs0"], row["fail1"], row["runs1"]) == (1, 13, 6, 9)
+
+
+def test_sides_selecting_different_configs_compare_the_configs_in_the_same_tests():
+    runs("A", 10, test="boot", config="defconfig")
+    runs("A", 10, {"dmesg.Oops": 9}, test="boot", config="kasan")
+    runs("A", 4, {"dmesg.Oops": 4}, test="ltp", config="kasan")  # no defconfig run of ltp
+    result = compare_runs({"commit": "A", "config": "defconfig"}, {"commit": "A", "config": "kasan"})
+    assert result.common_jobs == [("boot", "*", "")]
+    oops = result.rows[0].change
+    assert (oops.fail0, oops.runs0, oops.fail1, oops.runs1) == (0, 10, 9, 10) and result.rows[0].verdict == "regression"
+
+
+def test_a_rate_bar_has_a_tooltip_and_the_p_value_does_not_wrap(client):
+    runs("A", 20, test="t")
+    runs("B", 20, {"dmesg.Oops": 15}, test="t")
+    page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
+    assert "<title>base 0:20 (0%), target 15:20 (75%)</title>" in page
+    assert re.search(r'<td class="num" style="white-space: nowrap">[0-9.e-]+ \*</td>', page)

@@ -100,3 +100,21 @@ def test_pages_are_previous_and_next_in_the_chosen_order_and_keep_the_filters(cl
     assert 'href="?config=kasan&amp;sort=title&amp;page=3" aria-label="last page">last' in page
     last = client.get("/crashes/", {"config": "kasan", "sort": "title", "page": "3"}).content.decode()
     assert titles(last) == ["WARNING in fn_4"] and 'rel="prev">&larr; previous' in last
+
+
+@pytest.mark.parametrize(("url", "param"), [("/logs/", "since"), ("/crashes/", "before"),
+                                            ("/clusters/", "seen_since"), ("/regressions/", "since")])
+def test_a_date_that_is_no_date_is_ignored_saying_so_not_a_500(client, two_configs, url, param):
+    for value in ("2026-02-30", "0000-00-00", "garbage"):
+        response = client.get(url, {param: value})
+        assert response.status_code == 200, (url, value)
+        assert "is not a date" in response.content.decode() and "ignored" in response.content.decode()
+
+
+def test_filtered_by_tree_the_clusters_list_counts_the_crashes_of_that_tree_of_all(client):
+    report = make_report("WARNING in shared_fn", ["shared_fn"], kind="WARNING")
+    for tree in ("stable", "stable", "next"):
+        make_run(f"c-{tree}", reports=[report], tree=tree)
+    page = client.get("/clusters/", {"tree": "next"}).content.decode()
+    assert "Crashes (matching of all)" in page and ">1 of 3<" in page
+    assert ">3<" in client.get("/clusters/").content.decode()

@@ -62,3 +62,16 @@ def test_log_page_lists_nmi_backtraces_as_notices(client):
     assert {n["kind"] for n in log.notices} == {"nmi-backtrace"}
     page = client.get(f"/logs/{log.pk}/").content.decode()
     assert "Notices" in page and "NMI backtrace in" in page
+
+
+def test_home_says_how_many_new_clusters_it_does_not_list_and_links_them_all(client):
+    import re
+
+    from tests.triage.factories import make_report, make_run
+
+    for i in range(12):
+        make_run(f"c{i}", reports=[make_report(f"WARNING in fn_{i}", [f"fn_{i}"], kind="WARNING")])
+    page = client.get("/").content.decode()
+    assert "12 new clusters in the last 7 days, the 10 with most crashes" in page
+    link = re.search(r'<a href="(/clusters/\?first_since=[^"]+)">all 12</a>', page).group(1).replace("&amp;", "&")
+    assert len(re.findall(r'<a href="/clusters/\d+/">', client.get(link).content.decode())) >= 12

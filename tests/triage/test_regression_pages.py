@@ -160,3 +160,19 @@ def test_regression_list_is_newest_first_and_sorts_by_column_both_ways(client, t
 def test_api_filters_regressions_by_subsystem(client, three_regressions):
     items = client.get("/api/regressions/", {"subsystem": "NETWORKING"}).json()["results"]
     assert [i["first_bad_commit"] for i in items] == ["c"]
+
+
+def test_a_tiny_p_value_is_not_rounded_to_zero_and_one_run_is_one_run(client, three_regressions, site):
+    reg = three_regressions["c"]
+    Regression.objects.filter(pk=reg.pk).update(p_value=0.00036)
+    page = client.get("/regressions/").content.decode()
+    assert ">0.00036<" in page and ">0.000<" not in page
+    assert "p = 0.00036 (Fisher" in client.get(f"/regressions/{reg.pk}/").content.decode()
+    from triage.regression_report import report_text, side
+
+    make_run("c", machine="qemu-2", **JOB)  # machines ran the bad commit once and twice
+    make_run("c", machine="qemu-3", **JOB)
+    make_run("c", machine="qemu-3", **JOB)
+    reg.refresh_from_db()
+    text = report_text(reg, side(reg, reg.last_good_commit), side(reg, reg.first_bad_commit), None)
+    assert "qemu-3 (2 runs), qemu-2 (1 run)" in text

@@ -70,7 +70,7 @@ def test_many_crashes_are_counted_and_the_newest_shown(client, monkeypatch):
     crashes = [make_crash(log, make_report(f"WARNING in f{i}", functions=[f"f{i}", "vfs_write"]), index=i)
                for i in range(3)]
     page = client.get("/search/", {"q": "VFS_write"}).content.decode()
-    assert "Crashes <span class=\"muted\">(3, the first 2 shown)" in page
+    assert "Crashes <span class=\"muted\">(3, the newest 2 shown)" in page
     assert f'href="/crashes/{crashes[2].pk}/"' in page and f'href="/crashes/{crashes[0].pk}/"' not in page
 
 
@@ -90,6 +90,20 @@ def test_past_the_count_cap_the_newest_matches_are_still_the_ones_shown(client, 
                for i in range(5)]
     make_crash(log, make_report("WARNING in other", functions=["other"]), index=5)
     page = client.get("/search/", {"q": "vfs_write"}).content.decode()
-    assert "Crashes <span class=\"muted\">(3+, the first 2 shown)" in page
+    assert "Crashes <span class=\"muted\">(3+, the newest 2 shown)" in page
     shown = [c.pk for c in crashes if f'href="/crashes/{c.pk}/"' in page]
     assert shown == [crashes[3].pk, crashes[4].pk]
+
+
+def test_a_frame_pasted_as_printed_finds_its_crash_and_the_list_shows_every_match(client, monkeypatch):
+    monkeypatch.setattr("triage.search.SHOWN", 1)
+    log = make_log(b"x", commit="c0ffee")
+    crashes = [make_crash(log, make_report(f"WARNING in f{i}", functions=[f"f{i}", "vfs_write"]), index=i)
+               for i in range(2)]
+    page = client.get("/search/", {"q": "? vfs_write+0x1c6/0x230 [ext4]".replace(" [ext4]", "")}).content.decode()
+    assert "Crashes <span class=\"muted\">(2, the newest 1 shown)" in page
+    assert 'href="/crashes/?q=%3F%20vfs_write%2B0x1c6/0x230">All of them in the crashes list' in page
+    listed = client.get("/crashes/", {"q": "? vfs_write+0x1c6/0x230"}).content.decode()
+    assert all(f'href="/crashes/{c.pk}/"' in listed for c in crashes)
+    by_kind = client.get("/crashes/", {"q": "f0", "kind": "bug"}).content.decode()  # kinds in any case
+    assert f'href="/crashes/{crashes[0].pk}/"' in by_kind and f'href="/crashes/{crashes[1].pk}/"' not in by_kind

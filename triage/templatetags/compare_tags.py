@@ -20,30 +20,38 @@ def _width(fail: int, runs: int) -> int:
     return round(fail / runs * BAR) if runs else 0
 
 
+def _fail_runs(fail: int, runs: int) -> str:
+    return f"{fail}:{runs}" if runs else "–"  # a side that ran none of the jobs (a not comparable row)
+
+
 @register.simple_tag
 def compare_row(row: Row) -> SafeString:
     """`<tr>` of one key: fail:runs of each side, %reproduction, both rates as bars, p, what it takes to
-    tell, its cluster and an example crash."""
+    tell, its cluster and an example crash. A not comparable row has no %reproduction and no p."""
     c = row.change
     if row.kind == "cluster":
         key = format_html('<span class="tag">cluster</span> {}', row.key)
     else:
         key = format_html("<code>{}</code>", row.key)
+    base, target = _fail_runs(c.fail0, c.runs0), _fail_runs(c.fail1, c.runs1)
+    rates = ", ".join(f"{name} {fr} ({rate:.0%})" if runs else f"{name}: no run of these jobs"
+                      for name, fr, rate, runs in (("base", base, c.rate0, c.runs0), ("target", target, c.rate1, c.runs1)))
     bar = format_html(
-        '<svg class="rate" width="82" height="14" role="img" aria-label="base {} of {}, target {} of {}">'
+        '<svg class="rate" width="82" height="14" role="img" aria-label="{}"><title>{}</title>'
         '<rect x="1" y="1" width="80" height="5" fill="#eaeef2"/><rect x="1" y="1" width="{}" height="5" '
         'fill="#57606a"/><rect x="1" y="8" width="80" height="5" fill="#eaeef2"/><rect x="1" y="8" width="{}" '
         'height="5" fill="#cf222e"/></svg>',
-        c.fail0, c.runs0, c.fail1, c.runs1, _width(c.fail0, c.runs0), _width(c.fail1, c.runs1))
+        rates, rates, _width(c.fail0, c.runs0), _width(c.fail1, c.runs1))
     cluster = format_html('<a href="{}">#{}</a>', reverse("cluster", args=[row.cluster_id]),
                           row.cluster_id) if row.cluster_id else ""
     example = format_html('<a href="{}">crash</a>', reverse("crash", args=[row.example_crash_id])) \
         if row.example_crash_id else ""
+    change = f"{floatformat(c.change, 0)}%" if row.comparable else "–"
+    p = f"{row.p_text}{' *' if c.significant else ''}" if row.comparable else "–"
     return format_html(
-        '<tr><td>{}</td>\n<td class="num">{}:{}</td><td class="num">{}%</td><td class="num">{}:{}</td>\n'
-        '<td>{}</td>\n<td class="num">{}{}</td>\n<td>{}</td>\n<td>{}</td>\n<td>{}</td></tr>',
-        key, c.fail0, c.runs0, floatformat(c.change, 0), c.fail1, c.runs1, bar, row.p_text,
-        " *" if c.significant else "", "settled" if c.significant else row.verdict_detail, cluster, example)
+        '<tr><td>{}</td>\n<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>\n'
+        '<td>{}</td>\n<td class="num" style="white-space: nowrap">{}</td>\n<td>{}</td>\n<td>{}</td>\n<td>{}</td></tr>',
+        key, base, change, target, bar, p, "settled" if c.significant else row.verdict_detail, cluster, example)
 
 
 @register.simple_tag

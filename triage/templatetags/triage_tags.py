@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import template
 
+from workers.compare import format_p
+
 register = template.Library()
 
 
@@ -25,3 +27,9 @@ def get(mapping, key):
         return mapping[key]
     except (IndexError, TypeError):
         return None
+
+
+@register.filter
+def p_value(p) -> str:
+    """`{{ r.p_value|p_value }}`: as the compare page prints p (0.00036 is 0.00036, not 0.000)."""
+    return "" if p is None else format_p(float(p))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -26,7 +28,7 @@ def cluster_filters() -> list[listing.Filter]:
         return lambda qs, v: qs.filter(pk__in=Crash.objects.filter(**{f"log__{field}": v}).values("cluster_id"))
     return [
         listing.Filter("q", "title", lambda qs, v: qs.filter(filing.clusters_matching(v))),
-        listing.Filter("kind", "kind", lambda qs, v: qs.filter(kind=v),
+        listing.Filter("kind", "kind", lambda qs, v: qs.filter(kind__iexact=v),
                        choices=lambda: listing.known_values(Cluster, "kind")),
         listing.Filter("status", "status", lambda qs, v: qs.filter(status=v), choices=lambda: Cluster.Status.choices,
                        select=True),
@@ -36,19 +38,38 @@ def cluster_filters() -> list[listing.Filter]:
                        lambda qs, v: qs.filter(pk__in=Crash.objects.filter(subsystem=v).values("cluster_id")),
                        choices=lambda: listing.known_values(Crash, "subsystem")),
         listing.since_filter("seen_since", "last seen since", "last_seen"),
+        listing.before_filter("seen_before", "last seen before", "last_seen"),
         listing.since_filter("first_since", "first seen since", "first_seen"),
+        listing.before_filter("first_before", "first seen before", "first_seen"),
     ]
 
 
 CLUSTER_SORTS = {"title": "title", "crashes": "crash_count", "first_seen": "first_seen", "last_seen": "last_seen"}
 
 
+CRASH_SCOPED = ("tree", "branch", "config", "arch", "test", "subsystem")  # filters that pick crashes
+
+
+def matching_counts(cluster_ids: list[int], active: dict[str, str]) -> dict[int, int] | None:
+    """Crashes of each cluster shown that match the list's crash filters (tree, config, ...): a
+    cluster's own count is every crash of it, which would read as the filtered one. None unfiltered."""
+    scoped = {name: value for name, value in active.items() if name in CRASH_SCOPED}
+    if not scoped:
+        return None
+    crashes = Crash.objects.filter(cluster_id__in=cluster_ids)
+    for name, value in scoped.items():
+        crashes = crashes.filter(subsystem=value) if name == "subsystem" else crashes.filter(**{f"log__{name}": value})
+    return dict(crashes.values("cluster_id").annotate(n=Count("id")).order_by().values_list("cluster_id", "n"))
+
+
 def cluster_list(request: HttpRequest) -> HttpResponse:
     clusters = Cluster.objects.filter(merged_into=None, crash_count__gt=0)
     clusters, shown = listing.apply(request.GET, clusters, cluster_filters(), CLUSTER_SORTS, "-last_seen")
     paged = page(request, clusters.prefetch_related("links"))
+    matching = matching_counts([c.pk for c in paged], shown.active)
     return render(request, "clusters.html", {"page": paged, "listing": shown,
-                                             "sparks": sparklines(c.pk for c in paged)})
+                                             "sparks": sparklines(c.pk for c in paged),
+                                             "matching": matching, "counts_filtered": matching is not None})
 
 
 def seen_on(groups: Groups) -> dict[str, list[tuple[str, int]]]:
@@ -57,17 +78,40 @@ def seen_on(groups: Groups) -> dict[str, list[tuple[str, int]]]:
 
 
 def timeline(groups: Groups) -> list[dict]:
-    """fail:runs of the cluster per commit, newest commit first (one more GROUP BY for the runs)."""
-    fails = sorted(({"commit": c.commit, "fail": c.failing_runs, "first": c.first, "last": c.last}
-                    for c in groups.commits.values() if c.failing_runs),
+    """fail:runs of the cluster per commit of each tree/branch, newest first (one more GROUP BY for the runs).
+
+    The runs of a commit are its analysed runs on that tree/branch in the jobs (test, config, arch) the
+    cluster was seen in: a run of another test says nothing about this failure. Each row's "previous"
+    is the next older commit of the same tree/branch (a commit of another tree is no base to compare with).
+    """
+    fails = sorted(({"tree": c.tree, "branch": c.branch, "commit": c.commit, "fail": c.failing_runs,
+                     "first": c.first, "last": c.last} for c in groups.commits.values() if c.failing_runs),
                    key=lambda r: r["last"], reverse=True)[:TIMELINE_COMMITS]
-    runs = dict(Log.objects.filter(status=Log.Status.DONE, commit__in=[f["commit"] for f in fails])
-                .values("commit").annotate(n=Count("id")).order_by().values_list("commit", "n"))
-    for row, older in zip(fails, [*fails[1:], None][:len(fails)], strict=True):  # none when no run is done
-        row["previous"] = older["commit"] if older else None  # for a "compare with the previous" link
-        row["runs"] = runs.get(row["commit"], row["fail"])
+    runs: dict[tuple[str, str, str], int] = defaultdict(int)
+    for tree, branch, commit, test, config, arch, n in (
+            Log.objects.filter(status=Log.Status.DONE, commit__in={f["commit"] for f in fails})
+            .values("tree", "branch", "commit", "test", "config", "arch").annotate(n=Count("id")).order_by()
+            .values_list("tree", "branch", "commit", "test", "config", "arch", "n")):
+        if (test, config, arch) in groups.jobs:
+            runs[(tree, branch, commit)] += n
+    older: dict[tuple[str, str], str | None] = {}
+    for row in reversed(fails):  # oldest first: the previous commit of each tree/branch so far
+        line = (row["tree"], row["branch"])
+        row["previous"] = older.get(line)  # for a "compare with the previous" link
+        if row["commit"]:
+            older[line] = row["commit"]
+        row["runs"] = max(runs.get((*line, row["commit"]), 0), row["fail"])
         row["rate"] = 100.0 * row["fail"] / row["runs"] if row["runs"] else 0.0
     return fails
+
+
+def by_branch(line: list[dict]) -> list[dict]:
+    """The timeline's rows grouped by tree/branch, the one with the newest commit first."""
+    groups: dict[tuple[str, str], dict] = {}
+    for row in line:
+        groups.setdefault((row["tree"], row["branch"]), {"tree": row["tree"], "branch": row["branch"],
+                                                         "rows": []})["rows"].append(row)
+    return list(groups.values())
 
 
 def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -89,7 +133,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": cluster.events.select_related("user")[:20],
         "merged": cluster.merged.all()[:50],
         "seen": seen_on(groups),
-        "timeline": line, "guilty_file": guilty_file, "matches": matches,
+        "timeline": by_branch(line), "guilty_file": guilty_file, "matches": matches,
         "chart": charts.per_day_of_groups(groups.per_day, split),
         "split": split, "split_links": [("", "none"), ("commit", "commit"), ("config", "config")],
         "rate_chart": charts.fail_rate_per_commit(line),

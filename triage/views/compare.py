@@ -22,23 +22,13 @@ def known_commits() -> list[dict]:
     return cached("known-commits", load)
 
 
-def ambiguous(commits: list[str]) -> list[str]:
-    """Distinct commits a prefix matched, abbreviations of one another counted once."""
-    full = sorted(set(commits), key=len, reverse=True)
-    distinct: list[str] = []
-    for c in full:
-        if not any(d.startswith(c) for d in distinct):
-            distinct.append(c)
-    return distinct if len(distinct) > 1 else []
-
-
 def compare(request: HttpRequest) -> HttpResponse:
     """`/compare/?base_commit=A&target_commit=B` (any selector per side, or unprefixed for both)."""
     base, target = side_filters(request.GET, "base"), side_filters(request.GET, "target")
     robot = request.GET.get("robot") in ("1", "true", "on", "yes")
     result = compare_runs(base, target, robot=robot, link=False) if base and target else None
-    buckets = result.shown(ROWS_SHOWN, request.GET.get("show", "")) if result else []
-    if result:
+    buckets = result.shown(ROWS_SHOWN, request.GET.get("show", "")) if result else []  # none: result.problems
+    if buckets:
         link_rows(result, (row for b in buckets for row in b.rows))
     commits = known_commits()
     options = {s: [(v, v) for v in known_values(Log, s)] for s in SELECTORS if s != "commit"}
@@ -47,5 +37,4 @@ def compare(request: HttpRequest) -> HttpResponse:
     fields = [(s, request.GET.get(f"base_{s}", ""), request.GET.get(f"target_{s}", ""), options[s]) for s in SELECTORS]
     return render(request, "compare.html", {
         "result": result, "buckets": buckets, "fields": fields, "robot": robot,
-        "ambiguous": {"base": ambiguous(result.commits0), "target": ambiguous(result.commits1)} if result else {},
     })

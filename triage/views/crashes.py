@@ -10,12 +10,14 @@ from triage import listing, subsystems
 from triage.frames import frame_rows
 from triage.ingest import read_lines
 from triage.models import Cluster, Crash, Log, VanishedCrash
+from triage.search import matching_crashes
 from triage.views.common import page
 
 
 def crash_filters() -> list[listing.Filter]:
     return [
-        listing.Filter("kind", "kind", lambda qs, v: qs.filter(kind=v),
+        listing.Filter("q", "title or frame", lambda qs, v: matching_crashes(v, crashes=qs)),
+        listing.Filter("kind", "kind", lambda qs, v: qs.filter(kind__iexact=v),
                        choices=lambda: listing.known_values(Crash, "kind")),
         *[listing.field_filter(f, f, f"log__{f}") for f in ("tree", "branch", "config", "arch", "test")],
         listing.commit_filter("log__commit"),

@@ -23,10 +23,11 @@ def home(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - timedelta(days=WEEK)
     new_clusters = (Cluster.objects.filter(merged_into=None, crash_count__gt=0, first_seen__gte=since)
                     .order_by("-crash_count", "-pk"))
+    new_regressions = Regression.objects.filter(created__gte=since).select_related("job").order_by("-created", "-pk")
     return render(request, "home.html", {
-        "week_chart": charts.logs_crashes_per_day(days=14),
+        "week_chart": charts.logs_crashes_per_day(days=WEEK), "week_ago": since,
         "new_clusters": new_clusters[:10], "new_cluster_count": new_clusters.count(),
-        "new_regressions": Regression.objects.filter(created__gte=since).select_related("job")[:10],
+        "new_regressions": new_regressions[:10], "new_regression_count": new_regressions.count(),
         "clusters": Cluster.objects.filter(merged_into=None, crash_count__gt=0).prefetch_related("links")[:15],
         # newest by id (the order of analysis): no sort of every crash by its log's upload time
         "crashes": Crash.objects.select_related("log", "cluster").order_by("-id")[:15],
