@@ -77,14 +77,17 @@ def _grouped_in_postgres(cluster_id: int, split: str | None) -> Groups:
     # GROUPING(...) says which set a row belongs to: a bit per column, 1 where it is not grouped
     sql = f"""
         WITH runs AS (
-            SELECT l."commit", l.tree, l.branch, l.status, l.config, l.arch, l.machine, l.test, l.build_id, b.release,
+            SELECT l."commit", l.tree, l.branch, l.status, l.config, l.arch, l.machine, l.test, l.build_id,
                    l.created, (l.created AT TIME ZONE %s)::date AS day, per_run.n
             FROM (SELECT log_id, COUNT(*) AS n FROM {crash} WHERE cluster_id = %s GROUP BY log_id) per_run
-                JOIN {log} l ON l.id = per_run.log_id
-                LEFT JOIN {build} b ON b.id = l.build_id)
+                JOIN {log} l ON l.id = per_run.log_id)
         SELECT GROUPING("commit", tree, branch, status, day, config, arch, machine, test, build_id) AS unset,
                "commit", tree, branch, status, day, {split_col} AS split, config, arch, machine, test, build_id,
-               MAX(release), SUM(n), COUNT(*), MIN(created), MAX(created)
+               -- a build's release for the few build rows only: joining builds to every run widened
+               -- the rows the grouping sorts (and spilled it to disk)
+               CASE WHEN GROUPING(build_id) = 0 AND build_id IS NOT NULL
+                    THEN (SELECT release FROM {build} WHERE id = build_id) END,
+               SUM(n), COUNT(*), MIN(created), MAX(created)
         FROM runs
         GROUP BY GROUPING SETS (("commit", tree, branch, status), (day{", " + split_col if split else ""}),
                                 (config), (arch), (machine), (test), (build_id), (test, config, arch))"""
