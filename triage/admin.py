@@ -27,7 +27,7 @@ admin.site.register(Regression)
 
 
 # MAINTAINERS per tree (issue 11): upload the kernel's file; crashes analysed or decoded afterwards
-# get their subsystem from it.
+# get their subsystem from it, and a task re-files the stored ones (triage.subsystem_refresh).
 from django import forms  # noqa: E402
 
 from triage.models import MaintainersFile  # noqa: E402
@@ -48,7 +48,36 @@ class MaintainersFileForm(forms.ModelForm):
         return data
 
 
+def _refile(request, admin_view, trees: set[str]) -> None:
+    """Queue the re-filing of the trees' stored crashes (after commit: the task must read the new file)."""
+    from triage.queueing import send_on_commit
+    from workers.tasks import reassign_subsystems
+
+    for tree in sorted(trees):
+        send_on_commit(reassign_subsystems, tree)
+    named = ", ".join(f"tree {t}" if t else "every tree without its own MAINTAINERS" for t in sorted(trees))
+    admin_view.message_user(request, f"The stored crashes of {named} are being re-assigned their guilty file "
+                                     "and subsystem in the background: list filters and digests follow in a few "
+                                     "minutes.")
+
+
 @admin.register(MaintainersFile)
 class MaintainersFileAdmin(admin.ModelAdmin):
     form = MaintainersFileForm
     list_display = ("__str__", "updated")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        trees = {obj.tree}
+        if change and "tree" in form.changed_data:  # its old tree falls back to another file now
+            trees.add(form.initial.get("tree") or "")
+        _refile(request, self, trees)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        _refile(request, self, {obj.tree})
+
+    def delete_queryset(self, request, queryset):
+        trees = set(queryset.values_list("tree", flat=True))
+        super().delete_queryset(request, queryset)
+        _refile(request, self, trees)

@@ -219,3 +219,42 @@ def reindex_refusal(build: Build) -> str | None:
         return "this build has no files to index"
     return None
 
+
+
+def known_build(buildid: str, upload: Build) -> Build | None:
+    """The first build of this build-id with a vmlinux, other than `upload` (None when it is new)."""
+    return (Build.objects.filter(buildid=buildid, files__kind=BuildFile.Kind.VMLINUX).exclude(pk=upload.pk)
+            .order_by("pk").first())
+
+
+def add_to_known(upload: Build, known: Build) -> list[str]:
+    """Fold an upload of a vmlinux we already have into that build: the modules it lacks are copied
+    to it (the ones it has are kept, whatever the upload brings), its empty metadata fields filled;
+    the upload keeps no file and says where it went. Returns the modules added."""
+    have = set(known.files.filter(kind=BuildFile.Kind.MODULE).values_list("name", flat=True))
+    added: list[BuildFile] = []
+    work = Path(tempfile.mkdtemp(prefix="merge-", dir=storage.spool_dir()))
+    try:
+        for f in upload.files.filter(kind=BuildFile.Kind.MODULE).exclude(name__in=have).order_by("name"):
+            storage.get_file(f.path, work / f.name)
+            path = storage.put_file(f"{known.index_dir}/modules/{f.name}", work / f.name)
+            added.append(BuildFile(build=known, kind=f.kind, name=f.name, path=path, size=f.size,
+                                   sha256=f.sha256, buildid=f.buildid))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    names = [f.name for f in added]
+    kept = len(have)
+    note = (f"this vmlinux (build-id {known.buildid}) is already build {known.pk}: the upload was added to it "
+            f"({kept} module{'s' * (kept != 1)} kept" + (f", added {', '.join(names)}" if names else "")
+            + "); its vmlinux is not stored twice")
+    with transaction.atomic():
+        BuildFile.objects.bulk_create(added, ignore_conflicts=True)  # a concurrent merge added it: one row
+        blank = {k: getattr(upload, k) for k in BUILD_METADATA if getattr(upload, k) and not getattr(known, k)}
+        if blank:
+            Build.objects.filter(pk=known.pk).update(**blank)
+        upload.files.all().delete()
+        Build.objects.filter(pk=upload.pk).update(index_status=Build.Index.NONE, index_progress=0, index_error=note)
+    storage.delete_tree(upload.index_dir)
+    if known.index_status in (Build.Index.FAILED, Build.Index.NONE):  # this upload is a second chance for it
+        queue_index(known)
+    return names

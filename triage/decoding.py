@@ -28,6 +28,7 @@ from django.db.models import Q
 
 from triage import storage, subsystems
 from triage.analysis import without_nul
+from triage.builds import add_to_known, known_build
 from triage.decode_queue import queue_decodes
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
@@ -118,9 +119,15 @@ INDEX_LOCK_SPACE = 0x696478  # advisory lock namespace "idx"; see triage.cluster
 
 @contextlib.contextmanager
 def index_lock(build: Build) -> Iterator[None]:
-    """One index build per build-id at a time on all machines: PostgreSQL's session advisory lock
-    (released if the worker dies, with its connection); with SQLite (one machine) a file lock."""
-    key = index_key(build)
+    """One index build per build-id at a time on all machines (see named_lock)."""
+    with named_lock(index_key(build)):
+        yield
+
+
+@contextlib.contextmanager
+def named_lock(key: str) -> Iterator[None]:
+    """A lock over all machines: PostgreSQL's session advisory lock (released if the worker dies, with
+    its connection); with SQLite (one machine) a file lock."""
     if connection.vendor == "postgresql":
         number = zlib.crc32(key.encode()) & 0x7FFFFFFF
         with connection.cursor() as cursor:
@@ -165,8 +172,9 @@ def index_entry(build: Build, progress=None) -> Iterator[Path]:
         yield path
 
 
-def index(build: Build) -> None:
-    """Decompress the vmlinux, read its identity, build its index; progress is saved for the UI."""
+def index(build: Build) -> Build | None:
+    """Decompress the vmlinux, read its identity, build its index; progress is saved for the UI.
+    Returns the build this upload was added to when its build-id is one we have (see add_to_known)."""
     upload = _vmlinux_file(build)
     if not build.buildid:
         cache = build_cache()
@@ -174,8 +182,19 @@ def index(build: Build) -> None:
         try:
             _fetch_current_vmlinux(build, work / "vmlinux")
             ident = identify(work / "vmlinux")
-            Build.objects.filter(pk=build.pk).update(buildid=ident.build_id or "", release=ident.release or "",
-                                                     arch=ident.arch or "")
+            # The build-id of a build we have: this upload adds its modules to that build instead of
+            # becoming a second build without them (logs would move to it and lose their module frames).
+            # Under a lock: two uploads of one new vmlinux at once make one build, not two.
+            with named_lock(f"identify:{ident.build_id}") if ident.build_id else contextlib.nullcontext():
+                known = known_build(ident.build_id, build) if ident.build_id else None
+                if known is None:
+                    Build.objects.filter(pk=build.pk).update(buildid=ident.build_id or "", release=ident.release or "",
+                                                             arch=ident.arch or "")
+            if known is not None:
+                if add_to_known(build, known):
+                    with transaction.atomic():
+                        queue_waiting_crashes(known)  # decoded again: with the new modules, never fewer
+                return known
             build.refresh_from_db()
             cache.adopt(vmlinux_key(build), work / "vmlinux")
         finally:
@@ -202,6 +221,7 @@ def index(build: Build) -> None:
     with index_entry(build, progress):
         pass
     Build.objects.filter(pk=build.pk).update(index_status=Build.Index.READY, index_progress=100, index_error="")
+    return None
 
 
 def logs_of(build: Build):

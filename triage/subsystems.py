@@ -7,6 +7,7 @@ process and re-read when the upload changes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -60,20 +61,60 @@ def section_names() -> list[str]:
     return sorted(names)
 
 
-def guilty_file(report: dict[str, Any], decoded: dict[str, Any] | None, lines: list[str]) -> str:
-    """The decoded guilty frame's source file (the function's own file, not an inlined header), else
-    the file of a `kernel BUG at` / `WARNING: ... at` line of the report."""
+# Files of the reporting machinery (printing the stack, the KASAN report, the BUG/WARNING trap): a
+# guilty frame there is a parser slip, never the bug; "unknown" is better than their maintainers.
+MACHINERY = re.compile(r"^(?:lib/dump_stack\.c|lib/bug\.c|mm/kasan/report.*\.c|mm/kmsan/report\.c|kernel/panic\.c"
+                       r"|kernel/printk/.*|kernel/stacktrace\.c|arch/[^/]+/kernel/(?:dumpstack.*|traps|stacktrace)\.c)$")
+
+
+def frame_file(frame: dict[str, Any], by_line: dict[int, dict[str, Any]]) -> str:
+    """A frame's source file: its decoded function's own file (the last location: not an inlined
+    header), else the `file:line` the log printed with it."""
+    locations = (by_line.get(frame.get("line")) or {}).get("locations") or []
+    if locations:
+        return locations[-1]["file"]
+    return frame["source"].rsplit(":", 1)[0] if frame.get("source") else ""
+
+
+def own_file(report: dict[str, Any], decoded: dict[str, Any] | None) -> str:
+    """The guilty frame's own source file (decoded, or printed with it); "" when it has none."""
     frames = report.get("frames") or []
-    by_line = {f.get("line"): f for f in (decoded or {}).get("frames") or ()}
     guilty = report.get("guilty")
-    order = ([frames[guilty]] if guilty is not None and guilty < len(frames) else []) + frames
-    for frame in order:
-        locations = (by_line.get(frame.get("line")) or {}).get("locations") or []
-        if locations:
-            return locations[-1]["file"]
-        if frame.get("source"):
-            return frame["source"].rsplit(":", 1)[0]
-    return file_from_text(lines) or ""
+    if guilty is None or not 0 <= guilty < len(frames):
+        return ""
+    by_line = by_log_line(decoded)
+    own = frames[guilty]
+    # The same function printed twice (the RIP line and the trace): either decoded line will do.
+    same = [f for f in frames if f is not own and own.get("function")
+            and (f.get("function"), f.get("module")) == (own.get("function"), own.get("module"))]
+    for frame in [own, *same]:
+        path = frame_file(frame, by_line)
+        if path and not MACHINERY.match(path.lstrip("./")):
+            return path
+    return ""
+
+
+def by_log_line(decoded: dict[str, Any] | None) -> dict[int, dict[str, Any]]:
+    return {f.get("line"): f for f in (decoded or {}).get("frames") or ()}
+
+
+def guilty_file(report: dict[str, Any], decoded: dict[str, Any] | None, lines: list[str]) -> str:
+    """The guilty frame's own source file (decoded, or printed with it), else the file of a
+    `kernel BUG at` / `WARNING: ... at` line of the report, else "" (unknown).
+
+    Never another frame's file: when the guilty frame is in a module that was not decoded, the other
+    frames are its callers or the reporting machinery (dump_stack, the KASAN report, a debugfs write
+    that triggered lkdtm), whose maintainers are the wrong people to ask."""
+    return own_file(report, decoded) or file_from_text(lines) or ""
+
+
+def section_of(found: Maintainers | None, crash: Crash) -> str:
+    """The most specific MAINTAINERS section of the crash's guilty file but THE REST ("" for none)."""
+    if not found or not crash.guilty_file:
+        return ""
+    named = [m for m in found.for_file(crash.guilty_file, crash.search_text + " " + crash.title)
+             if not m.section.is_catch_all]
+    return named[0].section.name[:200] if named else ""
 
 
 def matches(crash: Crash) -> list[Match]:
@@ -90,12 +131,7 @@ def assign(crashes: Iterable[Crash], tree: str, lines: list[str]) -> None:
     changed = []
     for crash in crashes:
         crash.guilty_file = guilty_file(crash.report, crash.decoded, lines[crash.start_line:crash.end_line + 1])[:300]
-        best = ""
-        if found and crash.guilty_file:
-            named = [m for m in found.for_file(crash.guilty_file, crash.search_text + " " + crash.title)
-                     if not m.section.is_catch_all]
-            best = named[0].section.name[:200] if named else ""
-        crash.subsystem = best
+        crash.subsystem = section_of(found, crash)
         changed.append(crash)
     Crash.objects.bulk_update(changed, ["guilty_file", "subsystem"])
 

@@ -125,7 +125,7 @@ def index_build(build_id: int, token: str | None = None) -> str:
             if not rows.get().files.filter(kind="vmlinux").exists():
                 rows.update(index_status=Build.Index.NONE, attempts=0)
                 return "modules"
-            index(rows.get())
+            known = index(rows.get())
     except SoftTimeLimitExceeded:
         rows.update(index_status=Build.Index.FAILED, index_error="indexing took too long", attempts=0)
         return "failed"
@@ -134,6 +134,8 @@ def index_build(build_id: int, token: str | None = None) -> str:
         rows.update(index_status=Build.Index.FAILED, index_error=str(exc)[:2000], attempts=0)
         return "failed"
     rows.update(attempts=0)
+    if known is not None:  # a vmlinux we had: its modules went to that build, its crashes decode there
+        return "merged"
     queue_waiting_crashes(rows.get())
     return "ready"
 
@@ -170,6 +172,15 @@ def decode_log(log_id: int, token: str | None = None) -> str:
     finally:
         rows.update(decode_attempts=0, decode_requeues=0)
     return "done"
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def reassign_subsystems(tree: str) -> int:
+    """Re-file the stored crashes of a tree after its MAINTAINERS changed (see triage.subsystem_refresh;
+    idempotent, so a redelivered or doubled message costs time, not correctness)."""
+    from triage.subsystem_refresh import reassign
+
+    return reassign(tree)
 
 
 @shared_task

@@ -241,3 +241,85 @@ def test_an_xz_vmlinux_uploaded_under_a_plain_name_is_decompressed(eager_tasks, 
         response = upload_build(lzma.compress(vmlinux.read_bytes()), "vmlinux")
     build = Build.objects.get(pk=response.json()["id"])
     assert build.index_status == Build.Index.READY, build.index_error
+
+
+MODULE_SOURCE = """
+__attribute__((noinline)) int tiny_crash(volatile int *p) { return *p + 1; }
+int tiny_entry(volatile int *p) { return tiny_crash(p) * 3; }
+"""
+
+
+@pytest.fixture
+def tinymod(tmp_path) -> Path:
+    """A module .ko as the kernel's build leaves it: a relocatable object with DWARF."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to build the test module")
+    src = tmp_path / "tinymod.c"
+    src.write_text(MODULE_SOURCE)
+    out = tmp_path / "tinymod.ko"
+    subprocess.run(["gcc", "-g", "-O2", "-c", "-fno-stack-protector", str(src), "-o", str(out)], check=True)
+    return out
+
+
+def module_crash_log(binary: Path, module: Path) -> bytes:
+    """crash_log with the module's function in the trace, between the kernel's frames."""
+    size = symbol_size(module, "tiny_crash")
+    return crash_log(binary).replace(b"Call Trace:\n", f"Call Trace:\n[   10.100006]  tiny_crash+0x1/0x{size:x} [tinymod]\n"
+                                     .encode())
+
+
+def module_frame(crash: Crash) -> dict:
+    return next(f for f in crash.decoded["frames"] if f["module"] == "tinymod")
+
+
+def upload(capture, vmlinux_bytes: bytes | None, *modules: Path, name: str = "vmlinux.xz") -> Build:
+    files = {"modules": [SimpleUploadedFile(m.name, m.read_bytes()) for m in modules]}
+    if vmlinux_bytes is not None:
+        files["vmlinux"] = SimpleUploadedFile(name, vmlinux_bytes)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {make_token()}")
+    with capture(execute=True):
+        response = client.post("/api/builds/", {**files, "commit": "abc"}, format="multipart")
+    assert response.status_code == 201, response.content
+    return Build.objects.get(pk=response.json()["id"])
+
+
+def test_a_vmlinux_uploaded_again_without_modules_keeps_the_build_and_its_module_decoding(
+        eager_tasks, vmlinux, tinymod, tmp_path, client, django_capture_on_commit_callbacks):
+    capture = django_capture_on_commit_callbacks
+    first = upload(capture, lzma.compress(vmlinux.read_bytes()), tinymod)
+    assert first.index_status == Build.Index.READY, first.index_error
+    with capture(execute=True):
+        log = make_log(module_crash_log(vmlinux, tinymod), commit="abc")
+    with capture(execute=True):
+        other = make_log(module_crash_log(vmlinux, tinymod), commit="def")  # the same kernel, another run
+    crash = Crash.objects.get(log=log, index=0)
+    assert module_frame(crash)["locations"][-1]["file"].endswith("tinymod.c"), crash.decoded
+
+    again = upload(capture, lzma.compress(vmlinux.read_bytes()))  # the vmlinux alone, as on /builds/upload/
+    assert again.index_status == Build.Index.NONE and not again.files.exists()
+    assert f"is already build {first.pk}" in again.index_error and "1 module kept" in again.index_error
+    assert f"is already build {first.pk}" in client.get(f"/builds/{again.pk}/").content.decode()
+    assert list(Build.objects.filter(buildid=first.buildid)) == [Build.objects.get(pk=first.pk)]
+    assert [f.name for f in first.files.filter(kind="module")] == ["tinymod.ko"]
+    for entry in (log, other):
+        entry.refresh_from_db()
+        crash = Crash.objects.get(log=entry, index=0)
+        assert entry.build_id == first.pk
+        assert module_frame(crash)["locations"], crash.decoded  # still decoded with tinymod.ko
+        assert "no tinymod.ko" not in str(crash.decoded["errors"])
+
+
+def test_a_vmlinux_uploaded_again_with_a_new_module_adds_it_to_the_build(
+        eager_tasks, vmlinux, tinymod, tmp_path, django_capture_on_commit_callbacks):
+    capture = django_capture_on_commit_callbacks
+    first = upload(capture, vmlinux.read_bytes(), name="vmlinux")
+    with capture(execute=True):
+        log = make_log(module_crash_log(vmlinux, tinymod))
+    assert not module_frame(Crash.objects.get(log=log, index=0))["locations"]  # no tinymod.ko yet
+
+    again = upload(capture, vmlinux.read_bytes(), tinymod, name="vmlinux")
+    assert "added tinymod.ko" in again.index_error
+    assert [f.name for f in first.files.filter(kind="module")] == ["tinymod.ko"]
+    crash = Crash.objects.get(log=log, index=0)  # decoded again, now with the module
+    assert module_frame(crash)["locations"][-1]["file"].endswith("tinymod.c"), crash.decoded
