@@ -96,7 +96,11 @@ def fail_rate_per_commit(timeline: list[dict]) -> dict | None:
     rows = [t for t in reversed(timeline) if t.get("commit")]
     if not rows:
         return None
-    return {"type": "bar", "labels": [t["commit"][:12] for t in rows],
+    lines = {(t.get("tree", ""), t.get("branch", "")) for t in rows}
+    # several trees: each bar says whose commit it is (a commit may be on two of them, counted apart)
+    labels = [t["commit"][:12] if len(lines) == 1 else
+              f"{t['commit'][:12]} {'/'.join(v for v in (t.get('tree'), t.get('branch')) if v) or '-'}" for t in rows]
+    return {"type": "bar", "labels": labels,
             "datasets": [{"label": "% of runs failing", "data": [round(t["rate"], 1) for t in rows],
                           "backgroundColor": PALETTE[0],
                           "fail_runs": [f"{t['fail']}:{t['runs']}" for t in rows]}],
