@@ -31,6 +31,7 @@ from django.utils import timezone
 from triage.models import Cluster, Crash, Digest, DigestItem, Regression, Subscription
 from triage.regression_report import site_url
 from triage.regressions import in_subsystem
+from triage.subsystems import in_section
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def _matching_clusters(subscription: Subscription):
         # one crash of the cluster must match them all: seen in the job and in the subsystem
         seen = Crash.objects.filter(**{f"log__{k}": v for k, v in subscription.filters().items()})
         if subscription.subsystem:
-            seen = seen.filter(subsystem=subscription.subsystem)
+            seen = seen.filter(in_section(subscription.subsystem))
         clusters = clusters.filter(pk__in=seen.values("cluster_id"))
     return clusters.exclude(Exists(told)).order_by("created", "id")
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from triage.models import Cluster, Crash, Job, Log, Regression, SeriesCommit, StatKey
 from triage.queueing import send_on_commit
+from triage.subsystems import in_section
 from workers.compare import Run
 from workers.regress import CLUSTER_PREFIX, DISMISSED, CommitInfo, Finding, Fix, detect
 
@@ -207,8 +208,9 @@ def regression_counts() -> dict[str, int]:
 
 
 def in_subsystem(regressions, subsystem: str):
-    """Regressions whose cluster has crashes in this MAINTAINERS section (Crash.subsystem).
+    """Regressions whose cluster has crashes in this MAINTAINERS section (any of Crash.subsystems: the
+    most specific section of their guilty file or a broader one).
 
     A stat-key regression without a cluster has no guilty file to map, so it never matches.
     """
-    return regressions.filter(cluster__in=Crash.objects.filter(subsystem=subsystem).values("cluster_id"))
+    return regressions.filter(cluster__in=Crash.objects.filter(in_section(subsystem)).values("cluster_id"))

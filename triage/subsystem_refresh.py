@@ -1,6 +1,6 @@
 """Re-assigning the stored crashes' guilty files and subsystems after a MAINTAINERS upload.
 
-Crash and cluster pages read MAINTAINERS live, but list filters and digests go by `Crash.subsystem`,
+Crash and cluster pages read MAINTAINERS live, but list filters and digests go by `Crash.subsystems`,
 stored at analysis and decoding: an upload (or a removal) re-files the crashes of its tree, in
 batches, from what the rows keep (the report's frames, the decoded frames), without parsing a log.
 
@@ -63,10 +63,10 @@ def _refile(batch: list[Crash], trees: dict[int, str]) -> list[Crash]:
         tree = trees[crash.log_id]
         if tree not in found:
             found[tree] = subsystems.maintainers_for(tree)  # read after the rows are locked
-        before = (crash.guilty_file, crash.subsystem)
+        before = (crash.guilty_file, crash.subsystem, crash.subsystems)
         crash.guilty_file = path
-        crash.subsystem = subsystems.section_of(found[tree], crash)
-        if (crash.guilty_file, crash.subsystem) != before:
+        subsystems.file_under(crash, found[tree])
+        if (crash.guilty_file, crash.subsystem, crash.subsystems) != before:
             changed.append(crash)
     return changed
 
@@ -75,7 +75,7 @@ def reassign(tree: str, batch_size: int = BATCH) -> int:
     """Re-file the stored crashes of `tree` with its current MAINTAINERS; returns how many changed."""
     rows = crashes_of(tree).order_by("pk").only(
         "pk", "log_id", "kind", "title", "report", "decoded", "search_text", "start_line", "end_line",
-        "guilty_file", "subsystem")
+        "guilty_file", "subsystem", "subsystems")
     last, changed = 0, 0
     while True:
         with transaction.atomic():
@@ -85,5 +85,5 @@ def reassign(tree: str, batch_size: int = BATCH) -> int:
             last = batch[-1].pk
             trees = dict(Log.objects.filter(pk__in={c.log_id for c in batch}).values_list("pk", "tree"))
             updated = _refile(batch, trees)
-            Crash.objects.bulk_update(updated, ["guilty_file", "subsystem"])
+            Crash.objects.bulk_update(updated, ["guilty_file", "subsystem", "subsystems"])
             changed += len(updated)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 
 from triage.models import Crash, MaintainersFile
 from workers.maintainers import Maintainers, Match, file_from_text
@@ -49,10 +50,45 @@ def maintainers_for(tree: str) -> Maintainers | None:
     return _PARSED[key]
 
 
+# Crash.subsystems holds every section of a crash as "|LKDTM|MISC DRIVERS|": an `icontains` on "|NAME|"
+# matches a whole name, in any case on SQLite and PostgreSQL alike (SQLite's LIKE ignores case anyway;
+# the subscription form takes names in any case too), trigram-indexed on PostgreSQL (migration 0020).
+SEP = "|"
+
+
+def joined(names: Iterable[str]) -> str:
+    """Section names as Crash.subsystems stores them ("" for none)."""
+    names = [n.replace(SEP, "/") for n in names if n]
+    return SEP + SEP.join(dict.fromkeys(names)) + SEP if names else ""
+
+
+def split(stored: str) -> list[str]:
+    """The section names of a Crash.subsystems value, most specific first."""
+    return [n for n in stored.split(SEP) if n]
+
+
+def in_section(name: str, path: str = "") -> Q:
+    """Crashes (or rows reached through `path`, e.g. "crashes__") filed under the section `name`, the
+    most specific one or any broader one its guilty file also matches."""
+    return Q(**{f"{path}subsystems__icontains": joined([name.strip()]) or SEP * 2})
+
+
+def filed_names() -> list[str]:
+    """Every section name stored crashes are filed under (the lists' datalists), cached."""
+    from triage import listing
+
+    def load() -> list[str]:
+        stored = Crash.objects.exclude(subsystems="").values_list("subsystems", flat=True).distinct()
+        return sorted({n for value in stored.iterator() for n in split(value)})[:listing.MAX_CHOICES]
+
+    return listing.cached("choices:crash:subsystems", load)
+
+
 def section_names() -> list[str]:
     """Every MAINTAINERS section name the app knows (every tree's upload, the settings' file) and every
     subsystem crashes were filed under: what a digest subscription may name."""
     names = set(Crash.objects.exclude(subsystem="").values_list("subsystem", flat=True).distinct())
+    names.update(filed_names())
     trees = set(MaintainersFile.objects.values_list("tree", flat=True)) or {""}
     for tree in trees:
         found = maintainers_for(tree)
@@ -108,13 +144,19 @@ def guilty_file(report: dict[str, Any], decoded: dict[str, Any] | None, lines: l
     return own_file(report, decoded) or file_from_text(lines) or ""
 
 
-def section_of(found: Maintainers | None, crash: Crash) -> str:
-    """The most specific MAINTAINERS section of the crash's guilty file but THE REST ("" for none)."""
+def sections_of(found: Maintainers | None, crash: Crash) -> list[str]:
+    """Every MAINTAINERS section of the crash's guilty file but THE REST, most specific first."""
     if not found or not crash.guilty_file:
-        return ""
-    named = [m for m in found.for_file(crash.guilty_file, crash.search_text + " " + crash.title)
-             if not m.section.is_catch_all]
-    return named[0].section.name[:200] if named else ""
+        return []
+    return [m.section.name[:200] for m in found.for_file(crash.guilty_file, crash.search_text + " " + crash.title)
+            if not m.section.is_catch_all]
+
+
+def file_under(crash: Crash, found: Maintainers | None) -> None:
+    """Set the crash's subsystem (the most specific section, shown) and subsystems (all, filtered by)."""
+    named = sections_of(found, crash)
+    crash.subsystem = named[0] if named else ""
+    crash.subsystems = joined(named)
 
 
 def matches(crash: Crash) -> list[Match]:
@@ -126,14 +168,15 @@ def matches(crash: Crash) -> list[Match]:
 
 
 def assign(crashes: Iterable[Crash], tree: str, lines: list[str]) -> None:
-    """Fill guilty_file and subsystem (the most specific section but THE REST) and save them."""
+    """Fill guilty_file, subsystem (the most specific section but THE REST) and subsystems (every
+    section but THE REST) and save them."""
     found = maintainers_for(tree)
     changed = []
     for crash in crashes:
         crash.guilty_file = guilty_file(crash.report, crash.decoded, lines[crash.start_line:crash.end_line + 1])[:300]
-        crash.subsystem = section_of(found, crash)
+        file_under(crash, found)
         changed.append(crash)
-    Crash.objects.bulk_update(changed, ["guilty_file", "subsystem"])
+    Crash.objects.bulk_update(changed, ["guilty_file", "subsystem", "subsystems"])
 
 
 def cluster_matches(cluster) -> tuple[str, list[Match]]:

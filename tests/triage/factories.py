@@ -11,6 +11,7 @@ from triage.clusters import file_crash
 from triage.ingest import store_log
 from triage.models import Crash, Log, StatKey
 from triage.search import crash_search_text
+from triage.subsystems import joined
 from workers.report import Frame, Report
 
 
@@ -55,20 +56,24 @@ def make_report(title: str, functions: Sequence[str] = (), alt_titles: Sequence[
                   guilty=0 if frames else None)
 
 
-def make_crash(log: Log, report: Report, index: int = 0, subsystem: str = "") -> Crash:
+def make_crash(log: Log, report: Report, index: int = 0, subsystem: str | Sequence[str] = "") -> Crash:
     """A crash row stored and filed the way triage.analysis.save_analysis does it; `subsystem` is the
-    MAINTAINERS section triage.subsystems would have found for its guilty file."""
+    MAINTAINERS section triage.subsystems would have found for its guilty file, or all of them, most
+    specific first."""
+    sections = [subsystem] if isinstance(subsystem, str) else list(subsystem)
+    subsystem = sections[0] if sections else ""
     guilty = report.guilty_frame
     crash = Crash.objects.create(
         log=log, index=index, title=report.title, alt_titles=report.alt_titles, kind=report.kind,
         corrupted=report.corrupted, guilty_function=(guilty.function if guilty else "") or "",
-        report=report.to_dict(), search_text=crash_search_text(report.to_dict()), subsystem=subsystem)
+        report=report.to_dict(), search_text=crash_search_text(report.to_dict()), subsystem=subsystem,
+        subsystems=joined(sections))
     file_crash(crash).refresh_stats()
     return crash
 
 
 def make_run(commit: str = "", stat_keys: Iterable[str] = (), reports: Iterable[Report] = (),
-             status: str = Log.Status.DONE, subsystem: str = "", **metadata: str) -> Log:
+             status: str = Log.Status.DONE, subsystem: str | Sequence[str] = "", **metadata: str) -> Log:
     """One analysed run (a log) without stored bytes: its stat keys and its crashes (in `subsystem`), filed."""
     log = Log.objects.create(fingerprint=uuid.uuid4().hex, sha256="0" * 64, size=0, raw="", status=status,
                              commit=commit, **metadata)

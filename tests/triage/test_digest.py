@@ -31,7 +31,7 @@ def subscribe(address: str = "dev@example.org", **fields) -> Subscription:
     return Subscription.objects.create(user=user, **fields)
 
 
-def regression(title: str = "BUG: one", job=JOB, commit: str = "b", subsystem: str = ""):
+def regression(title: str = "BUG: one", job=JOB, commit: str = "b", subsystem: str | list[str] = ""):
     make_run("a", **job)
     check_job(job_of(make_run(commit, reports=[make_report(title)], subsystem=subsystem, **job)).pk)
 
@@ -112,6 +112,19 @@ def test_a_subsystem_subscription_gets_only_regressions_and_clusters_with_crashe
     regression("BUG: Bad rss-counter state", job={**JOB, "arch": "arm64"}, subsystem="MEMORY MANAGEMENT")
     assert send_due(timezone.now() + timedelta(days=1)) == 1  # another job, the same subsystem: sent
     assert "Bad rss-counter state" in inbox.messages[1].get_body(("plain",)).get_content()
+
+
+def test_a_subscription_to_a_broader_section_gets_crashes_filed_under_a_narrower_one_too(smtp_server):
+    inbox, _ = smtp_server
+    for address, section in (("lkdtm@example.org", "LKDTM"), ("misc@example.org", "MISC DRIVERS"),
+                             ("net@example.org", "NETWORKING [GENERAL]")):
+        subscribe(address, subsystem=section, clusters=True)
+    regression("WARNING: CPU: 0 PID: 1 at drivers/misc/lkdtm/bugs.c", subsystem=["LKDTM", "MISC DRIVERS"])
+    assert send_due() == 2
+    assert sorted(m["To"] for m in inbox.messages) == ["lkdtm@example.org", "misc@example.org"]
+    for message in inbox.messages:
+        assert "1 new regression and 1 new cluster" in message["Subject"]
+        assert "lkdtm/bugs.c" in message.get_body(("plain",)).get_content()
 
 
 def test_a_team_address_set_up_by_an_admin_gets_digests(smtp_server):

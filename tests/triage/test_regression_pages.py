@@ -11,7 +11,7 @@ from tests.conftest import fixture_log
 from tests.triage.factories import make_log, make_report, make_run
 from tests.workers.test_compare import ROBOT_TABLE
 from triage.models import Regression
-from triage.regressions import check_job, job_of
+from triage.regressions import check_job, in_subsystem, job_of
 from workers.tasks import analyze_log
 
 pytestmark = pytest.mark.django_db
@@ -160,6 +160,20 @@ def test_regression_list_is_newest_first_and_sorts_by_column_both_ways(client, t
 def test_api_filters_regressions_by_subsystem(client, three_regressions):
     items = client.get("/api/regressions/", {"subsystem": "NETWORKING"}).json()["results"]
     assert [i["first_bad_commit"] for i in items] == ["c"]
+
+
+@pytest.mark.parametrize("section", ["LKDTM", "MISC DRIVERS"])
+def test_regressions_are_found_by_the_most_specific_section_of_their_crashes_or_a_broader_one(client, section):
+    make_run("a", **JOB)
+    check_job(job_of(make_run("b", reports=[make_report("WARNING in lkdtm_WARNING")],
+                              subsystem=["LKDTM", "MISC DRIVERS"], **JOB)).pk)
+    check_job(job_of(make_run("c", reports=[make_report("WARNING in tcp_sendmsg")], subsystem="NETWORKING", **JOB)).pk)
+    assert listed(client, subsystem=section) == ["WARNING in lkdtm_WARNING"]
+    items = client.get("/api/regressions/", {"subsystem": section}).json()["results"]
+    assert [i["first_bad_commit"] for i in items] == ["b"]
+    assert in_subsystem(Regression.objects.all(), section).get().first_bad_commit == "b"
+    assert listed(client, subsystem="MISC") == []
+    assert '<option value="MISC DRIVERS">' in client.get("/regressions/").content.decode()
 
 
 def test_a_tiny_p_value_is_not_rounded_to_zero_and_one_run_is_one_run(client, three_regressions, site):

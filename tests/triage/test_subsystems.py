@@ -29,6 +29,7 @@ def warning_crash():
 def test_a_warning_at_file_line_names_the_file_and_its_most_specific_subsystem(warning_crash):
     assert warning_crash.guilty_file == "drivers/misc/lkdtm/bugs.c"
     assert warning_crash.subsystem == "LKDTM"
+    assert warning_crash.subsystems == "|LKDTM|MISC DRIVERS|"  # every section, most specific first, no THE REST
 
 
 def test_crash_and_cluster_pages_show_maintainers_and_lists_most_specific_first(client, warning_crash):
@@ -44,6 +45,40 @@ def test_lists_filter_by_subsystem(client, warning_crash):
     assert f'/crashes/{warning_crash.pk}/' not in client.get("/crashes/", {"subsystem": "KASAN"}).content.decode()
     page = client.get("/clusters/", {"subsystem": "LKDTM"}).content.decode()
     assert f'/clusters/{warning_crash.cluster_id}/' in page
+
+
+@pytest.mark.parametrize("section", ["LKDTM", "MISC DRIVERS", "misc drivers"])  # in any case, as the form takes it
+def test_lists_and_api_find_a_crash_by_its_most_specific_section_or_a_broader_one(client, warning_crash, section):
+    crash, cluster = warning_crash, warning_crash.cluster_id
+    assert f'/crashes/{crash.pk}/' in client.get("/crashes/", {"subsystem": section}).content.decode()
+    page = client.get("/clusters/", {"subsystem": section}).content.decode()
+    assert f'/clusters/{cluster}/' in page and "1 of 1" in page  # the crashes in it counted too
+    items = client.get("/api/crashes/", {"subsystem": section}).json()["results"]
+    assert [(i["id"], i["subsystem"], i["subsystems"]) for i in items] == [(crash.pk, "LKDTM", ["LKDTM", "MISC DRIVERS"])]
+    assert [i["id"] for i in client.get("/api/clusters/", {"subsystem": section}).json()["results"]] == [cluster]
+
+
+@pytest.mark.parametrize("other", ["MISC", "DRIVERS", "LKDTM|MISC DRIVERS", "THE REST", "MISC DRIVERS [X]"])
+def test_a_section_filter_matches_whole_names_only(client, warning_crash, other):
+    assert f'/crashes/{warning_crash.pk}/' not in client.get("/crashes/", {"subsystem": other}).content.decode()
+    assert client.get("/api/crashes/", {"subsystem": other}).json()["results"] == []
+
+
+def test_the_lists_offer_every_section_crashes_are_filed_under(client, warning_crash):
+    for url in ("/crashes/", "/clusters/"):
+        page = client.get(url).content.decode()
+        assert '<option value="LKDTM">' in page and '<option value="MISC DRIVERS">' in page
+        assert "|" not in page.split('list="known-subsystem"', 1)[-1].split("</datalist>", 1)[0]
+
+
+def test_the_migration_files_stored_crashes_under_their_one_stored_section(warning_crash):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    Crash.objects.update(subsystems="")
+    import_module("triage.migrations.0020_crash_subsystems").fill(apps, None)
+    assert Crash.objects.get(pk=warning_crash.pk).subsystems == "|LKDTM|"  # the broader ones: next re-assignment
 
 
 def test_a_tree_upload_wins_over_the_upload_for_every_tree(client):
@@ -151,19 +186,20 @@ def test_a_maintainers_upload_refiles_stored_crashes_and_the_lists_filter_by_the
             "tree": "", "text": "", "upload": SimpleUploadedFile("MAINTAINERS", MAINTAINERS.encode())}, follow=True)
     assert "being re-assigned their guilty file and subsystem in the background" in response.content.decode()
     crash.refresh_from_db()
-    assert crash.subsystem == "LKDTM"
-    assert f"/crashes/{crash.pk}/" in client.get("/crashes/", {"subsystem": "LKDTM"}).content.decode()
-    assert f"/clusters/{crash.cluster_id}/" in client.get("/clusters/", {"subsystem": "LKDTM"}).content.decode()
+    assert (crash.subsystem, crash.subsystems) == ("LKDTM", "|LKDTM|MISC DRIVERS|")
+    for section in ("LKDTM", "MISC DRIVERS"):
+        assert f"/crashes/{crash.pk}/" in client.get("/crashes/", {"subsystem": section}).content.decode()
+        assert f"/clusters/{crash.cluster_id}/" in client.get("/clusters/", {"subsystem": section}).content.decode()
 
     # a file of the crash's own tree wins over it, and removing it falls back again
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post("/admin/triage/maintainersfile/add/", {
             "tree": "mainline", "text": "ONLY MINE\nM:\tMe <me@example.org>\nF:\tdrivers/\n"})
-    assert Crash.objects.get(pk=crash.pk).subsystem == "ONLY MINE"
+    assert Crash.objects.get(pk=crash.pk).subsystems == "|ONLY MINE|"
     mine = MaintainersFile.objects.get(tree="mainline")
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(f"/admin/triage/maintainersfile/{mine.pk}/delete/", {"post": "yes"})
-    assert Crash.objects.get(pk=crash.pk).subsystem == "LKDTM"
+    assert Crash.objects.get(pk=crash.pk).subsystems == "|LKDTM|MISC DRIVERS|"
 
 
 def test_refiling_repairs_a_file_taken_from_another_frame_and_reads_no_log_it_need_not():

@@ -10,13 +10,21 @@ from triage.api.errors import ErrorSerializer, Gone
 from triage.api.filters import CrashFilter, row_id
 from triage.api.pagination import StrictCursorPagination
 from triage.models import Crash, VanishedCrash
+from triage.subsystems import split
 
 
 class CrashSerializer(serializers.ModelSerializer):
+    subsystems = serializers.SerializerMethodField(
+        help_text="every MAINTAINERS section of the guilty file but THE REST, most specific first "
+                  "(`subsystem` is the first)")
+
     class Meta:
         model = Crash
         fields = ["id", "log", "index", "title", "alt_titles", "kind", "corrupted", "guilty_function",
-                  "cluster", "start_line", "end_line", "decode_status", "subsystem", "report"]
+                  "cluster", "start_line", "end_line", "decode_status", "subsystem", "subsystems", "report"]
+
+    def get_subsystems(self, crash: Crash) -> list[str]:
+        return split(crash.subsystems)
 
 
 @extend_schema_view(

@@ -15,6 +15,7 @@ from rest_framework.exceptions import ValidationError
 
 from triage.models import Build, Cluster, Crash, Log
 from triage.search import crashes_with_words, word_contains
+from triage.subsystems import in_section
 
 FORMAT_PARAMS = ("format",)  # DRF's renderer override (?format=json)
 
@@ -138,7 +139,8 @@ class CrashFilter(filters.FilterSet):
     corrupted = BoolFilter()
     decode_status = filters.ChoiceFilter(choices=Crash.Decode.choices)
     commit = filters.CharFilter(field_name="log__commit", help_text="commit of the crash's log")
-    subsystem = filters.CharFilter(help_text="MAINTAINERS section of the guilty frame's file")
+    subsystem = filters.CharFilter(method="filter_subsystem", help_text="a MAINTAINERS section of the guilty "
+                                   "frame's file: the most specific one or any broader one it also matches")
 
     class Meta:
         model = Crash
@@ -152,6 +154,9 @@ class CrashFilter(filters.FilterSet):
 
         cluster = Cluster.objects.filter(pk=value).first()
         return queryset.filter(cluster_id=live(cluster).pk if cluster else value)
+
+    def filter_subsystem(self, queryset, name, value):
+        return queryset.filter(in_section(value))
 
 
 class ClusterFilter(filters.FilterSet):
@@ -171,7 +176,7 @@ class ClusterFilter(filters.FilterSet):
 
 
     def filter_subsystem(self, queryset, name, value):
-        return queryset.filter(pk__in=Crash.objects.filter(subsystem=value).values("cluster_id"))
+        return queryset.filter(pk__in=Crash.objects.filter(in_section(value)).values("cluster_id"))
 
 
 class BuildFilter(filters.FilterSet):

@@ -36,9 +36,12 @@ class Crash(models.Model):
     # (triage.search.crash_search_text; trigram-indexed on PostgreSQL).
     search_text = models.TextField(blank=True, default="")
     # The source file the crash points at (decoded guilty frame, else `kernel BUG at` / `WARNING: at`)
-    # and its most specific MAINTAINERS section: triage.subsystems fills both.
+    # and its most specific MAINTAINERS section (shown), and every section but THE REST, most specific
+    # first, as "|LKDTM|MISC DRIVERS|" (what filters and digests match, triage.subsystems.in_section):
+    # triage.subsystems fills all three.
     guilty_file = models.CharField(max_length=300, blank=True, default="")
     subsystem = models.CharField(max_length=200, blank=True, default="", db_index=True)
+    subsystems = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-log__created", "index"]

@@ -35,8 +35,8 @@ def cluster_filters() -> list[listing.Filter]:
         *[listing.Filter(f, f, crashed_in(f), choices=lambda f=f: listing.known_values(Log, f))
           for f in ("tree", "branch", "config", "arch", "test")],
         listing.Filter("subsystem", "subsystem",
-                       lambda qs, v: qs.filter(pk__in=Crash.objects.filter(subsystem=v).values("cluster_id")),
-                       choices=lambda: listing.known_values(Crash, "subsystem")),
+                       lambda qs, v: qs.filter(pk__in=Crash.objects.filter(subsystems.in_section(v)).values("cluster_id")),
+                       choices=subsystems.filed_names),
         listing.since_filter("seen_since", "last seen since", "last_seen"),
         listing.before_filter("seen_before", "last seen before", "last_seen"),
         listing.since_filter("first_since", "first seen since", "first_seen"),
@@ -58,7 +58,8 @@ def matching_counts(cluster_ids: list[int], active: dict[str, str]) -> dict[int,
         return None
     crashes = Crash.objects.filter(cluster_id__in=cluster_ids)
     for name, value in scoped.items():
-        crashes = crashes.filter(subsystem=value) if name == "subsystem" else crashes.filter(**{f"log__{name}": value})
+        crashes = (crashes.filter(subsystems.in_section(value)) if name == "subsystem"
+                   else crashes.filter(**{f"log__{name}": value}))
     return dict(crashes.values("cluster_id").annotate(n=Count("id")).order_by().values_list("cluster_id", "n"))
 
 

@@ -9,9 +9,10 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from triage import listing
-from triage.models import Crash, Job, Log, Regression
+from triage.models import Job, Log, Regression
 from triage.regression_report import report_text, side
 from triage.regressions import in_subsystem
+from triage.subsystems import filed_names
 from triage.views.common import page
 
 RUNS_SHOWN = 20  # runs of the first bad commit on a regression's page
@@ -23,7 +24,7 @@ def regression_filters() -> list[listing.Filter]:
         *[listing.field_filter(f, f, f"job__{f}", model=Job) for f in Log.JOB],
         listing.Filter("state", "state", lambda qs, v: qs.filter(state=v), choices=lambda: Regression.State.choices,
                        select=True),
-        listing.Filter("subsystem", "subsystem", in_subsystem, choices=lambda: listing.known_values(Crash, "subsystem")),
+        listing.Filter("subsystem", "subsystem", in_subsystem, choices=filed_names),
         listing.commit_filter("first_bad_commit"),
         listing.since_filter("since", "found since", "created"),
         listing.before_filter("before", "found before", "created"),
