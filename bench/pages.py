@@ -34,6 +34,7 @@ FUNCTIONS = [f"{p}_{s}" for p in ("vfs", "ext4", "btrfs", "tcp", "udp", "kmem", 
 KINDS = ["KASAN", "WARNING", "BUG", "general protection fault", "lockdep", "INFO: task hung", "panic"]
 SUBSYSTEMS = ["EXT4 FILE SYSTEM", "NETWORKING [GENERAL]", "MEMORY MANAGEMENT", "SCHEDULER", "USB SUBSYSTEM",
               "DRM DRIVERS", "NVM EXPRESS DRIVER", "BLOCK LAYER", "BPF", "IO_URING", ""]
+BROADER = "FILESYSTEMS (VFS and infrastructure)"  # the files are fs/*.c
 
 
 def ensure_database() -> None:
@@ -140,8 +141,11 @@ def generate(n_logs: int, n_crashes: int, n_clusters: int) -> None:
                     s[0] += 1
                     s[2] = created
                     keys.add(f"dmesg.{kind.replace(' ', '_')}:in_{fn}")
+                    section = rnd.choice(SUBSYSTEMS)
+                    # filed under its section and, as most files are, a broader one (Crash.subsystems)
+                    sections = f"|{section}|{BROADER}|" if section else ""
                     yield (crash_id, i + 1, j, title, "[]", kind, False, fn, json.dumps(report), 10, 40, cid + 1,
-                           "waiting", "", " ".join(stack), f"fs/{fn}.c", rnd.choice(SUBSYSTEMS))
+                           "waiting", "", " ".join(stack), f"fs/{fn}.c", section, sections)
                 for key in keys:
                     statkeys.append((i + 1, key))
 
@@ -153,7 +157,8 @@ def generate(n_logs: int, n_crashes: int, n_clusters: int) -> None:
              ((t.lower(), c + 1, "title") for c, (t, _, _) in enumerate(cluster_titles)))
         n = copy(raw, "triage_crash", ["id", "log_id", "index", "title", "alt_titles", "kind", "corrupted",
                                        "guilty_function", "report", "start_line", "end_line", "cluster_id",
-                                       "decode_status", "decode_error", "search_text", "guilty_file", "subsystem"],
+                                       "decode_status", "decode_error", "search_text", "guilty_file", "subsystem",
+                                       "subsystems"],
                  crashes())
         print(f"crashes: {n} in {time.monotonic() - t0:.0f} s", flush=True)
         copy(raw, "triage_statkey", ["log_id", "key"], statkeys)

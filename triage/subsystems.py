@@ -78,7 +78,7 @@ def filed_names() -> list[str]:
     from triage import listing
 
     def load() -> list[str]:
-        stored = Crash.objects.exclude(subsystems="").values_list("subsystems", flat=True).distinct()
+        stored = Crash.objects.exclude(subsystems="").order_by().values_list("subsystems", flat=True).distinct()
         return sorted({n for value in stored.iterator() for n in split(value)})[:listing.MAX_CHOICES]
 
     return listing.cached("choices:crash:subsystems", load)
@@ -87,7 +87,7 @@ def filed_names() -> list[str]:
 def section_names() -> list[str]:
     """Every MAINTAINERS section name the app knows (every tree's upload, the settings' file) and every
     subsystem crashes were filed under: what a digest subscription may name."""
-    names = set(Crash.objects.exclude(subsystem="").values_list("subsystem", flat=True).distinct())
+    names = set(Crash.objects.exclude(subsystem="").order_by().values_list("subsystem", flat=True).distinct())
     names.update(filed_names())
     trees = set(MaintainersFile.objects.values_list("tree", flat=True)) or {""}
     for tree in trees:

@@ -98,7 +98,8 @@ def test_clusters_filter_by_status_title_kind_and_guilty_function(api, runs, fie
 
 
 def test_crashes_and_clusters_filter_by_subsystem(api, runs):
-    Crash.objects.filter(title__startswith="KASAN").update(subsystem="MEMORY MANAGEMENT")
+    Crash.objects.filter(title__startswith="KASAN").update(subsystem="MEMORY MANAGEMENT",
+                                                           subsystems="|MEMORY MANAGEMENT|")
     rows = api.get("/api/crashes/", {"subsystem": "MEMORY MANAGEMENT"}).json()["results"]
     assert [r["title"] for r in rows] == ["KASAN: use-after-free Read in foo_read"]
     rows = api.get("/api/clusters/", {"subsystem": "MEMORY MANAGEMENT"}).json()["results"]
