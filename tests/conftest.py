@@ -57,3 +57,10 @@ def _fresh_suggestions():
     from triage.listing import forget_cached
 
     forget_cached()
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings, tmp_path):
+    """Pages keep counts in the shared cache (a cluster's groups): each test has a cache of its own."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": str(tmp_path)}}
