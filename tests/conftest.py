@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,39 @@ from tests.smtp import smtp_server  # noqa: F401 (a real SMTP server for the tes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+# A tiny "kernel" with DWARF and a build-id, built with gcc for the tests that upload, index and decode.
+RELEASE = "6.99.0-triage-test"
+SOURCE = f"""
+const char linux_banner[] = "Linux version {RELEASE} (me@host) (gcc) #1 SMP PREEMPT";
+static inline __attribute__((always_inline)) int deref(volatile int *p) {{ return *p; }}
+__attribute__((noinline)) int crash_here(volatile int *p) {{ return deref(p) + 1; }}
+__attribute__((noinline)) int caller(volatile int *p) {{ return crash_here(p) * 2; }}
+void _start(void) {{ caller((volatile int *)0); for (;;); }}
+"""
+
+
+@pytest.fixture
+def vmlinux(tmp_path) -> Path:
+    if shutil.which("gcc") is None or shutil.which("nm") is None:
+        pytest.skip("gcc and binutils are needed to build the test vmlinux")
+    src = tmp_path / "kernel.c"
+    src.write_text(SOURCE)
+    out = tmp_path / "vmlinux"
+    subprocess.run(["gcc", "-g", "-O2", "-nostdlib", "-static", "-fno-stack-protector", "-Wl,--build-id",
+                    str(src), "-o", str(out)], check=True)
+    return out
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run .delay() inline: the real tasks, in this process, so a test sees their rows."""
+    from workers.celery_app import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
 
 
 def fixture_log(name: str) -> bytes:

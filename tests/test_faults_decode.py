@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import signal
-import subprocess
 
 import pytest
 
@@ -26,18 +24,6 @@ from tests.test_faults import Stack, big_log
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture
-def vmlinux(tmp_path):
-    if shutil.which("gcc") is None or shutil.which("nm") is None:
-        pytest.skip("gcc and binutils are needed to build the test vmlinux")
-    from tests.triage.test_builds import SOURCE
-
-    (tmp_path / "kernel.c").write_text(SOURCE)
-    out = tmp_path / "vmlinux"
-    subprocess.run(["gcc", "-g", "-O2", "-nostdlib", "-static", "-fno-stack-protector", "-Wl,--build-id",
-                    str(tmp_path / "kernel.c"), "-o", str(out)], check=True)
-    return out
 
 
 def held_decode_tokens(broker) -> list[str]:

@@ -126,20 +126,7 @@ def test_compare_two_commits_picked_by_prefix(page, live_server, transactional_d
     check_page(page, "compare-flow")
 
 
-def test_upload_a_build_and_watch_it_indexed_without_reloading(page, live_server, transactional_db, tmp_path):
-    import shutil
-    import subprocess
-
-    import pytest
-
-    from tests.triage.test_builds import SOURCE
-
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is needed to build the test vmlinux")
-    (tmp_path / "kernel.c").write_text(SOURCE)
-    vmlinux = tmp_path / "vmlinux"
-    subprocess.run(["gcc", "-g", "-O2", "-nostdlib", "-static", "-fno-stack-protector", "-Wl,--build-id",
-                    str(tmp_path / "kernel.c"), "-o", str(vmlinux)], check=True)
+def test_upload_a_build_and_watch_it_indexed_without_reloading(page, live_server, transactional_db, vmlinux):
     log_in(page, make_triager("kdev"), live_server)
     page.goto("/builds/upload/")
     page.set_input_files("input[name=vmlinux]", str(vmlinux))

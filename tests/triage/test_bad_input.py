@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from tests.conftest import fixture_log
 from tests.triage.factories import make_log, make_token, make_user
-from tests.triage.test_builds import crash_log, eager_tasks, upload_build, vmlinux  # noqa: F401 (fixtures)
+from tests.triage.test_builds import crash_log, upload_build
 from triage.models import Crash, Log, StatKey
 from workers.parser import parse_log
 from workers.tasks import analyze_log

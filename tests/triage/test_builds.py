@@ -12,41 +12,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from tests.conftest import RELEASE, SOURCE  # noqa: F401 (other tests import them from here)
 from tests.triage.factories import make_log, make_token
 from triage.models import Build, Crash
-from workers.celery_app import app
 
 pytestmark = pytest.mark.django_db
-
-RELEASE = "6.99.0-triage-test"
-SOURCE = f"""
-const char linux_banner[] = "Linux version {RELEASE} (me@host) (gcc) #1 SMP PREEMPT";
-static inline __attribute__((always_inline)) int deref(volatile int *p) {{ return *p; }}
-__attribute__((noinline)) int crash_here(volatile int *p) {{ return deref(p) + 1; }}
-__attribute__((noinline)) int caller(volatile int *p) {{ return crash_here(p) * 2; }}
-void _start(void) {{ caller((volatile int *)0); for (;;); }}
-"""
-
-
-@pytest.fixture
-def eager_tasks():
-    """Run .delay() inline: the real tasks, in this process, so a test sees their rows."""
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def vmlinux(tmp_path) -> Path:
-    if shutil.which("gcc") is None or shutil.which("nm") is None:
-        pytest.skip("gcc and binutils are needed to build the test vmlinux")
-    src = tmp_path / "kernel.c"
-    src.write_text(SOURCE)
-    out = tmp_path / "vmlinux"
-    subprocess.run(["gcc", "-g", "-O2", "-nostdlib", "-static", "-fno-stack-protector", "-Wl,--build-id",
-                    str(src), "-o", str(out)], check=True)
-    return out
-
 
 def symbol_size(binary: Path, name: str) -> int:
     for line in subprocess.run(["nm", "-S", str(binary)], capture_output=True, text=True).stdout.splitlines():

@@ -19,7 +19,7 @@ from django.utils import timezone
 from tests.conftest import fixture_log
 from tests.servers import wait_for
 from tests.triage.factories import make_log
-from tests.triage.test_builds import crash_log, upload_build, vmlinux  # noqa: F401 (fixture)
+from tests.triage.test_builds import crash_log, upload_build
 from tests.triage.test_queueing import broker, up, worker  # noqa: F401 (fixtures)
 from triage.decode_queue import queue_decodes, sweep
 from triage.models import Build, Crash, Log

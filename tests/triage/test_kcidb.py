@@ -14,7 +14,6 @@ from rest_framework.test import APIClient
 
 from tests.conftest import fixture_log
 from tests.triage.factories import make_token
-from tests.triage.test_builds import eager_tasks  # noqa: F401 (fixture)
 from triage.fetching import fetch
 from triage.ingest import RejectedUpload
 from triage.models import ApiToken, KcidbImport, Log

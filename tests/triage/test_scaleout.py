@@ -43,16 +43,6 @@ def s3(settings, monkeypatch):
     server.stop()
 
 
-@pytest.fixture
-def vmlinux(tmp_path) -> Path:
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is needed to build the test vmlinux")
-    (tmp_path / "kernel.c").write_text(SOURCE)
-    out = tmp_path / "vmlinux"
-    subprocess.run(["gcc", "-g", "-O2", "-nostdlib", "-static", "-fno-stack-protector", "-Wl,--build-id",
-                    str(tmp_path / "kernel.c"), "-o", str(out)], check=True)
-    return out
-
 
 def api() -> APIClient:
     client = APIClient()

@@ -154,14 +154,6 @@ def test_a_guilty_frame_in_the_reporting_machinery_is_unknown_rather_than_its_fi
 
 
 
-@pytest.fixture
-def eager_tasks():
-    from workers.celery_app import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
 
 @pytest.fixture
 def admin_client(db):
