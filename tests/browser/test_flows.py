@@ -130,7 +130,7 @@ def test_upload_a_build_and_watch_it_indexed_without_reloading(page, live_server
     log_in(page, make_triager("kdev"), live_server)
     page.goto("/builds/upload/")
     page.set_input_files("input[name=vmlinux]", str(vmlinux))
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, queues=["index", "analysis"]):
         page.get_by_role("button", name="Upload").click()
         page.wait_for_url("**/builds/*/")
         page.evaluate("window.__same_page = true")
