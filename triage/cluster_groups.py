@@ -112,7 +112,7 @@ def _grouped_in_postgres(cluster_id: int, split: str | None) -> Groups:
                SUM(n), COUNT(*), MIN(created), MAX(created)
         FROM runs
         GROUP BY GROUPING SETS (("commit", tree, branch, status), (day{", " + split_col if split else ""}),
-                                (config), (arch), (machine), (test), (build_id), (test, config, arch))"""
+                                (machine), (build_id), (test, config, arch))"""
     groups = _empty()
     columns = ("commit", "tree", "branch", "status", "day", "config", "arch", "machine", "test", "build_id")
     with connection.cursor() as cursor:
@@ -125,8 +125,11 @@ def _grouped_in_postgres(cluster_id: int, split: str | None) -> Groups:
                 groups.per_day.append((day, value, n))
             elif grouped == {"commit", "tree", "branch", "status"}:
                 _add_commit(groups, tree, branch, commit, status, n, runs, first, last)
-            elif grouped == {"test", "config", "arch"}:
+            elif grouped == {"test", "config", "arch"}:  # a run has one job: its parts add up from here
                 groups.jobs.add((test, config, arch))
+                for name, part in (("test", test), ("config", config), ("arch", arch)):
+                    if part:
+                        groups.seen[_SEEN[name]][part] += n
             elif grouped == {"build_id"}:
                 if build_id:
                     groups.seen["builds"][(build_id, release or f"build {build_id}")] += n
