@@ -118,3 +118,44 @@ def test_filtered_by_tree_the_clusters_list_counts_the_crashes_of_that_tree_of_a
     page = client.get("/clusters/", {"tree": "next"}).content.decode()
     assert "Crashes (matching of all)" in page and ">1 of 3<" in page
     assert ">3<" in client.get("/clusters/").content.decode()
+
+
+def test_crash_list_sorts_by_kind_cluster_and_commit_both_ways_from_its_headers(client):
+    for commit, title, kind in (("cccc", "WARNING in gamma_fn", "WARNING"), ("aaaa", "BUG: soft lockup in alpha_fn", "BUG"),
+                                ("bbbb", "KASAN: use-after-free in beta_fn", "KASAN")):
+        make_run(commit, reports=[make_report(title, [title.split()[-1]], kind=kind)], config="kasan")
+
+    def listed(**params) -> list[str]:
+        return titles(client.get("/crashes/", params).content.decode())
+
+    by_cluster = sorted(Crash.objects.values_list("cluster_id", "title"))
+    assert listed(sort="kind") == ["BUG: soft lockup in alpha_fn", "KASAN: use-after-free in beta_fn", "WARNING in gamma_fn"]
+    assert listed(sort="-kind") == listed(sort="kind")[::-1]
+    assert listed(sort="cluster") == [t for _, t in by_cluster] and listed(sort="-cluster") == listed(sort="cluster")[::-1]
+    assert listed(sort="commit") == ["BUG: soft lockup in alpha_fn", "KASAN: use-after-free in beta_fn", "WARNING in gamma_fn"]
+    assert listed(sort="-commit", config="kasan") == listed(sort="commit")[::-1]
+    page = client.get("/crashes/", {"config": "kasan", "sort": "kind"}).content.decode()
+    assert "<td>KASAN</td>" in page  # the kind has its column to be sorted by
+    for column in ("title", "kind", "cluster", "commit", "when"):
+        assert f'href="?config=kasan&amp;sort={"-" if column == "kind" else ""}{column}"' in page
+
+
+def test_log_list_sorts_by_each_column_both_ways_from_its_headers(client):
+    rows = (("bbbb", "next", "kasan", "x86_64", "ltp", Log.Status.DONE, 1, "b.log"),
+            ("aaaa", "stable", "defconfig", "arm64", "boot", Log.Status.FAILED, 0, "c.log"),
+            ("cccc", "mainline", "rt", "riscv64", "kunit", Log.Status.QUEUED, 2, "a.log"))
+    for commit, tree, config, arch, test, status, crashes, filename in rows:
+        make_run(commit, status=status, reports=[make_report(f"WARNING in fn_{i}", [f"fn_{i}"]) for i in range(crashes)],
+                 tree=tree, config=config, arch=arch, test=test, machine=f"m-{commit}", filename=filename)
+
+    def machines(**params) -> list[str]:
+        return re.findall(r"<td>(m-\w+)</td>", client.get("/logs/", params).content.decode())
+
+    columns = {"commit": 0, "tree": 1, "config": 2, "arch": 3, "test": 4, "status": 5, "crashes": 6, "name": 7}
+    for sort, at in columns.items():
+        expected = [f"m-{row[0]}" for row in sorted(rows, key=lambda row: row[at])]
+        assert machines(sort=sort) == expected, sort
+        assert machines(sort=f"-{sort}") == expected[::-1], sort
+    page = client.get("/logs/", {"arch": "arm64", "sort": "tree"}).content.decode()
+    for column in (*columns, "uploaded"):
+        assert f'href="?arch=arm64&amp;sort={"-" if column == "tree" else ""}{column}"' in page

@@ -74,6 +74,12 @@ class Log(models.Model):
 
     class Meta:
         ordering = ["-created"]
+        # The logs list's sortable columns, each with the id that breaks its ties (triage.listing): a
+        # page is read in order from the index, where the column's own index (a tree is a quarter of the
+        # logs) left every log of the value to be sorted by id. The crashes list sorted by commit walks
+        # (commit, id) too, one log's crashes at a time.
+        indexes = [models.Index(fields=[f, "id"], name=f"log_{f}_id")
+                   for f in ("status", "tree", "commit", "config", "arch", "test", "crash_count", "filename")]
 
     def __str__(self) -> str:
         return self.filename or f"log {self.pk}"

@@ -30,15 +30,20 @@ def crash_filters() -> list[listing.Filter]:
     ]
 
 
-# "when" is the upload order of the logs (ids grow with it): read from the crash's log index, where
-# sorting a million crashes by their log's timestamp would join and sort them all.
+# Each sort is read in its order from an index, a million crashes are never sorted whole. "when" is the
+# upload order of the logs (ids grow with it): the crash's (log, index) index, where sorting by the log's
+# timestamp would join and sort every crash. "cluster" walks the (cluster, log) index, "commit" the logs'
+# commit index then each log's crashes; "kind" has a (kind, id) index (a kind is 1/7 of the table). The
+# log's config, arch and test stay filters: sorting by them would join and sort every crash.
 CHEAP_COUNT_FROM = 10_000
-CRASH_SORTS = {"when": "log_id,index", "title": "title", "kind": "kind"}
+CRASH_SORTS = {"when": "log_id,index", "title": "title", "kind": "kind", "cluster": "cluster_id,log_id,index",
+               "commit": "log__commit,log_id,index"}
+CRASH_UNIQUE = frozenset({"when", "cluster", "commit"})  # (log, index) is unique: no id to break ties
 
 
 def crash_list(request: HttpRequest) -> HttpResponse:
     crashes, shown = listing.apply(request.GET, Crash.objects.select_related("log", "cluster"), crash_filters(),
-                                   CRASH_SORTS, "-when", unique=frozenset({"when"}))  # (log, index) is unique
+                                   CRASH_SORTS, "-when", unique=CRASH_UNIQUE)
     # unfiltered, the logs' denormalized crash counts add up to the number of crashes: no COUNT(*)
     # over a million crash rows for the pager (small tables count exactly)
     total = None if shown.any_active else Log.objects.aggregate(n=Sum("crash_count"))["n"] or 0

@@ -36,7 +36,10 @@ def log_filters() -> list[listing.Filter]:
     ]
 
 
-LOG_SORTS = {"uploaded": "created", "crashes": "crash_count", "name": "filename"}
+# Every column but the machine (a sort nobody asked for): each is read in order from a (column, id)
+# index, so that sorting by a column of four values does not sort a quarter of the logs per page.
+LOG_SORTS = {"uploaded": "created", "crashes": "crash_count", "name": "filename", "status": "status",
+             "tree": "tree", "commit": "commit", "config": "config", "arch": "arch", "test": "test"}
 
 
 def log_list(request: HttpRequest) -> HttpResponse:
