@@ -78,6 +78,9 @@ class Filter:
     value: str = ""
     options: list = field(default_factory=list)
     error: str = ""  # the value could not be used (the filter is ignored, and the page says why)
+    # Other parameter names read when `name` is absent (shared URLs written with them keep working);
+    # the form writes `name`.
+    aliases: tuple[str, ...] = ()
 
 
 def field_filter(name: str, label: str, lookup: str, model=Log, source: str | None = None) -> Filter:
@@ -136,7 +139,8 @@ def apply(params: QueryDict, queryset: QuerySet, filters: list[Filter], sorts: d
     """
     active = {}
     for f in filters:
-        f.value = params.get(f.name, "").strip()[:200]
+        given = params.get(f.name) or next((params[a] for a in f.aliases if params.get(a)), "")
+        f.value = given.strip()[:200]
         if f.choices is not None:
             f.options = list(f.choices())
         if f.value:

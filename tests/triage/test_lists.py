@@ -48,6 +48,16 @@ def test_cluster_list_sorts_both_ways_and_keeps_filters_in_links(client, two_con
     assert 'href="?tree=next&amp;sort=-title"' in page  # clicking again reverses, filter kept
 
 
+def test_cluster_list_takes_title_as_its_title_filter_and_its_form_writes_q(client):
+    make_run("c1", reports=[make_report("WARNING in foo_unplug")])
+    make_run("c1", reports=[make_report("BUG: sleeping function called from invalid context in bar")])
+    page = client.get("/clusters/?title=unplug").content.decode()
+    assert "foo_unplug" in page and "sleeping" not in page
+    assert '<input id="f-q" name="q" value="unplug"' in page and "clear filters" in page
+    both = client.get("/clusters/?q=sleeping&title=unplug").content.decode()
+    assert "sleeping function" in both and "foo_unplug" not in both  # q, when given, wins
+
+
 def test_clusters_list_draws_a_sparkline_per_cluster(client, two_configs):
     page = client.get("/clusters/").content.decode()
     assert page.count('<svg class="spark"') == 2

@@ -27,7 +27,8 @@ def cluster_filters() -> list[listing.Filter]:
     def crashed_in(field: str):
         return lambda qs, v: qs.filter(pk__in=Crash.objects.filter(**{f"log__{field}": v}).values("cluster_id"))
     return [
-        listing.Filter("q", "title", lambda qs, v: qs.filter(filing.clusters_matching(v))),
+        # title=: the API's name of this filter (/api/clusters/?title=), so a URL written with it works
+        listing.Filter("q", "title", lambda qs, v: qs.filter(filing.clusters_matching(v)), aliases=("title",)),
         listing.Filter("kind", "kind", lambda qs, v: qs.filter(kind__iexact=v),
                        choices=lambda: listing.known_values(Cluster, "kind")),
         listing.Filter("status", "status", lambda qs, v: qs.filter(status=v), choices=lambda: Cluster.Status.choices,
