@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+# KASAN names the stack frame (or the global variable) a bad address lies in on a line printed like a
+# frame (`lkdtm_REPORT_STACK_CANARY+0x0/0x90 [lkdtm]`), after "... and is located at offset 40 in
+# frame:" (before 5.x: "addr ... is located in stack of task sh/51 at offset 40 in frame:") or "The
+# buggy address belongs to the variable:". The parser keeps it among the report's frames (titles and
+# stat keys are made and scored with them as they are); the page's table of the stack leaves it out.
+NAMES_A_PLACE = re.compile(r"(?:\bin frame|belongs to the variable):\s*$")
 
 
 @dataclass
@@ -32,11 +41,24 @@ def symbol_text(function: str | None, offset: int | None, size: int | None, addr
     return text
 
 
-def frame_rows(report: dict[str, Any], decoded: dict[str, Any] | None) -> list[FrameRow]:
-    """One row per printed frame with a function or an address; decoded file:line and inline chain."""
+def names_a_place(frame: dict[str, Any], lines: Sequence[str], first_line: int) -> bool:
+    """The frame is KASAN's "in frame:" / "belongs to the variable:" line, not a line of a stack
+    (`lines`: the report's lines, the first being log line `first_line`, 0-based)."""
+    before = (frame.get("line") or 0) - 1 - first_line
+    return 0 <= before < len(lines) and NAMES_A_PLACE.search(lines[before]) is not None
+
+
+def frame_rows(report: dict[str, Any], decoded: dict[str, Any] | None, lines: Sequence[str] = (),
+               first_line: int = 0) -> list[FrameRow]:
+    """One row per printed frame with a function or an address; decoded file:line and inline chain.
+
+    With the report's `lines` (the first being log line `first_line`), the symbol KASAN prints for the
+    frame or variable a bad address lies in is left out: it is no line of a stack."""
     by_line = {f.get("line"): f for f in (decoded or {}).get("frames") or ()}
     rows = []
     for i, frame in enumerate(report.get("frames") or ()):
+        if i != report.get("guilty") and names_a_place(frame, lines, first_line):
+            continue
         dec = by_line.get(frame.get("line")) or {}
         function = frame.get("function") or dec.get("function")
         symbol = symbol_text(function, frame.get("offset"), frame.get("size"), frame.get("address"))

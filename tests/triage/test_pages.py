@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import fixture_log
+from tests.conftest import fixture_log, shared_path
 from tests.triage.factories import make_log
 from triage.models import Crash
 from workers.tasks import analyze_log
@@ -75,3 +75,42 @@ def test_home_says_how_many_new_clusters_it_does_not_list_and_links_them_all(cli
     assert "12 new clusters in the last 7 days, the 10 with most crashes" in page
     link = re.search(r'<a href="(/clusters/\?first_since=[^"]+)">all 12</a>', page).group(1).replace("&amp;", "&")
     assert len(re.findall(r'<a href="/clusters/\d+/">', client.get(link).content.decode())) >= 12
+
+
+STACK = ["Call Trace:", " dump_stack+0x194/0x257", " kasan_report+0x25b/0x340", " {fn}+0x30fc/0x3230",
+         " ip_route_output_flow+0x8a/0xb0", " entry_SYSCALL_64_fastpath+0x29/0xa0", ""]
+PLACES = {  # KASAN's lines naming where the bad address is, then the symbol of that place (not a frame)
+    "stack, 6.x": ["The buggy address belongs to stack of task sh/51", " and is located at offset 40 in frame:",
+                   " {place}+0x0/0x90 [lkdtm]", "", "This frame has 1 object:", " [32, 40) 'data'"],
+    "stack, 4.x": ["addr ffff8801c2b7f948 is located in stack of task syz-executor2/7364 at offset 176 in frame:",
+                   " {place}+0x0/0xb70", "", "this frame has 1 object:", " [32, 40) 'daddr'"],
+    "global": ["The buggy address belongs to the variable:", " {place}+0x8/0x1000"],
+}
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_crash_page_frames_leave_out_the_frame_or_variable_kasan_names_as_the_bad_address_place(client, place):
+    lines = ["=" * 66, "BUG: KASAN: stack-out-of-bounds in xfrm_state_find+0x30fc/0x3230",
+             "Read of size 4 at addr ffff8801c2b7f948 by task syz-executor2/7364", "",
+             "CPU: 0 PID: 7364 Comm: syz-executor2 Not tainted 4.15.0-rc8+ #262",
+             *[s.format(fn="xfrm_state_find") for s in STACK], *[s.format(place="xfrm_tmpl_resolve") for s in PLACES[place]],
+             "", "Memory state around the buggy address:", " ffff8801c2b7f800: 00 00 00 00 00 00 00 00", "=" * 66]
+    log = make_log("".join(f"[   45.{i:06d}] {line}\n" for i, line in enumerate(lines)).encode())
+    analyze_log(log.pk)
+    crash = Crash.objects.get(log=log)
+    assert crash.report["frames"][-1]["function"] == "xfrm_tmpl_resolve"  # the parser keeps it: titles, stat keys
+    response = client.get(f"/crashes/{crash.pk}/")
+    assert [f.symbol.split("+")[0] for f in response.context["frames"]] == [
+        "dump_stack", "kasan_report", "xfrm_state_find", "ip_route_output_flow", "entry_SYSCALL_64_fastpath"]
+    assert "xfrm_tmpl_resolve" not in response.content.decode().split("<h2>Frames</h2>")[1]
+
+
+@pytest.mark.corpus
+def test_crash_page_frames_of_a_lab_kasan_stack_out_of_bounds_end_with_its_stack(client):
+    log = make_log(shared_path("corpus", "lab", "logs", "REPORT_STACK_CANARY.log").read_bytes())
+    analyze_log(log.pk)
+    crash = Crash.objects.get(log=log, index=0)
+    frames = client.get(f"/crashes/{crash.pk}/").context["frames"]
+    assert [(f.symbol, f.role) for f in frames[-2:]] == [("entry_SYSCALL_64_after_hwframe+0x4b/0x53", "frame"),
+                                                         ("0x47b7a0", "ip")]  # the user-space RIP
+    assert len(frames) == len(crash.report["frames"]) - 1  # lkdtm_REPORT_STACK_CANARY+0x0/0x90, "in frame:"

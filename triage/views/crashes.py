@@ -64,5 +64,5 @@ def crash_detail(request: HttpRequest, pk: int) -> HttpResponse:
         lines = []
     text = "\n".join(lines)
     return render(request, "crash.html", {"crash": crash, "text": text, "report": crash.report,
-                                          "frames": frame_rows(crash.report, crash.decoded),
+                                          "frames": frame_rows(crash.report, crash.decoded, lines, crash.start_line),
                                           "matches": subsystems.matches(crash)})
