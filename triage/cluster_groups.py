@@ -5,24 +5,22 @@ The biggest clusters hold tens of thousands of crashes in tens of thousands of r
 first counted per run from the (cluster, log) index alone, then the runs are joined once and grouped
 every way the page needs: on PostgreSQL one GROUPING SETS query, a few hundred rows whatever the
 cluster's size; elsewhere (SQLite) the per-run rows are added up here, which suits the sizes SQLite is
-used for.
+used for. triage.cluster_counts decides when to count: pages read a big cluster's counts as a worker
+kept them.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F
 from django.utils import timezone
 
 from triage.models import Build, Crash, Log
 
-GROUPS_TTL = 600  # a build uploaded later names its release on the page within this
 SPLITS = ("commit", "config")  # what the per-day chart may be stacked by
 JOB_FIELDS = ("config", "arch", "machine", "test")
 Job = tuple[str, str, str]  # (test, config, arch): what the comparison page calls a job
@@ -47,25 +45,6 @@ class Groups:
     jobs: set[Job] = field(default_factory=set)  # where the cluster was seen: its runs' (test, config, arch)
     per_day: list[tuple[date, str | None, int]] = field(default_factory=list)  # (day, split value, crashes)
     seen: dict[str, Counter] = field(default_factory=dict)  # "configs", ..., "builds" -> crashes per value
-
-
-def cached_crash_groups(cluster, split: str | None = None) -> Groups:
-    """`crash_groups` of a cluster page, kept in the shared cache (Redis in production) for GROUPS_TTL
-    seconds under the cluster's crash count and last crash: a crash filed into the cluster or taken out
-    of it makes a new key, so a page is never older than its cluster's newest crash. The biggest
-    clusters join tens of thousands of runs for these counts (about 150 ms at a million crashes)."""
-    split = split if split in SPLITS else None
-    seen = cluster.last_seen.timestamp() if cluster.last_seen else 0
-    key = f"cluster-groups:v1:{cluster.pk}:{cluster.crash_count}:{seen}:{split or ''}"
-    try:
-        groups = cache.get(key)
-    except Exception:  # the cache (Redis) is restarting: count without it
-        groups = None
-    if groups is None:
-        groups = crash_groups(cluster.pk, split)
-        with contextlib.suppress(Exception):  # unsaved: the next view counts again
-            cache.set(key, groups, GROUPS_TTL)
-    return groups
 
 
 def crash_groups(cluster_id: int, split: str | None = None) -> Groups:

@@ -239,6 +239,10 @@ TRIAGE_DIGEST_RECIPIENTS = [a for a in os.environ.get("TRIAGE_DIGEST_RECIPIENTS"
 SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 # Regressions (issue 9): seconds between a job's analysed run and its check (a burst of runs, one check)
 TRIAGE_REGRESSION_DELAY = int(os.environ.get("TRIAGE_REGRESSION_DELAY", "30"))
+# Cluster pages (triage/cluster_counts.py): a cluster of this many crashes or more is counted for its
+# page by a worker, this many seconds after its crashes changed (a burst of analyses, one count)
+TRIAGE_COUNTED_CLUSTER_SIZE = int(os.environ.get("TRIAGE_COUNTED_CLUSTER_SIZE", "1000"))
+TRIAGE_CLUSTER_COUNT_DELAY = int(os.environ.get("TRIAGE_CLUSTER_COUNT_DELAY", "10"))
 TRIAGE_REPORTER = os.environ.get("TRIAGE_REPORTER") or f"triage <{DEFAULT_FROM_EMAIL}>"  # Reported-by: of reports
 
 LOGGING = {

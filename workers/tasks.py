@@ -92,6 +92,15 @@ def check_regressions(job_id: int) -> int:
     return check_job(job_id)
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def count_cluster(cluster_id: int) -> bool:
+    """Count a big cluster for its page (queued, debounced, when its crashes change; see
+    triage.cluster_counts)."""
+    from triage.cluster_counts import count_cluster as count
+
+    return count(cluster_id)
+
+
 @shared_task
 def requeue_regression_checks() -> int:
     """Re-send regression checks that were queued and never ran (beat; see triage.regressions)."""

@@ -71,20 +71,3 @@ def test_counts_per_commit_of_each_tree_and_branch_and_the_jobs_the_cluster_was_
     assert groups.jobs == {("boot", "kasan", "x86_64"), ("ltp", "kasan", "arm64")}
     assert dict(groups.seen["commits"]) == {"c1": 3}
 
-
-def test_the_page_keeps_its_counts_until_a_crash_is_filed_into_the_cluster():
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from triage.cluster_groups import cached_crash_groups
-
-    make_run("c1", reports=[WARN])
-    cluster = Crash.objects.get().cluster
-    cached_crash_groups(cluster)
-    with CaptureQueriesContext(connection) as queries:
-        again = cached_crash_groups(cluster)
-    assert len(queries) == 0 and again.commits[("", "", "c1")].crashes == 1
-    make_run("c2", reports=[WARN])
-    cluster.refresh_from_db()
-    fresh = cached_crash_groups(cluster)
-    assert fresh.commits[("", "", "c2")].crashes == 1 and ("", "", "c2") not in again.commits

@@ -50,3 +50,20 @@ def test_uploaded_log_is_analyzed_by_a_real_worker(settings):
     assert log.status == "done", log.error
     assert Crash.objects.filter(log=log).exists()
     assert client.get(f"/api/logs/{log_id}/").json()["crash_count"] == log.crash_count
+
+
+def test_a_big_cluster_is_counted_for_its_page_by_a_real_worker(settings):
+    from triage.cluster_counts import stored_groups
+    from triage.models import ClusterCounts
+
+    settings.TRIAGE_COUNTED_CLUSTER_SIZE, settings.TRIAGE_CLUSTER_COUNT_DELAY = 1, 0  # every cluster is big
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {make_token()}")
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        response = client.post("/api/logs/", {"file": SimpleUploadedFile("dmesg.txt", fixture_log("x86_64-READ_AFTER_FREE.log")),
+                                              "commit": "counted"}, format="multipart")
+        assert response.status_code == 201
+        assert wait_for(lambda: ClusterCounts.objects.exists()), "no worker counted the cluster"
+    crash = Crash.objects.get(log_id=response.json()["id"])
+    groups = stored_groups(crash.cluster)
+    assert groups is not None and groups.commits[("", "", "counted")].failing_runs == 1

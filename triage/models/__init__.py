@@ -7,7 +7,7 @@ One module per object (as patchwork does); everything is importable from `triage
 """
 
 from triage.models.builds import Build, BuildFile
-from triage.models.clusters import Cluster, ClusterEvent, ClusterLink, ClusterTitle
+from triage.models.clusters import Cluster, ClusterCounts, ClusterEvent, ClusterLink, ClusterTitle
 from triage.models.crashes import Crash, VanishedCrash
 from triage.models.digests import Digest, DigestItem, Subscription
 from triage.models.kcidb import KcidbImport
@@ -25,6 +25,7 @@ __all__ = [
     "ClusterTitle",
     "ClusterEvent",
     "ClusterLink",
+    "ClusterCounts",
     "Crash",
     "VanishedCrash",
     "SeriesCommit",

@@ -62,6 +62,9 @@ class Cluster(models.Model):
                                      last=models.Max("log__created"))
         self.crash_count, self.first_seen, self.last_seen = agg["n"], agg["first"], agg["last"]
         self.save(update_fields=["crash_count", "first_seen", "last_seen"])
+        from triage.cluster_counts import counts_changed  # (it reads these models)
+
+        counts_changed(self)
 
 
 class ClusterTitle(models.Model):
@@ -106,3 +109,16 @@ class ClusterLink(models.Model):
 
     class Meta:
         ordering = ["created", "id"]
+
+
+class ClusterCounts(models.Model):
+    """A big cluster's page counts (triage.cluster_groups.Groups as JSON), counted by a worker after
+    its crashes changed (triage.cluster_counts), so its page need not join its tens of thousands of
+    runs. Used only while `stamp` is the cluster's own: a crash filed or removed since makes the page
+    count for itself until the worker has counted again."""
+
+    cluster = models.OneToOneField(Cluster, on_delete=models.CASCADE, primary_key=True, related_name="counts")
+    stamp = models.CharField(max_length=100)  # triage.cluster_counts.stamp() when counted
+    time_zone = models.CharField(max_length=64)  # the days of the per-day counts are days there
+    groups = models.JSONField()
+    counted = models.DateTimeField(auto_now=True)

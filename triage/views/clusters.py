@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from triage import charts, listing, subsystems
 from triage import clusters as filing
-from triage.cluster_groups import Groups, cached_crash_groups
+from triage.cluster_counts import page_groups
+from triage.cluster_groups import Groups
 from triage.models import Cluster, ClusterTitle, Crash, Log
 from triage.permissions import can_triage, triage_required
 from triage.sparklines import sparklines
@@ -124,7 +125,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     crashes = Crash.objects.filter(cluster=cluster).select_related("log", "cluster").order_by("-log_id", "index")
     titles = list(cluster.titles.order_by("source", "title"))
     split = request.GET.get("split", "")
-    groups = cached_crash_groups(cluster, split)
+    groups = page_groups(cluster, split)
     line = timeline(groups)
     guilty_file, matches = subsystems.cluster_matches(cluster)
     return render(request, "cluster.html", {
