@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('triage', '0020_crash_subsystems'),
+        ('triage', '0021_cluster_counts'),
     ]
 
     operations = [
