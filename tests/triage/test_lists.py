@@ -33,6 +33,13 @@ def test_crash_list_filters_by_kind_config_and_commit_prefix(client, two_configs
     assert "No crashes match these filters." in page
 
 
+def test_crash_list_kind_is_matched_in_any_case_even_a_kind_newer_than_the_known_ones(client, two_configs):
+    assert titles(client.get("/crashes/", {"kind": "kasan"}).content.decode()) == ["BUG: KASAN: use-after-free in beta_fn"]
+    make_run("cccc", reports=[make_report("UBSAN: shift-out-of-bounds in gamma_fn", ["gamma_fn"], kind="UBSAN")])
+    # the known kinds are cached for the filter's suggestions and do not list UBSAN yet
+    assert titles(client.get("/crashes/", {"kind": "Ubsan"}).content.decode()) == ["UBSAN: shift-out-of-bounds in gamma_fn"]
+
+
 def test_filter_controls_are_labelled_and_offer_known_values(client, two_configs):
     page = client.get("/crashes/").content.decode()
     assert '<label for="f-config">config</label>' in page

@@ -51,7 +51,10 @@ class Crash(models.Model):
         # (kind, id): the crashes list sorted by kind reads a page in order (a kind is a seventh of the
         # table: with the kind index alone each page sorted every crash of the kind by id).
         indexes = [models.Index(fields=["cluster", "log"], include=["id"], name="crash_cluster_log"),
-                   models.Index(fields=["kind", "id"], name="crash_kind_id")]
+                   models.Index(fields=["kind", "id"], name="crash_kind_id"),
+                   # the crashes list of a kind sorted by title: titles begin with their kind, so the
+                   # title index walked for one kind passes every crash of the kinds before it
+                   models.Index(fields=["kind", "title", "id"], name="crash_kind_title_id")]
 
     def __str__(self) -> str:
         return self.title

@@ -14,10 +14,19 @@ from triage.search import matching_crashes
 from triage.views.common import page
 
 
+def of_kind(crashes, value: str):
+    """Crashes of a kind named in any case. The kinds known (a few, cached) that match are looked up
+    exactly, through the (kind, ...) indexes; `UPPER(kind) = UPPER(value)` would read every crash, and
+    is left for a kind newer than the cached list."""
+    wanted = value.strip().casefold()
+    kinds = [kind for kind in listing.known_values(Crash, "kind") if kind.casefold() == wanted]
+    return crashes.filter(kind__in=kinds) if kinds else crashes.filter(kind__iexact=value.strip())
+
+
 def crash_filters() -> list[listing.Filter]:
     return [
         listing.Filter("q", "title or frame", lambda qs, v: matching_crashes(v, crashes=qs)),
-        listing.Filter("kind", "kind", lambda qs, v: qs.filter(kind__iexact=v),
+        listing.Filter("kind", "kind", of_kind,
                        choices=lambda: listing.known_values(Crash, "kind")),
         *[listing.field_filter(f, f, f"log__{f}") for f in ("tree", "branch", "config", "arch", "test")],
         listing.commit_filter("log__commit"),
