@@ -11,10 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Max, Min, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -97,7 +97,10 @@ def day_of(value: str, days_back: bool = False):
     """`YYYY-MM-DD` (or, with `days_back`, a number of days back: "7") as a date; ValueError saying
     why otherwise (2026-02-30 is a date's shape but no date)."""
     if days_back and value.isdigit():
-        return (timezone.now() - timedelta(days=int(value))).date()
+        try:
+            return timezone.localdate() - timedelta(days=int(value))
+        except OverflowError:
+            raise ValueError(f"{value} days back is before any date") from None
     try:
         day = parse_date(value)
     except ValueError:
@@ -107,14 +110,50 @@ def day_of(value: str, days_back: bool = False):
     return day
 
 
-def since_filter(name: str, label: str, lookup: str) -> Filter:
-    """`YYYY-MM-DD` or a number of days back ("7")."""
-    return Filter(name, label, lambda qs, v: qs.filter(**{f"{lookup}__date__gte": day_of(v, days_back=True)}),
-                  kind="date")
+def midnight(day: date) -> datetime:
+    """The day's first instant here (the current time zone). Filters compare timestamps with it rather
+    than take each row's date, so they read the timestamp's index."""
+    try:
+        return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    except (OverflowError, ValueError):
+        raise ValueError(f"“{day}” is out of range") from None
 
 
-def before_filter(name: str, label: str, lookup: str) -> Filter:
-    return Filter(name, label, lambda qs, v: qs.filter(**{f"{lookup}__date__lte": day_of(v)}), kind="date")
+def since_filter(name: str, label: str, lookup: str, log_id: str | None = None) -> Filter:
+    """`YYYY-MM-DD` or a number of days back ("7"): from that day's first instant. `log_id`, for a filter
+    on the log's upload time: the field with the log's id, also bounded by the first such log's id."""
+    def since(qs: QuerySet, value: str) -> QuerySet:
+        start = midnight(day_of(value, days_back=True))
+        qs = qs.filter(**{f"{lookup}__gte": start})
+        return _id_bound(qs, log_id, "gte", _logs_id(Min, created__gte=start))
+    return Filter(name, label, since, kind="date")
+
+
+def before_filter(name: str, label: str, lookup: str, log_id: str | None = None) -> Filter:
+    """`YYYY-MM-DD`: up to that day's last instant (`log_id` as for since_filter)."""
+    def before(qs: QuerySet, value: str) -> QuerySet:
+        day = day_of(value)
+        if day == date.max:
+            return qs
+        end = midnight(day + timedelta(days=1))
+        qs = qs.filter(**{f"{lookup}__lt": end})
+        return _id_bound(qs, log_id, "lte", _logs_id(Max, created__lt=end))
+    return Filter(name, label, before, kind="date")
+
+
+def _logs_id(aggregate, **filters) -> int | None:
+    """The first (Min) or last (Max) id of the logs uploaded in a time range. `id + 0`: a plain MIN(id)
+    walks the id index from its start until a log is in range, every log before a recent range."""
+    return Log.objects.filter(**filters).aggregate(n=aggregate(F("id") + 0))["n"]
+
+
+def _id_bound(qs: QuerySet, field: str | None, op: str, bound: int | None) -> QuerySet:
+    """The same rows, with the range of log ids they lie in said too. Redundant, but the planner
+    cannot know that the logs of a time range are a range of ids (uploads are numbered in time order),
+    and walked the crashes of every older log for a page of the newest days."""
+    if field is None:
+        return qs
+    return qs.none() if bound is None else qs.filter(**{f"{field}__{op}": bound})
 
 
 @dataclass

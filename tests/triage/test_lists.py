@@ -85,6 +85,27 @@ def test_bad_sort_and_date_values_fall_back_instead_of_failing(client, two_confi
     assert len(titles(client.get("/crashes/", {"since": "7"}).content.decode())) == Crash.objects.count()
 
 
+def test_since_and_before_take_whole_days_in_the_sites_time_zone(client, settings):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    settings.TIME_ZONE = "Europe/Paris"
+    paris = ZoneInfo("Europe/Paris")
+    with timezone.override(paris):
+        for title, when in (("WARNING in late_fn", datetime(2026, 11, 9, 23, 59, tzinfo=paris)),
+                            ("WARNING in early_fn", datetime(2026, 11, 10, 0, 0, tzinfo=paris))):
+            log = make_run("c", reports=[make_report(title, [title.split()[-1]], kind="WARNING")])
+            Log.objects.filter(pk=log.pk).update(created=when)
+        assert titles(client.get("/crashes/", {"since": "2026-11-10"}).content.decode()) == ["WARNING in early_fn"]
+        assert titles(client.get("/crashes/", {"before": "2026-11-09"}).content.decode()) == ["WARNING in late_fn"]
+        assert "No crashes match" in client.get("/crashes/", {"since": "2099-01-01"}).content.decode()
+        assert "No crashes match" in client.get("/crashes/", {"before": "2000-01-01"}).content.decode()
+    for param, value in (("before", "9999-12-31"), ("since", "0001-01-01"), ("since", "99999999")):
+        assert client.get("/crashes/", {param: value}).status_code == 200, (param, value)
+
+
 def test_build_list_sorts_by_each_sortable_column_both_ways_keeping_filters(client):
     from triage.models import Build
 

@@ -34,8 +34,8 @@ def crash_filters() -> list[listing.Filter]:
                        choices=subsystems.filed_names),
         listing.Filter("status", "cluster status", lambda qs, v: qs.filter(cluster__status=v),
                        choices=lambda: Cluster.Status.choices, select=True),
-        listing.since_filter("since", "since", "log__created"),
-        listing.before_filter("before", "before", "log__created"),
+        listing.since_filter("since", "since", "log__created", log_id="log_id"),
+        listing.before_filter("before", "before", "log__created", log_id="log_id"),
     ]
 
 
