@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import F, Max, Min, Q, QuerySet
@@ -114,7 +114,8 @@ def midnight(day: date) -> datetime:
     """The day's first instant here (the current time zone). Filters compare timestamps with it rather
     than take each row's date, so they read the timestamp's index."""
     try:
-        return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+        # in UTC too, as the database compares it (0001-01-01 here may be before year 1 there)
+        return timezone.make_aware(datetime.combine(day, datetime.min.time())).astimezone(UTC)
     except (OverflowError, ValueError):
         raise ValueError(f"“{day}” is out of range") from None
 
