@@ -40,6 +40,20 @@ def test_crash_list_kind_is_matched_in_any_case_even_a_kind_newer_than_the_known
     assert titles(client.get("/crashes/", {"kind": "Ubsan"}).content.decode()) == ["UBSAN: shift-out-of-bounds in gamma_fn"]
 
 
+def test_crashes_matching_filters_are_counted_up_to_a_cap_and_paged_that_far(client, monkeypatch):
+    from triage.views import crashes
+
+    monkeypatch.setattr(crashes, "COUNTED_UP_TO", 2)
+    for i in range(3):
+        make_run(f"c{i}", reports=[make_report(f"WARNING in fn_{i}", [f"fn_{i}"], kind="WARNING")], config="kasan")
+    make_run("d", reports=[make_report("WARNING in other_fn", ["other_fn"], kind="WARNING")], config="debug")
+    page = client.get("/crashes/", {"config": "kasan", "sort": "title"}).content.decode()
+    assert "(more than 2)" in page and "first 2 crashes that match" in page
+    assert titles(page) == ["WARNING in fn_0", "WARNING in fn_1"]
+    page = client.get("/crashes/", {"config": "debug"}).content.decode()
+    assert "(1)" in page and "that match" not in page
+
+
 def test_filter_controls_are_labelled_and_offer_known_values(client, two_configs):
     page = client.get("/crashes/").content.decode()
     assert '<label for="f-config">config</label>' in page
