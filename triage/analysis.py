@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from triage import subsystems
+from triage import cluster_facets, subsystems
 from triage.clusters import file_crash
 from triage.decode_queue import queue_decodes
 from triage.ingest import read_lines
@@ -131,6 +131,8 @@ def save_analysis(log: Log, parsed: ParsedLog) -> list[Crash]:
         touched = set(previous.values())
         for crash in crashes:
             touched.add(file_crash(crash, previous=previous.get(crash.start_line)).pk)
+        cluster_facets.add(log, (c.cluster_id for c in crashes))
+        cluster_facets.recount(set(previous.values()) - {c.cluster_id for c in crashes})  # filed elsewhere now
         StatKey.objects.bulk_create(
             [StatKey(log=log, key=key[:500]) for key in dict.fromkeys(parsed.prefixed_stat_keys)])
         if crashes:

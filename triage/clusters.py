@@ -27,6 +27,7 @@ from typing import Any
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 
+from triage import cluster_facets
 from triage.models import Cluster, ClusterEvent, ClusterTitle, Crash
 from workers import cluster as engine
 from workers.report import Frame, Report
@@ -263,6 +264,7 @@ def _merge(src_pk: int, dst_pk: int, user) -> Cluster:
         cluster=dst, source=ClusterTitle.Source.ALIAS)
     ClusterTitle.objects.filter(cluster=src).update(cluster=dst)
     Crash.objects.filter(cluster=src).update(cluster=dst)
+    cluster_facets.merged(src.pk, dst.pk)
     Cluster.objects.filter(merged_into=src).update(merged_into=dst)
     src.merged_into = dst
     src.save(update_fields=["merged_into"])
@@ -310,6 +312,7 @@ def _split(pk: int, titles: list[str], new_title: str, user) -> Cluster:
     ClusterTitle.objects.filter(cluster=cluster, title__in=moved).update(
         cluster=new, source=ClusterTitle.Source.ALIAS)
     Crash.objects.filter(cluster=cluster, title__in=moving_titles).update(cluster=new)
+    cluster_facets.recount([cluster.pk, new.pk])
     cluster.refresh_stats()
     new.refresh_stats()
     detail = f"titles {', '.join(sorted(moved))} split from #{cluster.pk} into #{new.pk}"

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from django.contrib.auth import get_user_model
 
+from triage import cluster_facets
 from triage.clusters import file_crash
 from triage.ingest import store_log
 from triage.models import Crash, Log, StatKey
@@ -68,7 +69,9 @@ def make_crash(log: Log, report: Report, index: int = 0, subsystem: str | Sequen
         corrupted=report.corrupted, guilty_function=(guilty.function if guilty else "") or "",
         report=report.to_dict(), search_text=crash_search_text(report.to_dict()), subsystem=subsystem,
         subsystems=joined(sections))
-    file_crash(crash).refresh_stats()
+    cluster = file_crash(crash)
+    cluster_facets.add(log, [cluster.pk])
+    cluster.refresh_stats()
     return crash
 
 

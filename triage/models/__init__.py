@@ -7,7 +7,14 @@ One module per object (as patchwork does); everything is importable from `triage
 """
 
 from triage.models.builds import Build, BuildFile
-from triage.models.clusters import Cluster, ClusterCounts, ClusterEvent, ClusterLink, ClusterTitle
+from triage.models.clusters import (
+    Cluster,
+    ClusterCounts,
+    ClusterEvent,
+    ClusterFacet,
+    ClusterLink,
+    ClusterTitle,
+)
 from triage.models.crashes import Crash, VanishedCrash
 from triage.models.digests import Digest, DigestItem, Subscription
 from triage.models.kcidb import KcidbImport
@@ -26,6 +33,7 @@ __all__ = [
     "ClusterEvent",
     "ClusterLink",
     "ClusterCounts",
+    "ClusterFacet",
     "Crash",
     "VanishedCrash",
     "SeriesCommit",

@@ -122,3 +122,16 @@ class ClusterCounts(models.Model):
     time_zone = models.CharField(max_length=64)  # the days of the per-day counts are days there
     groups = models.JSONField()
     counted = models.DateTimeField(auto_now=True)
+
+
+class ClusterFacet(models.Model):
+    """A tree (branch, config, arch, test) a cluster has crashes in: what the clusters list filters by,
+    without joining a tree's hundreds of thousands of crashes. Added as crashes are filed; a cluster's
+    rows are counted again when it loses crashes (split, merge, re-analysis). See triage.cluster_facets."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="facets")
+    name = models.CharField(max_length=16)  # a Log field: tree, branch, config, arch or test
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "value", "cluster"], name="one_facet_per_cluster")]

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from triage import charts, listing, subsystems
+from triage import charts, cluster_facets, listing, subsystems
 from triage import clusters as filing
 from triage.cluster_counts import page_groups
 from triage.cluster_groups import Groups
@@ -26,7 +26,7 @@ SEEN_ON = (("commit", "commits"), ("config", "configs"), ("arch", "arches"), ("m
 
 def cluster_filters() -> list[listing.Filter]:
     def crashed_in(field: str):
-        return lambda qs, v: qs.filter(pk__in=Crash.objects.filter(**{f"log__{field}": v}).values("cluster_id"))
+        return lambda qs, v: qs.filter(pk__in=cluster_facets.clusters_in(field, v))
     return [
         # title=: the API's name of this filter (/api/clusters/?title=), so a URL written with it works
         listing.Filter("q", "title", lambda qs, v: qs.filter(filing.clusters_matching(v)), aliases=("title",)),
