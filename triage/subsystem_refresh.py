@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from triage import subsystems
+from triage import cluster_facets, subsystems
 from triage.analysis import report_lines
 from triage.models import Crash, Log, MaintainersFile
 
@@ -86,4 +86,5 @@ def reassign(tree: str, batch_size: int = BATCH) -> int:
             trees = dict(Log.objects.filter(pk__in={c.log_id for c in batch}).values_list("pk", "tree"))
             updated = _refile(batch, trees)
             Crash.objects.bulk_update(updated, ["guilty_file", "subsystem", "subsystems"])
+            cluster_facets.recount_sections({c.cluster_id for c in updated})
             changed += len(updated)

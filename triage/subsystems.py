@@ -170,13 +170,18 @@ def matches(crash: Crash) -> list[Match]:
 def assign(crashes: Iterable[Crash], tree: str, lines: list[str]) -> None:
     """Fill guilty_file, subsystem (the most specific section but THE REST) and subsystems (every
     section but THE REST) and save them."""
+    from triage import cluster_facets  # (it reads split() from here)
+
     found = maintainers_for(tree)
     changed = []
+    crashes = list(crashes)
+    before = {c.pk: c.subsystems for c in crashes}
     for crash in crashes:
         crash.guilty_file = guilty_file(crash.report, crash.decoded, lines[crash.start_line:crash.end_line + 1])[:300]
         file_under(crash, found)
         changed.append(crash)
     Crash.objects.bulk_update(changed, ["guilty_file", "subsystem", "subsystems"])
+    cluster_facets.sections_filed(changed, before)
 
 
 def cluster_matches(cluster) -> tuple[str, list[Match]]:

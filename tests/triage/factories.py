@@ -71,6 +71,7 @@ def make_crash(log: Log, report: Report, index: int = 0, subsystem: str | Sequen
         subsystems=joined(sections))
     cluster = file_crash(crash)
     cluster_facets.add(log, [cluster.pk])
+    cluster_facets.sections_filed([crash], {})
     cluster.refresh_stats()
     return crash
 

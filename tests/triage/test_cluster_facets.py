@@ -70,6 +70,8 @@ def test_a_reanalysis_that_files_a_crash_elsewhere_takes_its_tree_from_the_old_c
 
 
 class StatementsRunner:
+    connection = connection
+
     def execute(self, sql: str, params) -> None:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -84,3 +86,24 @@ def test_the_migration_fills_the_facets_of_the_crashes_stored_before_it():
     migration.fill(None, StatementsRunner())  # what it asks of a schema editor (SQLite's refuses a test's transaction)
     assert set(ClusterFacet.objects.values_list("cluster_id", "name", "value")) == kept
     assert len(kept) == 6  # alpha: 2 trees, 2 arches; beta: 1 and 1
+
+
+def sections(cluster: Cluster) -> set[str]:
+    return set(ClusterFacet.objects.filter(cluster=cluster, name="subsystem").values_list("value", flat=True))
+
+
+def test_a_crash_refiled_under_another_section_moves_its_cluster_there_unless_another_crash_stays(client):
+    from triage import cluster_facets
+
+    first = make_run("c1", reports=[ALPHA], subsystem=["BPF", "NETWORKING [GENERAL]"])
+    make_run("c2", reports=[ALPHA], subsystem="NETWORKING [GENERAL]")
+    alpha = cluster_of("WARNING in alpha_fn")
+    assert sections(alpha) == {"BPF", "NETWORKING [GENERAL]"}
+    assert listed(client, subsystem="bpf") == {"WARNING in alpha_fn"}
+    crash = Crash.objects.get(log=first)
+    before = {crash.pk: crash.subsystems}
+    Crash.objects.filter(pk=crash.pk).update(subsystems="|XDP|")  # its decoded guilty frame is elsewhere
+    crash.refresh_from_db()
+    cluster_facets.sections_filed([crash], before)
+    assert sections(alpha) == {"XDP", "NETWORKING [GENERAL]"}
+    assert listed(client, subsystem="BPF") == set()

@@ -7,12 +7,18 @@ FIELDS = ("tree", "branch", "config", "arch", "test")
 
 
 def fill(apps, schema_editor):
-    """The facets of the clusters stored so far, from their crashes' runs (plain SQL: a million crashes)."""
+    """The facets of the clusters stored so far, from their crashes and runs (plain SQL: a million crashes)."""
     for name in FIELDS:
         schema_editor.execute(
             f'INSERT INTO triage_clusterfacet (cluster_id, name, value) '
             f'SELECT DISTINCT c.cluster_id, %s, l."{name}" FROM triage_crash c JOIN triage_log l ON l.id = c.log_id '
             f'WHERE c.cluster_id IS NOT NULL AND l."{name}" <> %s', [name, ""])
+    with schema_editor.connection.cursor() as cursor:  # MAINTAINERS sections: "|A|B|" in Crash.subsystems
+        cursor.execute("SELECT DISTINCT cluster_id, subsystems FROM triage_crash "
+                       "WHERE cluster_id IS NOT NULL AND subsystems <> ''")
+        rows = {(pk, name[:200]) for pk, value in cursor.fetchall() for name in value.split("|") if name}
+        cursor.executemany("INSERT INTO triage_clusterfacet (cluster_id, name, value) VALUES (%s, 'subsystem', %s)",
+                           sorted(rows))
 
 
 class Migration(migrations.Migration):
