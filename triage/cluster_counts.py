@@ -6,9 +6,10 @@
    one row instead of joining those runs (about 90 ms of PostgreSQL at a million crashes).
 3. Counting now.
 
-Rows and cache entries are used only under the cluster's stamp (crash count, first and last crash):
-a crash filed or taken out since makes the page count for itself until the worker has counted
-again, so no page shows counts older than its cluster's crashes. Counting is debounced: a burst of
+Cache entries are used only under the cluster's stamp (crash count, first and last crash), rows
+under it too, or with the crashes filed since added by the page (a busy cluster gets crashes faster
+than a worker recounts it); a crash taken out since (a split, a re-analysis) makes the page count for
+itself until the worker has counted again. No page shows counts older than its cluster's crashes. Counting is debounced: a burst of
 analyses filing into one cluster makes one count TRIAGE_CLUSTER_COUNT_DELAY seconds later. A lost
 count message costs speed only: the page counts for itself until the next change queues another.
 """
@@ -22,14 +23,16 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
-from triage.cluster_groups import SPLITS, CommitRuns, Groups, crash_groups
+from triage.cluster_groups import SPLITS, CommitRuns, Groups, add_runs, crash_groups
 from triage.models import Cluster, ClusterCounts, Crash
 
 log = logging.getLogger(__name__)
 GROUPS_TTL = 600  # a build uploaded later names its release on the page within this
 QUEUED_FOR = 120  # seconds a queued count holds off others of the same cluster (a lost message, at most this)
+MAX_ADDED = 2_000  # crashes filed since the worker's count that a page adds to it; past this it counts anew
 
 
 def stamp(cluster: Cluster) -> str:
@@ -46,21 +49,45 @@ def page_groups(cluster: Cluster, split: str | None = None) -> Groups:
         groups = cache.get(key)
     except Exception:  # the cache (Redis) is restarting: go on without it
         groups = None
-    if groups is None:
-        groups = stored_groups(cluster, split)
-    if groups is None:
-        groups = crash_groups(cluster.pk, split)
-        with contextlib.suppress(Exception):  # unsaved: the next view counts again
-            cache.set(key, groups, GROUPS_TTL)
+    if groups is not None:
+        return groups
+    row = _kept(cluster)
+    if row is not None and row[0] == stamp(cluster):  # as cheap to read again as the cache
+        return from_json(row[1], split)
+    groups = (_with_added(cluster, row, split) if row else None) or crash_groups(cluster.pk, split)
+    with contextlib.suppress(Exception):  # unsaved: the next view counts again
+        cache.set(key, groups, GROUPS_TTL)
     return groups
 
 
 def stored_groups(cluster: Cluster, split: str | None = None) -> Groups | None:
-    """The worker's counts of the cluster, when they are still its counts."""
-    row = (ClusterCounts.objects.filter(cluster_id=cluster.pk, stamp=stamp(cluster),
-                                        time_zone=timezone.get_current_timezone_name())
-           .values_list("groups", flat=True).first())
-    return from_json(row, split) if row is not None else None
+    """The worker's counts of the cluster: as kept while they are still its counts; with the crashes
+    filed since added (a few runs' worth, MAX_ADDED at most) while the crashes it counted are all still
+    there and no other joined them (their number and the sum of their ids say so)."""
+    row = _kept(cluster)
+    if row is None:
+        return None
+    return from_json(row[1], split) if row[0] == stamp(cluster) else _with_added(cluster, row, split)
+
+
+def _kept(cluster: Cluster) -> tuple | None:
+    return (ClusterCounts.objects.filter(cluster_id=cluster.pk, time_zone=timezone.get_current_timezone_name())
+            .values_list("stamp", "groups", "crashes", "last_crash_id", "crash_id_sum").first())
+
+
+def _with_added(cluster: Cluster, row: tuple, split: str | None) -> Groups | None:
+    _, data, crashes, last, id_sum = row
+    if not last or not 0 < cluster.crash_count - crashes <= MAX_ADDED:
+        return None
+    counted = Crash.objects.filter(cluster_id=cluster.pk, id__lte=last).aggregate(n=Count("id"), ids=Sum("id"))
+    if (counted["n"], counted["ids"] or 0) != (crashes, id_sum):  # some left, or older ones joined (a merge)
+        return None
+    groups = from_json(data, split)
+    added = Crash.objects.filter(cluster_id=cluster.pk, id__gt=last)
+    runs_counted = frozenset(Crash.objects.filter(cluster_id=cluster.pk, id__lte=last,
+                                                  log_id__in=added.values("log_id")).values_list("log_id", flat=True))
+    add_runs(groups, added, split, runs_counted)
+    return groups
 
 
 def count_cluster(cluster_id: int) -> bool:
@@ -71,6 +98,7 @@ def count_cluster(cluster_id: int) -> bool:
     before = Cluster.objects.filter(pk=cluster_id).first()
     if before is None:
         return False
+    ids = Crash.objects.filter(cluster_id=cluster_id).aggregate(n=Count("id"), last=Max("id"), ids=Sum("id"))
     counted = {split or "": crash_groups(cluster_id, split) for split in (None, *SPLITS)}
     after = Cluster.objects.filter(pk=cluster_id).first()
     if after is None:
@@ -79,7 +107,8 @@ def count_cluster(cluster_id: int) -> bool:
         counts_changed(after)
         return False
     ClusterCounts.objects.update_or_create(cluster_id=cluster_id, defaults={
-        "stamp": stamp(after), "time_zone": timezone.get_current_timezone_name(), "groups": to_json(counted)})
+        "stamp": stamp(after), "time_zone": timezone.get_current_timezone_name(), "groups": to_json(counted),
+        "crashes": ids["n"], "last_crash_id": ids["last"] or 0, "crash_id_sum": ids["ids"] or 0})
     return True
 
 

@@ -122,18 +122,25 @@ def _grouped_in_postgres(cluster_id: int, split: str | None) -> Groups:
 
 
 def _grouped_here(cluster_id: int, split: str | None) -> Groups:
-    runs = (Crash.objects.filter(cluster_id=cluster_id).values("log_id")
+    groups = _empty()
+    add_runs(groups, Crash.objects.filter(cluster_id=cluster_id), split)
+    return groups
+
+
+def add_runs(groups: Groups, crashes, split: str | None, counted: frozenset[int] = frozenset()) -> None:
+    """Add these crashes (a queryset of one cluster's) to the groups, counted per run. A run in `counted`
+    (log ids) is already among the failing runs: its crashes are added, not the run again."""
+    runs = (crashes.values("log_id")
             .annotate(n=Count("id"), commit=F("log__commit"), tree=F("log__tree"), branch=F("log__branch"),
                       status=F("log__status"), created=F("log__created"),
                       config=F("log__config"), arch=F("log__arch"), machine=F("log__machine"), test=F("log__test"),
                       build_id=F("log__build_id"), release=F("log__build__release")).order_by())
-    groups = _empty()
-    per_day: Counter = Counter()
+    per_day: Counter = Counter({(day, value): n for day, value, n in groups.per_day})
     tz = timezone.get_current_timezone()
     for run in runs:
-        n = run["n"]
-        _add_commit(groups, run["tree"], run["branch"], run["commit"], run["status"], n, 1, run["created"],
-                    run["created"])
+        n, new_run = run["n"], run["log_id"] not in counted
+        _add_commit(groups, run["tree"], run["branch"], run["commit"], run["status"] if new_run else "", n, 1,
+                    run["created"], run["created"])
         groups.jobs.add((run["test"], run["config"], run["arch"]))
         per_day[(timezone.localtime(run["created"], tz).date(), run[split] if split else None)] += n
         for name, seen in _SEEN.items():
@@ -142,11 +149,13 @@ def _grouped_here(cluster_id: int, split: str | None) -> Groups:
         if run["build_id"]:
             groups.seen["builds"][(run["build_id"], run["release"] or f"build {run['build_id']}")] += n
     groups.per_day = [(day, value, n) for (day, value), n in per_day.items()]
+    groups.seen["commits"] = Counter()
     _commits_seen(groups)
-    return groups
 
 
 def _commits_seen(groups: Groups) -> None:
+    """Crashes per commit from the per tree/branch/commit rows; the per-day rows in order (day, value)."""
+    groups.per_day.sort(key=lambda row: (row[0], row[1] or ""))
     for row in groups.commits.values():
         if row.commit:
             groups.seen["commits"][row.commit] += row.crashes

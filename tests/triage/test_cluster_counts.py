@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.triage.factories import make_report, make_run
+from tests.triage.factories import make_crash, make_report, make_run
 from triage import cluster_counts
 from triage.cluster_counts import count_cluster, from_json, page_groups, stored_groups, to_json
 from triage.cluster_groups import crash_groups
@@ -62,15 +62,35 @@ def test_a_small_cluster_is_counted_by_its_page():
     assert page_groups(cluster).commits[("", "", "c1")].failing_runs == 2
 
 
-def test_kept_counts_are_not_used_once_a_crash_is_filed_after_them(settings):
+def test_crashes_filed_after_the_count_are_added_to_it_by_the_page(settings):
     settings.TRIAGE_COUNTED_CLUSTER_SIZE = 3
     cluster = some_runs()
     assert count_cluster(cluster.pk)
-    at(make_run("c3", reports=[WARN]), 4)  # its count is queued, not run: the kept one is stale
+    at(make_run("c3", reports=[WARN], config="kasan"), 4)  # its count is queued, not run
+    make_crash(Log.objects.get(commit="c2"), WARN, index=1)  # a second crash of a run already counted
     cluster.refresh_from_db()
     cluster.refresh_stats()
+    for split in (None, "commit", "config"):
+        assert stored_groups(cluster, split) == crash_groups(cluster.pk, split)
+    groups = stored_groups(cluster)
+    assert groups.commits[("", "", "c3")].failing_runs == 1
+    assert groups.commits[("next", "master", "c2")].crashes == 2 and groups.commits[("next", "master", "c2")].failing_runs == 1
+
+
+def test_kept_counts_are_not_used_once_a_crash_left_the_cluster_or_too_many_joined(settings, monkeypatch):
+    settings.TRIAGE_COUNTED_CLUSTER_SIZE = 3
+    cluster = some_runs()
+    assert count_cluster(cluster.pk)
+    at(make_run("c3", reports=[WARN]), 4)
+    cluster.refresh_from_db()
+    monkeypatch.setattr(cluster_counts, "MAX_ADDED", 0)
     assert stored_groups(cluster) is None
-    assert page_groups(cluster).commits[("", "", "c3")].crashes == 1
+    monkeypatch.setattr(cluster_counts, "MAX_ADDED", 10)
+    assert stored_groups(cluster) is not None
+    Crash.objects.filter(log__commit="c1").first().delete()  # as a re-analysis that no longer finds it
+    cluster.refresh_stats()
+    assert stored_groups(cluster) is None
+    assert page_groups(cluster).commits[("", "", "c1")].crashes == 2
 
 
 def test_a_count_that_a_crash_raced_is_not_kept_and_another_is_queued(settings, monkeypatch):

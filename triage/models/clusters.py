@@ -119,6 +119,11 @@ class ClusterCounts(models.Model):
 
     cluster = models.OneToOneField(Cluster, on_delete=models.CASCADE, primary_key=True, related_name="counts")
     stamp = models.CharField(max_length=100)  # triage.cluster_counts.stamp() when counted
+    # the crashes counted: how many, the newest id and the ids' sum (crashes filed since are added to
+    # the counts by the page while these still describe the older crashes)
+    crashes = models.PositiveIntegerField(default=0)
+    last_crash_id = models.BigIntegerField(default=0)
+    crash_id_sum = models.BigIntegerField(default=0)
     time_zone = models.CharField(max_length=64)  # the days of the per-day counts are days there
     groups = models.JSONField()
     counted = models.DateTimeField(auto_now=True)
