@@ -76,3 +76,16 @@ def merged(src: int, dst: int) -> None:
 def clusters_in(name: str, value: str):
     """Ids of the clusters with crashes in runs where `name` (a Log field) is `value` (a subquery)."""
     return ClusterFacet.objects.filter(name=name, value=value).values("cluster_id")
+
+
+def clusters_in_section(section: str):
+    """Ids of the clusters with crashes filed under a MAINTAINERS section named in any case (a subquery).
+    The sections filed (cached) that match are looked up among the facets; a section newer than the
+    cached list is looked for among the crashes."""
+    from triage import subsystems
+
+    wanted = section.strip().casefold()
+    names = [n for n in subsystems.filed_names() if n.casefold() == wanted]
+    if not names:
+        return Crash.objects.filter(subsystems.in_section(section)).values("cluster_id")
+    return ClusterFacet.objects.filter(name=SECTION, value__in=names).values("cluster_id")

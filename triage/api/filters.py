@@ -13,6 +13,7 @@ from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
+from triage.cluster_facets import clusters_in_section
 from triage.models import Build, Cluster, Crash, Log
 from triage.search import crashes_with_words, word_contains
 from triage.subsystems import in_section
@@ -176,7 +177,7 @@ class ClusterFilter(filters.FilterSet):
 
 
     def filter_subsystem(self, queryset, name, value):
-        return queryset.filter(pk__in=Crash.objects.filter(in_section(value)).values("cluster_id"))
+        return queryset.filter(pk__in=clusters_in_section(value))
 
 
 class BuildFilter(filters.FilterSet):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.contrib import messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -14,7 +14,7 @@ from triage import charts, cluster_facets, listing, subsystems
 from triage import clusters as filing
 from triage.cluster_counts import page_groups
 from triage.cluster_groups import Groups
-from triage.models import Cluster, ClusterFacet, ClusterTitle, Crash, Log
+from triage.models import Cluster, ClusterTitle, Crash, Log
 from triage.permissions import can_triage, triage_required
 from triage.sparklines import sparklines
 from triage.views.common import page
@@ -22,18 +22,6 @@ from triage.views.common import page
 TIMELINE_COMMITS = 30
 SEEN_ON = (("commit", "commits"), ("config", "configs"), ("arch", "arches"), ("machine", "machines"),
            ("test", "tests"))
-
-
-def in_section(clusters: QuerySet, name: str) -> QuerySet:
-    """Clusters with crashes filed under a MAINTAINERS section named in any case: the sections known
-    (cached) that match are looked up among the clusters' facets; a section newer than the cached list
-    is looked for among the crashes."""
-    wanted = name.strip().casefold()
-    names = [n for n in subsystems.filed_names() if n.casefold() == wanted]
-    if not names:
-        return clusters.filter(pk__in=Crash.objects.filter(subsystems.in_section(name)).values("cluster_id"))
-    return clusters.filter(pk__in=ClusterFacet.objects.filter(name=cluster_facets.SECTION, value__in=names)
-                           .values("cluster_id"))
 
 
 def cluster_filters() -> list[listing.Filter]:
@@ -48,7 +36,9 @@ def cluster_filters() -> list[listing.Filter]:
                        select=True),
         *[listing.Filter(f, f, crashed_in(f), choices=lambda f=f: listing.known_values(Log, f))
           for f in ("tree", "branch", "config", "arch", "test")],
-        listing.Filter("subsystem", "subsystem", in_section, choices=subsystems.filed_names),
+        listing.Filter("subsystem", "subsystem",
+                       lambda qs, v: qs.filter(pk__in=cluster_facets.clusters_in_section(v)),
+                       choices=subsystems.filed_names),
         listing.since_filter("seen_since", "last seen since", "last_seen"),
         listing.before_filter("seen_before", "last seen before", "last_seen"),
         listing.since_filter("first_since", "first seen since", "first_seen"),
