@@ -12,7 +12,7 @@ from triage.api.errors import api_error
 from triage.api.filters import LogFilter
 from triage.api.pagination import StrictCursorPagination
 from triage.ingest import RejectedUpload, body_too_large, store_log
-from triage.models import ApiToken, Log
+from triage.models import ApiToken, Log, StatKey
 
 
 class LogSerializer(serializers.ModelSerializer):
@@ -34,7 +34,19 @@ class LogSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
     def get_stat_keys(self, obj: Log) -> list[str]:
-        return [k.key for k in obj.stat_keys.all()]
+        listed = self.context.get("stat_keys")  # a list page's, read at once
+        if listed is not None and obj.pk in listed:
+            return listed[obj.pk]
+        return list(obj.stat_keys.order_by("id").values_list("key", flat=True))
+
+
+def stat_keys_of(log_ids: list[int]) -> dict[int, list[str]]:
+    """The stat keys of these logs in one query, as (log id, key) pairs: a page of logs with hundreds of
+    keys each made tens of thousands of StatKey objects through a prefetch (190 ms for 50 logs)."""
+    keys: dict[int, list[str]] = {pk: [] for pk in log_ids}
+    for log_id, key in StatKey.objects.filter(log_id__in=log_ids).order_by("id").values_list("log_id", "key"):
+        keys[log_id].append(key)
+    return keys
 
 
 class LogUploadSerializer(serializers.Serializer):
@@ -68,11 +80,20 @@ class LogUploadSerializer(serializers.Serializer):
                                         "arch": "x86_64", "test": "boot", "machine": "qemu-1"})]),
 )
 class LogViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    queryset = Log.objects.select_related("uploaded_by", "uploaded_token").prefetch_related("stat_keys")
+    queryset = Log.objects.select_related("uploaded_by", "uploaded_token")
     serializer_class = LogSerializer
     parser_classes = [MultiPartParser, FormParser]
     filterset_class = LogFilter
     pagination_class = StrictCursorPagination
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            self.listed_keys = stat_keys_of([log.pk for log in page])
+        return page
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "stat_keys": getattr(self, "listed_keys", None)}
 
     def create(self, request, *args, **kwargs):
         too_large = body_too_large(request, settings.TRIAGE_MAX_LOG_BYTES)
