@@ -139,7 +139,7 @@ def _crash_group(query: str) -> Group:
         newest = sorted(found, reverse=True)[:SHOWN]
     else:
         newest = list(matching_crashes(query, indexed=False).order_by("-id").values_list("id", flat=True)[:SHOWN])
-    rows = Crash.objects.filter(id__in=newest).select_related("log", "cluster").order_by("-id")
+    rows = Crash.objects.filter(id__in=newest).for_rows().order_by("-id")
     return Group("crashes", list(rows), len(found))
 
 

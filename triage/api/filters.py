@@ -9,18 +9,18 @@ from datetime import UTC
 
 import django_filters as filters
 from django import forms
-from django.db import connection
+from django.db.models import Q
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
 from triage.cluster_facets import clusters_in_section
 from triage.models import Build, Cluster, Crash, Log
+from triage.run_crashes import crashes_of_runs
 from triage.search import crashes_with_words, word_contains
 from triage.subsystems import in_section
 
-FORMAT_PARAMS = ("format",)
-RUNS_LISTED = 5_000  # a commit's runs looked up by id for its crashes  # DRF's renderer override (?format=json)
+FORMAT_PARAMS = ("format",)  # DRF's renderer override (?format=json)
 
 
 def row_id(value) -> int:
@@ -150,18 +150,7 @@ class CrashFilter(filters.FilterSet):
         fields: list[str] = []
 
     def filter_commit(self, queryset, name, value):
-        # The commit's crashes looked up by its runs' ids first, as an array (ANY(ARRAY(...)) is computed
-        # once, then its rows fetched and sorted): joined, the planner walked the newest crashes of every
-        # commit looking for this one's (450 ms at a million crashes; 9 ms so). A commit of more runs
-        # than this is joined still.
-        runs = list(Log.objects.filter(commit=value).values_list("id", flat=True)[:RUNS_LISTED + 1])
-        if len(runs) > RUNS_LISTED:
-            return queryset.filter(log__commit=value)
-        if connection.vendor != "postgresql" or not runs:
-            return queryset.filter(log_id__in=runs)
-        table = Crash._meta.db_table
-        return queryset.extra(where=[  # noqa: S610 (our table, the ids a parameter)
-            f"{table}.id = ANY(ARRAY(SELECT id FROM {table} WHERE log_id = ANY(%s)))"], params=[runs])
+        return crashes_of_runs(queryset, Q(commit=value))
 
     def filter_title(self, queryset, name, value):
         return crashes_with_words(queryset).filter(word_contains("title", value))  # the search box's index

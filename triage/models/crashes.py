@@ -9,8 +9,20 @@ from triage.models.clusters import Cluster
 from triage.models.logs import Log
 
 
+class CrashQuerySet(models.QuerySet):
+    def for_rows(self) -> CrashQuerySet:
+        """What a list of crashes shows (`_crash_rows.html`) and no more: a crash's report and decoded
+        trace are kilobytes each, which a filtered list sorting a commit's thousands of crashes carried
+        through its sort to show fifty."""
+        return self.select_related("log", "cluster").only(
+            "log_id", "index", "title", "kind", "corrupted", "cluster_id", "cluster__status",
+            "log__filename", "log__commit", "log__config", "log__arch", "log__test", "log__created")
+
+
 class Crash(models.Model):
     """One crash report found in a log."""
+
+    objects = CrashQuerySet.as_manager()
 
     class Decode(models.TextChoices):
         WAITING = "waiting", "waiting for a matching build"

@@ -122,7 +122,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if cluster.merged_into_id:
         return redirect(filing.live(cluster))
     # newest first by log (upload order): read from the (cluster, log) index, no sort of every crash
-    crashes = Crash.objects.filter(cluster=cluster).select_related("log", "cluster").order_by("-log_id", "index")
+    crashes = Crash.objects.filter(cluster=cluster).for_rows().order_by("-log_id", "index")
     titles = list(cluster.titles.order_by("source", "title"))
     split = request.GET.get("split", "")
     groups = page_groups(cluster, split)

@@ -10,6 +10,7 @@ from triage import listing, subsystems
 from triage.frames import frame_rows
 from triage.ingest import read_lines
 from triage.models import Cluster, Crash, Log, VanishedCrash
+from triage.run_crashes import crashes_of_runs
 from triage.search import matching_crashes
 from triage.views.common import page
 
@@ -29,7 +30,7 @@ def crash_filters() -> list[listing.Filter]:
         listing.Filter("kind", "kind", of_kind,
                        choices=lambda: listing.known_values(Crash, "kind")),
         *[listing.field_filter(f, f, f"log__{f}") for f in ("tree", "branch", "config", "arch", "test")],
-        listing.commit_filter("log__commit"),
+        listing.Filter("commit", "commit", lambda qs, v: crashes_of_runs(qs, listing.commit_q(v))),
         listing.Filter("subsystem", "subsystem", lambda qs, v: qs.filter(subsystems.in_section(v)),
                        choices=subsystems.filed_names),
         listing.Filter("status", "cluster status", lambda qs, v: qs.filter(cluster__status=v),
@@ -52,7 +53,7 @@ CRASH_UNIQUE = frozenset({"when", "cluster", "commit"})  # (log, index) is uniqu
 
 
 def crash_list(request: HttpRequest) -> HttpResponse:
-    crashes, shown = listing.apply(request.GET, Crash.objects.select_related("log", "cluster"), crash_filters(),
+    crashes, shown = listing.apply(request.GET, Crash.objects.for_rows(), crash_filters(),
                                    CRASH_SORTS, "-when", unique=CRASH_UNIQUE)
     if shown.any_active:
         # Counted up to the cap: the exact count of a broad filter (a subsystem, since August) reads

@@ -30,7 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "new_regressions": new_regressions[:10], "new_regression_count": new_regressions.count(),
         "clusters": Cluster.objects.filter(merged_into=None, crash_count__gt=0).prefetch_related("links")[:15],
         # newest by id (the order of analysis): no sort of every crash by its log's upload time
-        "crashes": Crash.objects.select_related("log", "cluster").order_by("-id")[:15],
+        "crashes": Crash.objects.for_rows().order_by("-id")[:15],
         "logs": Log.objects.all()[:10],
         # the logs' denormalized crash counts: one pass over the small log table, not the crash table
         "counts": Log.objects.aggregate(logs=Count("id"), crashes=Coalesce(Sum("crash_count"), 0))
