@@ -130,11 +130,14 @@ def counts_changed(cluster: Cluster) -> None:
         send_on_commit(task, cluster.pk, countdown=settings.TRIAGE_CLUSTER_COUNT_DELAY)
 
 
-def builds_changed(log_ids: list[int]) -> None:
-    """Logs got their build (a build uploaded after them): the stored counts of their clusters name
-    builds no more; drop them and count again."""
+def runs_changed(log_ids: list[int]) -> None:
+    """Logs changed what the counts say of them: a build matched after them (the kept counts name no
+    build), or an analysis that failed on a log analysed before (its crashes stay, but it is no failing
+    run any more). Their clusters' stored counts are dropped and counted again."""
     clusters = set(Crash.objects.filter(log_id__in=log_ids).exclude(cluster=None)
                    .values_list("cluster_id", flat=True).distinct())
+    if not clusters:
+        return
     ClusterCounts.objects.filter(cluster_id__in=clusters).delete()
     for cluster in Cluster.objects.filter(pk__in=clusters):
         counts_changed(cluster)

@@ -29,7 +29,7 @@ from django.db.models import Q
 from triage import storage, subsystems
 from triage.analysis import without_nul
 from triage.builds import add_to_known, known_build
-from triage.cluster_counts import builds_changed
+from triage.cluster_counts import runs_changed
 from triage.decode_queue import queue_decodes
 from triage.ingest import read_raw
 from triage.models import Build, BuildFile, Crash, Log
@@ -236,7 +236,7 @@ def queue_waiting_crashes(build: Build) -> int:
     """Point the logs of a newly indexed build at it and queue the decoding of their crashes."""
     logs = list(logs_of(build).filter(crash_count__gt=0).values_list("pk", flat=True))
     Log.objects.filter(pk__in=logs).update(build=build)
-    builds_changed(logs)
+    runs_changed(logs)
     queue_decodes(logs)
     return len(logs)
 

@@ -62,8 +62,7 @@ def analyze_log(log_id: int, token: str | None = None) -> str:
     if attempts is None:
         return "gone"
     if attempts > MAX_ATTEMPTS:
-        rows.update(status=Log.Status.FAILED, error=gave_up("analyzing this log", attempts), attempts=0)
-        return "failed"
+        return _analysis_failed(rows, gave_up("analyzing this log", attempts))
     entry = rows.get()
     try:
         with Heartbeat(Log, log_id):
@@ -71,17 +70,26 @@ def analyze_log(log_id: int, token: str | None = None) -> str:
             save_with_retries(lambda: save_analysis(entry, parsed))
         log.info("analysed log %s", log_id)
     except SoftTimeLimitExceeded:
-        rows.update(status=Log.Status.FAILED, error="analysis took too long", attempts=0)
-        return "failed"
+        return _analysis_failed(rows, "analysis took too long")
     except Exception as exc:  # the reason goes to the user; the log stays stored and can be re-queued
         log.exception("analysis of log %s failed", log_id)
-        rows.update(status=Log.Status.FAILED, error=f"{type(exc).__name__}: {exc}", attempts=0)
-        return "failed"
+        return _analysis_failed(rows, f"{type(exc).__name__}: {exc}")
     rows.update(attempts=0)
     from triage.regressions import note_run
 
     note_run(rows.get())
     return "done"
+
+
+def _analysis_failed(rows, error: str) -> str:
+    """The log's analysis failed: say why on it. The crashes of an earlier analysis stay (nothing
+    stored is lost), but the log is no failing run now: its clusters' kept counts are counted again."""
+    from triage.cluster_counts import runs_changed
+    from triage.models import Log
+
+    rows.update(status=Log.Status.FAILED, error=error, attempts=0)
+    runs_changed(list(rows.values_list("pk", flat=True)))
+    return "failed"
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

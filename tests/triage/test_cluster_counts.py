@@ -133,3 +133,17 @@ def test_the_page_keeps_its_counts_in_the_cache_until_a_crash_is_filed_into_the_
     cluster.refresh_from_db()
     fresh = page_groups(cluster)
     assert fresh.commits[("", "", "c2")].crashes == 1 and ("", "", "c2") not in again.commits
+
+
+def test_a_run_whose_analysis_failed_since_is_not_counted_failing_by_the_kept_counts(settings):
+    from workers.tasks import analyze_log
+
+    settings.TRIAGE_COUNTED_CLUSTER_SIZE = 3
+    cluster = some_runs()
+    assert count_cluster(cluster.pk)
+    assert stored_groups(cluster).commits[("next", "master", "c2")].failing_runs == 1
+    second = Log.objects.get(tree="next")  # analysed again, its stored bytes now unreadable: it fails
+    assert analyze_log(second.pk) == "failed"
+    assert Crash.objects.filter(log=second).exists()  # what it found before stays
+    assert stored_groups(cluster) is None
+    assert page_groups(cluster).commits[("next", "master", "c2")].failing_runs == 0
