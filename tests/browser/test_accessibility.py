@@ -68,6 +68,39 @@ WIDEST = """() => [...document.querySelectorAll('body *')]
     .slice(0, 3).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
 
 
+# Words of column headings, and of cells of tables that scroll in their own box, drawn on two lines
+# ("%reproduct|ion", "0 min|utes ago"): such a table scrolls instead. Hyphens and slashes break.
+BROKEN_WORDS = r"""() => {
+    const broken = [];
+    for (const cell of document.querySelectorAll('th, .scroll td')) {
+        const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node; (node = walk.nextNode()); ) {
+            for (const m of node.data.matchAll(/[^\s\-\/_.:]+/g)) {
+                const range = document.createRange();
+                range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+                const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                if (tops.size > 1) broken.push(m[0]);
+            }
+        }
+    }
+    return broken.slice(0, 5);
+}"""
+
+
+def test_no_word_of_a_table_is_broken_at_full_width_or_on_a_phone(browser, live_server, stored):
+    broken = {}
+    for width in (1280, 390):
+        context = browser.new_context(viewport={"width": width, "height": 844}, base_url=live_server.url)
+        page = context.new_page()
+        log_in(page, make_triager(), live_server)
+        for name, path in pages(stored).items():
+            page.goto(path)
+            if words := page.evaluate(BROKEN_WORDS):
+                broken[f"{name} at {width} px"] = words
+        context.close()
+    assert not broken, broken
+
+
 def test_no_page_scrolls_sideways_on_a_phone(browser, live_server, stored):
     """Wide content (tables, traces, the raw log) scrolls in its own box; the page itself fits 390 px."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
