@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import fixture_log, shared_path
-from tests.triage.factories import make_log
+from tests.triage.factories import make_log, make_report, make_run
 from triage.models import Crash
 from workers.tasks import analyze_log
 
@@ -114,3 +116,17 @@ def test_crash_page_frames_of_a_lab_kasan_stack_out_of_bounds_end_with_its_stack
     assert [(f.symbol, f.role) for f in frames[-2:]] == [("entry_SYSCALL_64_after_hwframe+0x4b/0x53", "frame"),
                                                          ("0x47b7a0", "ip")]  # the user-space RIP
     assert len(frames) == len(crash.report["frames"]) - 1  # lkdtm_REPORT_STACK_CANARY+0x0/0x90, "in frame:"
+
+
+def test_cluster_page_names_the_machines_it_crashed_on_most_and_how_many_it_leaves_out(client):
+    from triage.views.clusters import SEEN_SHOWN
+
+    for i in range(SEEN_SHOWN + 2):
+        make_run(f"c{i}", reports=[make_report("WARNING in busy_fn", ["busy_fn"])] * (2 if i == 5 else 1),
+                 machine=f"vm-{i:02d}")
+    cluster = Crash.objects.first().cluster
+    page = client.get(f"/clusters/{cluster.pk}/").content.decode()
+    assert "Seen on (crashes on each, the most frequent first)" in page
+    machines = re.search(r"<th>machines</th><td>(.*?)</td>", page).group(1)
+    assert machines.startswith('vm-05 <span class="muted">(2)</span>, vm-00 <span class="muted">(1)</span>')
+    assert machines.count("vm-") == SEEN_SHOWN and machines.endswith('<span class="muted">and 2 more</span>')

@@ -75,9 +75,14 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
                                              "matching": matching, "counts_filtered": matching is not None})
 
 
-def seen_on(groups: Groups) -> dict[str, list[tuple[str, int]]]:
-    """Crashes per commit, config, arch, machine, test and build: the 20 most frequent of each."""
-    return {name: counter.most_common(20) for name, counter in groups.seen.items()}
+SEEN_SHOWN = 20  # values of each (commits, configs, ...) named on the page, the most frequent first
+
+
+def seen_on(groups: Groups) -> dict[str, tuple[list[tuple[str, int]], int]]:
+    """Crashes per commit, config, arch, machine, test and build: the most frequent of each, and how
+    many more values there are (the page says how many it leaves out)."""
+    return {name: (counter.most_common(SEEN_SHOWN), max(0, len(counter) - SEEN_SHOWN))
+            for name, counter in groups.seen.items()}
 
 
 def timeline(groups: Groups) -> list[dict]:
