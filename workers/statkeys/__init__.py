@@ -34,9 +34,16 @@ _KMSG_RECORD = re.compile(r"<[0-9]>|(?:kern  |user  |daemon):.{6}: ")
 _KMSG_SNIFF = 200
 
 
+# §8-4: `dump-stat` drops the parser's `message:<id>` and `pattern:<id>` lines by their prefix, and
+# so an id of its own that starts with one (a kmsg line `<3>message: ...`). `timestamp:` stats are
+# the timestamps (§7.3), which are not keys here: an id that looks like one goes with them.
+_NOT_KEYS = ("#", "message:", "pattern:", "timestamp:")
+
+
 def _dump_stat(ids: list[str]) -> list[str]:
-    """§8: an id starting with `#` reads as a comment and is lost."""
-    return [i for i in ids if not i.startswith("#")]
+    """§8: an id starting with `#` reads as a comment and is lost (§8-2), and one starting with
+    `message:` or `pattern:` as the parser's own message/pattern lines (§8-4)."""
+    return [i for i in ids if not i.startswith(_NOT_KEYS)]
 
 
 def dmesg_keys(lines: list[str], text: str | None = None) -> list[str]:
