@@ -325,3 +325,23 @@ def test_a_rate_bar_has_a_tooltip_and_the_p_value_does_not_wrap(client):
     page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
     assert "<title>base 0:20 (0%), target 15:20 (75%)</title>" in page
     assert re.search(r'<td class="num" style="white-space: nowrap">[0-9.e-]+ \*</td>', page)
+
+
+def test_a_stat_key_links_its_own_cluster_not_the_big_one_failing_in_every_run():
+    key = "dmesg.WARNING:at_kernel/locking/lockdep.c:#__lock_acquire"
+    # the panic fails in every run (and was filed first), the lockdep warning and its key in 3 of B's
+    runs("A", 10, {}, {"panic in every_run": 10})
+    runs("B", 10, {key: 3}, {"WARNING: possible circular locking dependency detected": 3, "panic in every_run": 10})
+    row = next(r for r in compare_runs({"commit": "A"}, {"commit": "B"}).rows if r.key == key)
+    assert row.cluster_title == "WARNING: possible circular locking dependency detected"
+    assert Crash.objects.get(pk=row.example_crash_id).cluster_id == row.cluster_id
+
+
+def test_a_stat_key_links_the_cluster_whose_function_it_names_among_clusters_of_the_same_runs():
+    runs("A", 2)
+    # every run has both reports: their runs alone cannot tell which cluster the key belongs to
+    runs("B", 2, {"dmesg.BUG:KASAN:use-after-free_in_foo_bar": 2, "dmesg.WARNING:at_foo": 2},
+         {"WARNING in foo": 2, "KASAN: use-after-free Read in foo_bar": 2})
+    rows = {r.key: r for r in compare_runs({"commit": "A"}, {"commit": "B"}).rows}
+    assert rows["dmesg.BUG:KASAN:use-after-free_in_foo_bar"].cluster_title == "KASAN: use-after-free Read in foo_bar"
+    assert rows["dmesg.WARNING:at_foo"].cluster_title == "WARNING in foo"
