@@ -94,6 +94,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # intcomma on every page: counts at scale read 1,000,000, not 1000000
+            "builtins": ["django.contrib.humanize.templatetags.humanize"],
         },
     },
 ]

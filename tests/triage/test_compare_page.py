@@ -216,6 +216,17 @@ def test_a_failure_in_a_job_the_other_side_never_ran_is_not_comparable(client):
     assert "The two sides ran different jobs" in page and "only the base ran test <b>boot</b>" in page
 
 
+def test_many_jobs_only_one_side_ran_are_listed_ten_then_folded(client):
+    runs("A", 1, test="boot")
+    runs("B", 1, test="boot")
+    for i in range(13):
+        runs("A", 1, test=f"ltp-{i:02d}")
+    page = client.get("/compare/?base_commit=A&target_commit=B").content.decode()
+    shown, folded = page.split("<details>")[0], page.split("<details>")[1].split("</details>")[0]
+    assert shown.count("only the base ran test") == 10 and folded.count("only the base ran test") == 3
+    assert "<summary>3 more jobs only one side ran</summary>" in folded
+
+
 def test_a_doubtful_rise_is_a_possible_regression_with_the_runs_to_tell(client):
     runs("A", 10, test="boot")
     runs("B", 10, {"dmesg.WARNING:at_foo": 2}, test="boot")

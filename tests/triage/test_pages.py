@@ -130,3 +130,13 @@ def test_cluster_page_names_the_machines_it_crashed_on_most_and_how_many_it_leav
     machines = re.search(r"<th>machines</th><td>(.*?)</td>", page).group(1)
     assert machines.startswith('vm-05 <span class="muted">(2)</span>, vm-00 <span class="muted">(1)</span>')
     assert machines.count("vm-") == SEEN_SHOWN and machines.endswith('<span class="muted">and 2 more</span>')
+
+
+def test_counts_at_scale_are_written_with_thousands_separators(client):
+    from triage.models import Log
+
+    Log.objects.bulk_create([Log(fingerprint=f"f{i}", sha256="0" * 64, size=0, raw="", status=Log.Status.DONE)
+                             for i in range(1234)])
+    assert "1,234 logs, 0 crashes in 0 clusters." in client.get("/").content.decode()
+    page = client.get("/logs/").content.decode()
+    assert '<h1>Logs <span class="muted">(1,234)</span></h1>' in page and "page 1 of 25" in page
