@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from workers.commands.compare import read_log
 from workers.parser import parse_log
 from workers.parser.derived import report_guilty_file
 from workers.report import ParsedLog, log_lines
@@ -55,9 +56,14 @@ def run(args: argparse.Namespace) -> int:
             return 2
     for path in args.logs:
         try:
-            data = Path(path).read_bytes()
+            # `dmesg.xz`, `kmsg.gz`: the robot decompresses them first (lkp spec §A.1), as compare does
+            data = read_log(Path(path)) if Path(path).suffix in (".xz", ".gz") else Path(path).read_bytes()
         except OSError as exc:
             sys.stderr.write(f"triage parse: {path}: {exc.strerror}\n")
+            status = 1
+            continue
+        except ValueError as exc:
+            sys.stderr.write(f"triage parse: {path}: {exc}\n")
             status = 1
             continue
         parsed = parse_log(data, name=path, max_reports=args.max_reports)
