@@ -20,6 +20,7 @@ from workers.parser.catalogue import GROUPS, Group
 _CONSOLE = re.compile(r"(?:\*\* \d+ printk messages dropped \*\* )?(?:<\d+>)?\[ *\d+\.\d+\](\[ *[CT]\d+\])? ", re.A)
 _CONSOLE_LOGIN = re.compile(
     r"(?:\*\* \d+ printk messages dropped \*\* )?(?:.* login: )?(?:<\d+>)?\[ *\d+\.\d+\](\[ *[CT]\d+\])? ", re.A)
+_BARE_STAMP = re.compile(r"\[ *\d+\.\d+\]", re.A)
 _TASK_CTX = re.compile(r"\[ *T\d+\]\Z", re.A)
 _CPU_CTX = re.compile(r"\[ *C\d+\]\Z", re.A)
 # §3.4: the line after an oops line says the oops line was replayed (a truncated copy).
@@ -103,8 +104,11 @@ class ConsoleView:
                 text, q = raw[end:], False  # the common case of §2.3, without the slicing below
             else:
                 text, q = strip(raw)
-        elif raw == self.message[i] and not self.kmsg:
-            text, q = raw, False  # §2.3: no prefix, verbatim, never questionable
+        elif not self.kmsg and (raw == self.message[i] or _BARE_STAMP.match(raw)):
+            # §2.3: no prefix, verbatim, never questionable. A serial console timestamp without the
+            # space after it (an empty printk line whose trailing space was lost, `[ 1.0]text`) is
+            # no console prefix either (§2.2 step 6): such a line is context "" too.
+            text, q = raw, False
         else:
             # A prefix the spec does not know (syslog, journal, kmsg record): the message stands in.
             caller = self.caller[i]
