@@ -30,3 +30,27 @@ def test_a_timestamp_without_the_space_after_it_is_no_console_prefix():
     assert report.corrupted_reason == "call trace is missed"
     # With the space the line is in context and counts.
     assert not first(log.replace("]\n", "] \n")).corrupted
+
+
+def test_a_bare_timestamp_with_a_caller_id_is_context_empty_too():
+    # §2.2: `[ 1.0][ T1]` with nothing after it has no console prefix, so a report that starts on a
+    # line without prefix keeps it (context "" both), whatever caller id it shows.
+    log = ("BUG: spinlock bad magic on CPU#0, syz/1\n"
+           "Call Trace:\n"
+           " guilty_fn+0x1/0x2\n"
+           "[    1.000000][ T4926]\n")
+    assert not first(log).corrupted  # four lines from the marker on: not a missed call trace
+
+
+def test_the_login_prompt_prefix_is_greedy():
+    # §2.2 step 2: the longest prefix ending in " login: " that lets a timestamp follow. A line that
+    # starts with one timestamp and carries the prompt and another one is context "console" (the
+    # caller id at its start is inside the prompt part), so it joins a "console" report.
+    log = ("[   50.000000] WARNING: CPU: 0 PID: 1 at net/x.c:1 w_fn+0x1/0x2\n"
+           "[   12.000000][ T2] syzkaller login: [   50.000001] RIP: 0010:rip_fn+0x1/0x2\n"
+           "[   50.000002] Call Trace:\n"
+           "[   50.000003]  guilty_fn+0x1/0x2\n"
+           "[   50.000004]  caller_fn+0x1/0x2\n")
+    # The stripped text keeps the prompt (everything through the first "] " goes), and the RIP-line
+    # is searched in it.
+    assert first(log).title == "WARNING in rip_fn"

@@ -29,9 +29,9 @@ REPLAY = "** replaying previous printk message **"
 
 def context_of(line: str) -> tuple[str, int]:
     """§2.2: ("" | "console" | the caller-id bracket, end of the prefix or -1) of a raw line."""
-    m = _CONSOLE.match(line)
-    if m is None and " login: " in line:
-        m = _CONSOLE_LOGIN.match(line)
+    # The login prompt part is greedy (§2.2 step 2): with " login: " on the line, the longest prefix
+    # wins, even over a timestamp at the very start (`[ 1.0] x login: [ 2.0] text` is "console").
+    m = _CONSOLE_LOGIN.match(line) if " login: " in line else _CONSOLE.match(line)
     if m is None:
         return "", -1
     return (m.group(1) or "console"), m.end()
@@ -94,7 +94,7 @@ class ConsoleView:
         if self.kmsg:
             ctx, end = "", -1
         else:
-            m = _CONSOLE.match(raw) if raw[:1] == "[" else None
+            m = _CONSOLE.match(raw) if raw[:1] == "[" and " login: " not in raw else None
             if m is not None:
                 ctx, end = (m.group(1) or "console"), m.end()
             else:

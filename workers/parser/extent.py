@@ -53,8 +53,9 @@ def report_extent(view: ConsoleView, start: int, oops: set[int], oops_starts: se
     stop = min(len(view), start + MAX_LINES)
     raws, ctxs, texts, qs, fill = view.raw, view._ctx, view._text, view._q, view._fill
     # The app's normalizer already read each line's caller id: another task's line is dropped
-    # without parsing its prefix again (a CPU id may still pass in NMI-traceback mode).
-    callers = view.caller
+    # without parsing its prefix again (a CPU id may still pass in NMI-traceback mode). Not for a
+    # report without console prefix: a `[ 1.0][ T1]` line with no space after it is context "" too.
+    callers = view.caller if ctx else [None] * len(view)
     own = ctx.strip("[] ").replace(" ", "") if caller_ctx else None
     for i in range(start, stop):
         raw = raws[i]
@@ -68,8 +69,8 @@ def report_extent(view: ConsoleView, start: int, oops: set[int], oops_starts: se
         # 2. context filter (S itself always passes)
         if i != start:
             other = callers[i]
-            if other is not None and other != own and (not nmi or other[0] != "C"):
-                continue
+            if other is not None and other != own and (not nmi or other[0] != "C") and " login: " not in raw:
+                continue  # (a login prompt may hide the caller id: §2.2 step 2)
             c1 = ctxs[i]
             if c1 is None:
                 c1 = fill(i)
