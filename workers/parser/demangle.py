@@ -167,7 +167,8 @@ class _V0:
         # An instantiating crate and vendor suffix may follow; neither is printed.
         return out
 
-    def path(self) -> str:
+    def path(self, in_value: bool = True) -> str:
+        """A path; generic arguments read `::<...>` in value position and `<...>` inside a type."""
         c = self.next()
         if c == "C":
             return self.ident()[0]
@@ -179,26 +180,26 @@ class _V0:
             self.disambiguator()
             self.path()
             ty = self.type()
-            return "<" + ty + " as " + self.path() + ">"
+            return "<" + ty + " as " + self.path(False) + ">"
         if c == "Y":
             ty = self.type()
-            return "<" + ty + " as " + self.path() + ">"
+            return "<" + ty + " as " + self.path(False) + ">"
         if c == "N":
             ns = self.next()
-            parent = self.path()
+            parent = self.path(in_value)
             name, dis = self.ident()
             if ns.isupper():
                 kind = {"C": "closure", "S": "shim"}.get(ns, ns)
                 return f"{parent}::{{{kind}{':' + name if name else ''}#{dis}}}"
             return f"{parent}::{name}" if name else parent
         if c == "I":
-            base = self.path()
+            base = self.path(in_value)
             args = []
             while not self.eat("E"):
                 args.append(self.generic_arg())
-            return base + "::<" + ", ".join(args) + ">"
+            return base + ("::<" if in_value else "<") + ", ".join(args) + ">"
         if c == "B":
-            return self.backref(self.path)
+            return self.backref(lambda: self.path(in_value))
         raise _Fail
 
     def generic_arg(self) -> str:
@@ -266,10 +267,14 @@ class _V0:
                 self.base62()
             bounds = []
             while not self.eat("E"):
-                bound = self.path()
+                bound = self.path(False)
+                bindings = []
                 while self.eat("p"):
-                    self.ident()
-                    self.type()
+                    name = self.ident()[0]
+                    bindings.append(f"{name} = {self.type()}")
+                if bindings:  # associated types join the trait's own generic arguments
+                    bound = bound[:-1] + ", " if bound.endswith(">") else bound + "<"
+                    bound += ", ".join(bindings) + ">"
                 bounds.append(bound)
             if self.eat("L"):
                 self.base62()
@@ -277,4 +282,4 @@ class _V0:
         if c == "B":
             return self.backref(self.type)
         self.i -= 1
-        return self.path()
+        return self.path(False)
