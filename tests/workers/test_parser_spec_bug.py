@@ -37,3 +37,22 @@ def first(text: str):
 ])
 def test_rust_v0_demangling(mangled, name):
     assert demangle(mangled) == name
+
+
+# --- §5.2 step 4 / §6.1: the stack rule reads W from the match on ----------------------------------------
+
+def test_text_before_the_header_on_its_line_is_not_a_frame():
+    # KMSAN's rule collects from the header line itself; interleaved output before the header on that
+    # line ("foo.0.1 ..." is frame-shaped) is not part of the text the rule reads.
+    text = log("""
+        syz.0.12 exited BUG: KMSAN: uninit-value in check_fn+0x1/0x2
+         check_fn+0x1/0x2
+         caller_fn+0x1/0x2
+
+        Uninit was created at:
+         __kmalloc+0x1/0x2
+         origin_fn+0x1/0x2
+        """)
+    report = first(text)
+    assert report.title == "KMSAN: uninit-value in check_fn"
+    assert not report.corrupted

@@ -321,15 +321,20 @@ def _run(steps: tuple, stack: Stack, skip: re.Pattern[str] | None, lines: list[s
 
 
 def extract(stack: Stack, skip: re.Pattern[str] | None, lines: list[str], text: str | None = None,
-            starts: list[int] | None = None, first: int = 0) -> Extraction:
+            starts: list[int] | None = None, first: int = 0, col: int = 0) -> Extraction:
     """§6.5: run a stack rule over `lines[first:]` (the title window from the match on), with its
     fallback. `text`: the lines joined, each ended by "\n"; `starts`: the offset of each line in it
-    and of its end. Line numbers in the result count from `first`."""
+    and of its end. `col`: where the match starts in `lines[first]` (the text before it on that line
+    is not the rule's). Line numbers in the result count from `first`."""
     if text is None or starts is None:
         text = "".join(line + "\n" for line in lines)
         starts = [0]
         for line in lines:
             starts.append(starts[-1] + len(line) + 1)
+    if col:
+        lines, starts = lines.copy(), starts.copy()
+        lines[first] = lines[first][col:]
+        starts[first] += col
     out = _run(stack.steps, stack, skip, lines, text, starts, first)
     if out.failed and stack.fallback is not None:
         out = _run(stack.fallback, stack, skip, lines, text, starts, first)

@@ -107,7 +107,7 @@ def select(group: Group, w: str, index: list[int], w_lines: list[str]) -> Descri
                 for line in w_lines:
                     line_starts.append(line_starts[-1] + len(line) + 1)
             first = _line_of(line_starts, match.start())
-            ext = extract(fmt.stack, fmt.skip_re, w_lines, w, line_starts, first)
+            ext = extract(fmt.stack, fmt.skip_re, w_lines, w, line_starts, first, match.start() - line_starts[first])
             if ext.failed:
                 reason = corruption.EXTRACTED_NO_FRAMES
             if ext.lines and ext.lines[0] is not None:
