@@ -54,3 +54,14 @@ def test_the_login_prompt_prefix_is_greedy():
     # The stripped text keeps the prompt (everything through the first "] " goes), and the RIP-line
     # is searched in it.
     assert first(log).title == "WARNING in rip_fn"
+
+
+def test_a_caller_id_not_right_after_the_timestamp_is_text():
+    # §2.2 step 5: the caller id must follow the timestamp immediately. `[ 1.0] [ T7] ...` is context
+    # "console" (the bracket is part of the text), so it stays in a "console" report.
+    log = ("[   50.000000] WARNING: CPU: 0 PID: 1 at net/x.c:1 w_fn+0x1/0x2\n"
+           "[   50.000001] [   T7] RIP: 0010:rip_fn+0x1/0x2\n"
+           "[   50.000002] Call Trace:\n"
+           "[   50.000003]  guilty_fn+0x1/0x2\n"
+           "[   50.000004]  caller_fn+0x1/0x2\n")
+    assert first(log).title == "WARNING in rip_fn"

@@ -69,8 +69,9 @@ def report_extent(view: ConsoleView, start: int, oops: set[int], oops_starts: se
         # 2. context filter (S itself always passes)
         if i != start:
             other = callers[i]
-            if other is not None and other != own and (not nmi or other[0] != "C") and " login: " not in raw:
-                continue  # (a login prompt may hide the caller id: §2.2 step 2)
+            if (other is not None and other != own and (not nmi or other[0] != "C") and " login: " not in raw
+                    and raw[raw.find("]") + 1: raw.find("]") + 2] == "["):
+                continue  # the id right after the timestamp (not behind a login prompt, §2.2 step 2)
             c1 = ctxs[i]
             if c1 is None:
                 c1 = fill(i)
