@@ -65,3 +65,13 @@ def test_a_caller_id_not_right_after_the_timestamp_is_text():
            "[   50.000003]  guilty_fn+0x1/0x2\n"
            "[   50.000004]  caller_fn+0x1/0x2\n")
     assert first(log).title == "WARNING in rip_fn"
+
+
+def test_journal_short_monotonic_lines_read_like_the_console():
+    # `journalctl -k -o short-monotonic` prints `[ 12.3] host kernel: text`: a console prefix for
+    # §2.2, then the journal's own. The text after both is what the kernel printed (the app's
+    # extension for logs that are not a serial console), so frames and RIP lines read as usual.
+    body = ["WARNING: CPU: 0 PID: 1 at net/x.c:1 w_fn+0x1/0x2", "RIP: 0010:kfree_skb+0x1/0x2", "Call Trace:",
+            " <TASK>", " ? __warn+0x1/0x2", " guilty_fn+0x1/0x2", " caller_fn+0x1/0x2", " </TASK>"]
+    report = first(lines("[   12.345678] vm-1 kernel: ", *body))
+    assert (report.title, report.corrupted) == ("WARNING in guilty_fn", False)

@@ -20,6 +20,7 @@ from workers.parser.catalogue import GROUPS, Group
 _CONSOLE = re.compile(r"(?:\*\* \d+ printk messages dropped \*\* )?(?:<\d+>)?\[ *\d+\.\d+\](\[ *[CT]\d+\])? ", re.A)
 _CONSOLE_LOGIN = re.compile(
     r"(?:\*\* \d+ printk messages dropped \*\* )?(?:.* login: )?(?:<\d+>)?\[ *\d+\.\d+\](\[ *[CT]\d+\])? ", re.A)
+_JOURNAL = re.compile(r"[A-Za-z0-9][\w.-]*\skernel(?:\[\d+\])?:\s", re.A)
 _BARE_STAMP = re.compile(r"\[ *\d+\.\d+\]", re.A)
 _TASK_CTX = re.compile(r"\[ *T\d+\]\Z", re.A)
 _CPU_CTX = re.compile(r"\[ *C\d+\]\Z", re.A)
@@ -104,6 +105,11 @@ class ConsoleView:
                 text, q = raw[end:], False  # the common case of §2.3, without the slicing below
             else:
                 text, q = strip(raw)
+            msg = self.message[i]
+            if len(msg) < len(text) and "kernel" in text and text.endswith(msg) and _JOURNAL.match(text):
+                # `journalctl -k -o short-monotonic`: `[ 12.3] host kernel: text` has a console prefix
+                # but the journal's own one follows it; the message without both stands in.
+                text, q = strip("] " + msg)
         elif not self.kmsg and (raw == self.message[i] or _BARE_STAMP.match(raw)):
             # §2.3: no prefix, verbatim, never questionable. A serial console timestamp without the
             # space after it (an empty printk line whose trailing space was lost, `[ 1.0]text`) is
