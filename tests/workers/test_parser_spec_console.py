@@ -75,3 +75,32 @@ def test_journal_short_monotonic_lines_read_like_the_console():
             " <TASK>", " ? __warn+0x1/0x2", " guilty_fn+0x1/0x2", " caller_fn+0x1/0x2", " </TASK>"]
     report = first(lines("[   12.345678] vm-1 kernel: ", *body))
     assert (report.title, report.corrupted) == ("WARNING in guilty_fn", False)
+
+
+# --- §3 oops lines, §5 format choice ---------------------------------------------------------------------
+
+def test_an_arm64_bug_trap_line_belongs_to_the_bug_group():
+    # §3.4: `Internal error: Oops - BUG: ...` holds `BUG:`, the first group in table order; no BUG
+    # format matches it, so the title is the text from `BUG:` on (§5.3), not corrupted.
+    log = lines("[    1.000000] ", "Internal error: Oops - BUG: 00000000f2000800 [#1] PREEMPT SMP",
+                "pc : kb_fn+0x1/0x2", "Call trace:", " kb_fn+0x1/0x2", " caller_fn+0x1/0x2")
+    report = first(log)
+    assert (report.title, report.corrupted) == ("BUG: ADDR [#NUM] PREEMPT SMP", False)
+
+
+def test_the_ext4_suppression_needs_the_colon_after_the_device():
+    # §3.2: `EXT4-fs`, an optional ` (...)`, then `:`. `EXT4-fs warning (device loop0):` is not that
+    # shape, so a WARNING: on such a line is an oops line.
+    assert parse_log(lines("[ 1.0] ", "EXT4-fs (loop0): WARNING: x")).reports == []
+    report = first(lines("[ 1.0] ", "EXT4-fs warning (device loop0): ext4_x:1: WARNING: y"))
+    assert report.title == "WARNING: y"
+
+
+def test_a_match_further_down_wins_when_none_is_on_the_header_line():
+    # §5.2: the smallest offset among the formats that matched; with caller ids W keeps the task's
+    # second WARNING, whose classic header matches (the first has no function after the position).
+    log = lines("[   50.000000][ T1] ", "WARNING: CPU: 0 PID: 1 at drivers/x.c:1", "Modules linked in:",
+                "WARNING: CPU: 0 PID: 1 at net/y.c:2 y_fn+0x1/0x2", "RIP: 0010:__do_sys_y+0x1/0x2", "Call Trace:",
+                " guilty_fn+0x1/0x2", " caller_fn+0x1/0x2")
+    report = first(log)
+    assert (report.title, report.alt_titles) == ("WARNING in y", ["WARNING in __do_sys_y"])
