@@ -228,3 +228,71 @@ def test_a_row_where_its_sequence_ends_covers_nothing() -> None:
     rows = [(0x10, 0, 5, 0), (0x18, 0, 7, 0), (0x18, -1, 0, 0),  # 0x18 row is empty: the sequence ends
             (0x18, 1, 9, 0), (0x20, -1, 0, 0)]  # a new sequence starting at the same address stays
     assert _live_rows(rows) == [(0x10, 0, 5, 0), (0x18, -1, 0, 0), (0x18, 1, 9, 0), (0x20, -1, 0, 0)]
+
+
+COLD_SOURCE = r"""
+extern void report(int) __attribute__((cold, noinline));
+void report(int x) { __asm__ volatile("" :: "r"(x)); }
+
+static inline __attribute__((always_inline)) int check(int x)
+{
+	if (__builtin_expect(x > 1000, 0)) {
+		report(x);
+		report(x + 1);
+		return -1;
+	}
+	return x * 3;
+}
+
+int compute(int a, int b)
+{
+	int s = 0;
+	for (int i = 0; i < a; i++)
+		s += check(i ^ b);
+	return s;
+}
+
+int main(int argc, char **argv) { return compute(argc, argv[0][0]); }
+"""
+
+
+def test_function_code_without_line_rows_is_named_with_unknown_line(tmp_path: Path) -> None:
+    """A `.cold` part the line table does not cover (the kernel has many) still lies in its function's
+    DWARF ranges: addr2line -i names the functions, `??:?` for the innermost and the inline call sites
+    after it, rather than falling back to the symbol table's file."""
+    need("gcc", "addr2line")
+    src = tmp_path / "cold.c"
+    src.write_text(COLD_SOURCE)
+    asm = tmp_path / "cold.s"
+    proc = subprocess.run(["gcc", "-O2", "-g", "-gdwarf-5", "-gno-variable-location-views", "-S", str(src),
+                           "-o", str(asm)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"gcc cannot build the test program here: {proc.stderr[-300:]}")
+    kept, section = [], ".text"
+    for line in asm.read_text().splitlines(keepends=True):  # no .loc in .text.unlikely: no line rows there
+        word = line.split()
+        if word[:1] == [".text"]:
+            section = ".text"
+        elif word[:1] == [".section"]:
+            section = word[1].rstrip(",")
+        if not (section.startswith(".text.unlikely") and word[:1] == [".loc"]):
+            kept.append(line)
+    asm.write_text("".join(kept))
+    binary = tmp_path / "cold"
+    proc = subprocess.run(["gcc", str(asm), "-o", str(binary)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"gcc cannot assemble the test program here: {proc.stderr[-300:]}")
+    build_index(binary, tmp_path / "index")
+    index = Index(tmp_path / "index")
+    from elftools.elf.elffile import ELFFile
+
+    with open(binary, "rb") as f:  # the linker puts .text.unlikely into .text: its code is these two
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        addrs = [a for sym in symtab.iter_symbols() if sym.name in ("report", "compute.cold")
+                 for a in range(sym["st_value"], sym["st_value"] + sym["st_size"])]
+    assert addrs
+    want = addr2line("addr2line", binary, addrs)
+    got = [[(fn, text.replace(":0", ":?") if text.startswith("??:") else text) for fn, text in ours(index, a)]
+           for a in addrs]
+    assert got == want
+    assert any(len(w) == 2 and w[0][1] == "??:?" and w[1][0] == "compute" for w in want)  # check() inlined

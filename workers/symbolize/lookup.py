@@ -209,13 +209,18 @@ class Index:
         return self.seg_node[i] if i >= 0 else -1
 
     def lookup(self, addr: int) -> list[Location]:
-        """The inline chain at `addr`, innermost first; [] when the line table has nothing there."""
+        """The inline chain at `addr`, innermost first; [] when neither the line table nor a DWARF
+        function has it. Inside a function (or inlined call) with no line row (the `.cold` parts of
+        functions often have none), addr2line still names the functions: the innermost level is
+        `??:?` (file "??", line 0) and the enclosing levels are the call sites, as usual."""
         row = self.line_at(addr)
+        node = self.node_at(addr)
         if row is None:
-            return []
+            if node < 0:
+                return []
+            row = (-1, 0, 0)
         f, line, disc = row
         file = self.files[f] if f >= 0 else "??"
-        node = self.node_at(addr)
         if node < 0:
             return [Location(None, file, line, disc)]
         chain = [Location(self.names[self.node_name[node]], file, line, disc)]
