@@ -97,3 +97,12 @@ def test_identify_reads_build_id_and_arch(tmp_path: Path) -> None:
     assert ident.arch == "x86_64" or ident.arch
     assert ident.build_id and len(ident.build_id) == 40
     assert ident.release == "6.1.0-test"
+
+
+def test_module_of_a_parenthesised_symbol_drops_the_closing_parenthesis() -> None:
+    # `(%pS)` of a module address prints `(foo+0x0/0x1 [bar])`: the script strips one `)`, then the brackets
+    split = split_line("[    7.5] handler (foo_irq+0x1c/0x40 [foo])")
+    assert (split.symbol, split.module, split.buildid) == ("(foo_irq+0x1c/0x40", "foo", "")
+    assert parse_symbol(split.symbol) == ("", "foo_irq", 0x1C, 0x40)
+    split = split_line("[    7.5] handler (foo_irq+0x1c/0x40 [foo 0123456789abcdef])")
+    assert (split.symbol, split.module, split.buildid) == ("(foo_irq+0x1c/0x40", "foo", "0123456789abcdef")

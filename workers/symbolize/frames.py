@@ -126,7 +126,8 @@ def split_line(line: str) -> SplitLine:
     module = ""
     symbol = ""
     if last >= 0 and kept[last] is not None and MODULE_WORD.search(kept[last] or ""):
-        module = (kept[last] or "").removeprefix("[").removesuffix("]")
+        # `(%pS)` prints `(foo+0x0/0x1 [bar])`: the script drops one `)` before the brackets
+        module = (kept[last] or "").removesuffix(")").removeprefix("[").removesuffix("]")
         if " " in module:
             module, buildid = module.split(" ", 1)
         if last >= 1:
