@@ -81,7 +81,9 @@ SEEN_SHOWN = 20  # values of each (commits, configs, ...) named on the page, the
 def seen_on(groups: Groups) -> dict[str, tuple[list[tuple[str, int]], int]]:
     """Crashes per commit, config, arch, machine, test and build: the most frequent of each, and how
     many more values there are (the page says how many it leaves out)."""
-    return {name: (counter.most_common(SEEN_SHOWN), max(0, len(counter) - SEEN_SHOWN))
+    # ties sort by value: the rows come in no set order (PostgreSQL) and the page should not reshuffle
+    return {name: (sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))[:SEEN_SHOWN],
+                   max(0, len(counter) - SEEN_SHOWN))
             for name, counter in groups.seen.items()}
 
 
