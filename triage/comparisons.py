@@ -284,8 +284,13 @@ def _side_counts(filters: Mapping[str, str], varied: set[str] = frozenset()) -> 
     A job is (test, config, arch) with the `varied` fields set to ANY: comparing base_config=a with
     target_config=b compares the configs, in the same tests and arches.
     """
+    jobs: dict[tuple[str, str, str], Job] = {}  # thousands of rows, a few dozen jobs
+
     def job(t: str, c: str, a: str) -> Job:
-        return tuple(ANY if name in varied else v for name, v in zip(JOB_FIELDS, (t, c, a), strict=True))
+        if (found := jobs.get((t, c, a))) is None:
+            found = jobs[(t, c, a)] = tuple(ANY if name in varied else v
+                                            for name, v in zip(JOB_FIELDS, (t, c, a), strict=True))
+        return found
 
     done = Log.objects.filter(side_q(filters), status=Log.Status.DONE)
     mix: dict[Job, int] = defaultdict(int)
