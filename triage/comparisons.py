@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.db.models import Count, Max, Q
@@ -284,13 +285,9 @@ def _side_counts(filters: Mapping[str, str], varied: set[str] = frozenset()) -> 
     A job is (test, config, arch) with the `varied` fields set to ANY: comparing base_config=a with
     target_config=b compares the configs, in the same tests and arches.
     """
-    jobs: dict[tuple[str, str, str], Job] = {}  # thousands of rows, a few dozen jobs
-
+    @cache  # thousands of grouped rows, a few dozen jobs
     def job(t: str, c: str, a: str) -> Job:
-        if (found := jobs.get((t, c, a))) is None:
-            found = jobs[(t, c, a)] = tuple(ANY if name in varied else v
-                                            for name, v in zip(JOB_FIELDS, (t, c, a), strict=True))
-        return found
+        return tuple(ANY if name in varied else v for name, v in zip(JOB_FIELDS, (t, c, a), strict=True))
 
     done = Log.objects.filter(side_q(filters), status=Log.Status.DONE)
     mix: dict[Job, int] = defaultdict(int)
